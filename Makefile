@@ -1,0 +1,65 @@
+# The README's two commands are `make synth` and `make test`; both set everything up first.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+CDK := npx --no-install cdk
+ENV ?= dev
+# Stacks of one environment (a CDK Stage): `make deploy ENV=prod` -> 'prod/*'.
+STACKS = '$(ENV)/*'
+
+# jsii prints an end-of-life banner for Node 20 on every run; users on Node 22+ never see it.
+export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
+
+VENV_STAMP := $(VENV)/.installed
+NODE_STAMP := node_modules/.installed
+
+.PHONY: help setup synth test lint bench diff deploy destroy clean
+
+help:
+	@echo "make synth                 set up, synthesize dev, staging and prod into cdk.out"
+	@echo "make test                  set up, run the whole test suite (lint, cfn-lint, pytest)"
+	@echo "make bench                 set up, run the worker benchmark on a local moto server"
+	@echo "make diff [BASE=ref]       offline diff of every stack against BASE (default HEAD)"
+	@echo "make deploy ENV=dev        cdk deploy the stacks of one environment"
+	@echo "make destroy ENV=dev       cdk destroy the stacks of one environment"
+	@echo "make clean                 remove cdk.out and caches (keeps .venv and node_modules)"
+
+$(VENV_STAMP): requirements.txt requirements-dev.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --disable-pip-version-check -q -r requirements-dev.txt
+	touch $@
+
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+setup: $(VENV_STAMP) $(NODE_STAMP)
+
+synth: setup
+	$(CDK) synth '**' --quiet
+	@echo "Synthesized into cdk.out (cdk-nag report: cdk.out/validation-report.json)"
+
+lint: setup
+	$(VENV)/bin/ruff check .
+
+test: setup lint
+	$(PY) -m pytest
+
+bench: setup
+	$(PY) bench/worker_bench.py
+
+diff: setup
+	$(PY) tools/template_diff.py --base $(or $(BASE),HEAD)
+
+deploy: setup
+	$(CDK) deploy -c env=$(ENV) $(STACKS)
+
+destroy: setup
+	$(CDK) destroy -c env=$(ENV) $(STACKS)
+
+clean:
+	rm -rf cdk.out .pytest_cache .ruff_cache .coverage htmlcov
+	find . -name __pycache__ -type d -not -path './.venv/*' -not -path './node_modules/*' -prune -exec rm -rf {} +
