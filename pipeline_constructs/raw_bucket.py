@@ -1,0 +1,109 @@
+"""The raw-files bucket with its single event notification to the ingest queue."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_s3_notifications as s3n
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from environments import BucketConfig
+from pipeline_constructs.nag import acknowledge
+
+# CDK names the stack-wide singleton that applies bucket notifications this way
+# (aws-s3/lib/notifications-resource/notifications-resource-handler.ts).
+_NOTIFICATIONS_HANDLER_ID_PREFIX = "BucketNotificationsHandler"
+
+
+class RawFilesBucket(Construct):
+    """Private, versioned, TLS-only bucket whose new objects under one prefix notify one queue.
+
+    Exactly one notification path exists: one QueueConfiguration (s3:ObjectCreated:*, the
+    configured prefix) and EventBridge off. CDK applies it through its notifications custom
+    resource, which replaces the bucket's whole notification configuration on every deploy,
+    so a configuration added by hand in the console is removed again by the next deploy.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        settings: BucketConfig,
+        notification_queue: sqs.IQueue,
+        removal_policy: RemovalPolicy,
+    ) -> None:
+        super().__init__(scope, construct_id)
+
+        self.access_log_bucket = s3.Bucket(
+            self,
+            "AccessLogs",
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            # Server access logging delivers only into SSE-S3 buckets.
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            enforce_ssl=True,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            lifecycle_rules=[
+                s3.LifecycleRule(expiration=Duration.days(settings.access_log_expiration_days))
+            ],
+            removal_policy=removal_policy,
+            auto_delete_objects=settings.auto_delete_objects,
+        )
+        acknowledge(
+            self.access_log_bucket,
+            "AwsSolutions-S1",
+            "This bucket is the access-log destination of the raw-files bucket; logging it "
+            "into itself would loop and another log bucket would only move the finding.",
+        )
+
+        self.bucket = s3.Bucket(
+            self,
+            "Bucket",
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            enforce_ssl=True,
+            versioned=True,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            server_access_logs_bucket=self.access_log_bucket,
+            server_access_logs_prefix="raw-bucket/",
+            # A second path to the queue was half of the incident: EventBridge stays off.
+            event_bridge_enabled=False,
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    noncurrent_version_expiration=Duration.days(
+                        settings.noncurrent_version_expiration_days
+                    ),
+                    abort_incomplete_multipart_upload_after=Duration.days(7),
+                )
+            ],
+            removal_policy=removal_policy,
+            auto_delete_objects=settings.auto_delete_objects,
+        )
+        self.raw_prefix = settings.raw_prefix
+
+        self.bucket.add_event_notification(
+            s3.EventType.OBJECT_CREATED,
+            s3n.SqsDestination(notification_queue),
+            s3.NotificationKeyFilter(prefix=settings.raw_prefix),
+        )
+        _acknowledge_notifications_handler(Stack.of(self))
+
+
+def _acknowledge_notifications_handler(stack: Stack) -> None:
+    for child in stack.node.children:
+        if child.node.id.startswith(_NOTIFICATIONS_HANDLER_ID_PREFIX):
+            acknowledge(
+                child,
+                "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+                "AWSLambdaBasicExecutionRole]",
+                "CDK's bucket-notifications handler (a deploy-time custom resource) writes only "
+                "its own CloudWatch log stream; CDK attaches this managed policy and offers no "
+                "option to replace it.",
+            )
+            acknowledge(
+                child,
+                "AwsSolutions-IAM5[Resource::*]",
+                "s3:PutBucketNotification on '*' is how CDK's notifications handler is granted; "
+                "it only ever calls it for buckets of this stack, at deploy time.",
+            )

@@ -1,0 +1,1 @@
+"""Stacks only compose constructs from `pipeline_constructs`; the stage composes stacks."""

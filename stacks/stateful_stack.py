@@ -1,0 +1,31 @@
+"""Stateful resources (bucket, queues): kept apart so the worker fleet can be replaced freely."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import Stack
+from constructs import Construct
+
+from environments import EnvironmentConfig
+from pipeline_constructs.ingest_queues import IngestQueues
+from pipeline_constructs.raw_bucket import RawFilesBucket
+
+
+class StatefulStack(Stack):
+    def __init__(
+        self, scope: Construct, construct_id: str, *, config: EnvironmentConfig, **kwargs: Any
+    ) -> None:
+        super().__init__(
+            scope, construct_id, termination_protection=config.termination_protection, **kwargs
+        )
+        self.queues = IngestQueues(
+            self, "IngestQueues", settings=config.queue, removal_policy=config.removal_policy
+        )
+        self.raw_files = RawFilesBucket(
+            self,
+            "RawFiles",
+            settings=config.bucket,
+            notification_queue=self.queues.main_queue,
+            removal_policy=config.removal_policy,
+        )
