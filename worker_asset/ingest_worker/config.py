@@ -1,0 +1,144 @@
+"""Configuration from environment variables only.
+
+ENV_VARS is the single list of variables the worker reads; the fleet's tests compare it with the
+systemd unit, so every variable read anywhere in the worker must be declared here.
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Mapping, Optional, Tuple
+
+ENV_VARS: Tuple[Tuple[str, bool, str], ...] = (
+    ("WORKER_QUEUE_URL", True, "URL of the main SQS queue fed by the raw bucket's notification."),
+    ("WORKER_DLQ_URL", True, "URL of the dead-letter queue; poison messages are sent here."),
+    ("WORKER_OPENSEARCH_ENDPOINT", True,
+     "OpenSearch base URL: https://... on AWS, http://127.0.0.1:PORT for the local fake."),
+    ("WORKER_OPENSEARCH_INDEX", False, "Index name (default file-index)."),
+    ("WORKER_OPENSEARCH_AUTH", False,
+     "sigv4 (default; signs requests for service es) or none (local fake only)."),
+    ("WORKER_PREFIX", False, "Only keys under this prefix are indexed (default raw-files/)."),
+    ("WORKER_CONCURRENCY", False, "Threads fetching and extracting objects (default 8)."),
+    ("WORKER_MAX_OBJECT_BYTES", False,
+     "Objects larger than this are indexed by metadata only (default 10485760)."),
+    ("WORKER_VISIBILITY_TIMEOUT_SECONDS", False,
+     "Must equal the queue's visibility timeout (default 900)."),
+    ("WORKER_WAIT_TIME_SECONDS", False, "SQS long-poll wait, 0-20 (default 20)."),
+    ("WORKER_SHUTDOWN_TIMEOUT_SECONDS", False,
+     "Upper bound for draining in-flight work after SIGTERM (default 120)."),
+    ("AWS_REGION", True, "AWS region (standard variable); required."),
+    ("WORKER_AWS_ENDPOINT_URL", False,
+     "Override the endpoint of every AWS client (tests point it at moto)."),
+    ("WORKER_LIFECYCLE_HOOK_NAME", False,
+     "Auto Scaling lifecycle hook to complete on SIGTERM (set with WORKER_ASG_NAME)."),
+    ("WORKER_ASG_NAME", False, "Auto Scaling group name (set with WORKER_LIFECYCLE_HOOK_NAME)."),
+    ("WORKER_LOG_LEVEL", False, "DEBUG, INFO, WARNING or ERROR (default INFO)."),
+)
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+class ConfigError(Exception):
+    """A missing or invalid variable; the message names the variable and the bad value."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    queue_url: str
+    dlq_url: str
+    opensearch_endpoint: str
+    opensearch_index: str = "file-index"
+    opensearch_auth: str = "sigv4"
+    prefix: str = "raw-files/"
+    concurrency: int = 8
+    max_object_bytes: int = 10485760
+    visibility_timeout: int = 900
+    wait_time: int = 20
+    shutdown_timeout: int = 120
+    region: str = "us-east-1"
+    aws_endpoint_url: Optional[str] = None
+    lifecycle_hook_name: Optional[str] = None
+    asg_name: Optional[str] = None
+    log_level: str = "INFO"
+
+    @property
+    def max_in_flight(self) -> int:
+        """Messages held at once: two receive batches per pipeline (see worker.py)."""
+        return self.pipelines * 20
+
+    @property
+    def pipelines(self) -> int:
+        return max(1, (self.concurrency + 3) // 4)
+
+
+def _required(env: Mapping[str, str], name: str) -> str:
+    value = env.get(name, "").strip()
+    if not value:
+        raise ConfigError(f"{name} is required but is not set")
+    return value
+
+
+def _url(env: Mapping[str, str], name: str, required: bool) -> Optional[str]:
+    value = _required(env, name) if required else env.get(name, "").strip() or None
+    if value is not None and not value.startswith(("https://", "http://")):
+        raise ConfigError(f"{name}={value!r} is not an http(s) URL")
+    return value
+
+
+def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not an integer") from None
+    if not low <= value <= high:
+        raise ConfigError(f"{name}={raw!r} is out of range [{low}, {high}]")
+    return value
+
+
+def _choice(env: Mapping[str, str], name: str, default: str, choices: Tuple[str, ...],
+            upper: bool = False) -> str:
+    raw = env.get(name, "").strip() or default
+    value = raw.upper() if upper else raw.lower()
+    if value not in choices:
+        raise ConfigError(f"{name}={raw!r} is not one of {', '.join(choices)}")
+    return value
+
+
+def load(env: Mapping[str, str]) -> Config:
+    queue_url = _url(env, "WORKER_QUEUE_URL", True)
+    dlq_url = _url(env, "WORKER_DLQ_URL", True)
+    if queue_url == dlq_url:
+        raise ConfigError(f"WORKER_DLQ_URL={dlq_url!r} is the same as WORKER_QUEUE_URL")
+    endpoint = _url(env, "WORKER_OPENSEARCH_ENDPOINT", True)
+    index = env.get("WORKER_OPENSEARCH_INDEX", "").strip() or "file-index"
+    if index != index.lower() or index.startswith(("_", "-", "+")) or any(
+            c in index for c in ' "*\\<|,>/?#:'):
+        raise ConfigError(f"WORKER_OPENSEARCH_INDEX={index!r} is not a valid index name")
+    prefix = env.get("WORKER_PREFIX", "raw-files/")
+    visibility = _int(env, "WORKER_VISIBILITY_TIMEOUT_SECONDS", 900, 1, 43200)
+    hook = env.get("WORKER_LIFECYCLE_HOOK_NAME", "").strip() or None
+    asg = env.get("WORKER_ASG_NAME", "").strip() or None
+    if (hook is None) != (asg is None):
+        missing = "WORKER_ASG_NAME" if asg is None else "WORKER_LIFECYCLE_HOOK_NAME"
+        given = "WORKER_LIFECYCLE_HOOK_NAME" if asg is None else "WORKER_ASG_NAME"
+        raise ConfigError(f"{missing} must be set together with {given}={hook or asg!r}")
+    return Config(
+        queue_url=queue_url,
+        dlq_url=dlq_url,
+        opensearch_endpoint=endpoint.rstrip("/"),
+        opensearch_index=index,
+        opensearch_auth=_choice(env, "WORKER_OPENSEARCH_AUTH", "sigv4", ("sigv4", "none")),
+        prefix=prefix,
+        concurrency=_int(env, "WORKER_CONCURRENCY", 8, 1, 64),
+        max_object_bytes=_int(env, "WORKER_MAX_OBJECT_BYTES", 10485760, 0, 1 << 30),
+        visibility_timeout=visibility,
+        wait_time=_int(env, "WORKER_WAIT_TIME_SECONDS", 20, 0, 20),
+        shutdown_timeout=_int(env, "WORKER_SHUTDOWN_TIMEOUT_SECONDS", 120, 1, 3600),
+        region=_required(env, "AWS_REGION"),
+        aws_endpoint_url=_url(env, "WORKER_AWS_ENDPOINT_URL", False),
+        lifecycle_hook_name=hook,
+        asg_name=asg,
+        log_level=_choice(env, "WORKER_LOG_LEVEL", "INFO", LOG_LEVELS, upper=True),
+    )
