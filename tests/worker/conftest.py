@@ -214,6 +214,7 @@ class InProcessWorker:
         self.worker.request_stop("test")
         self.thread.join(timeout)
         assert not self.thread.is_alive(), "worker did not stop"
+        assert not self.logs.events("round_failed"), "a round hit an unexpected error"
         return self.exit_code
 
     def __exit__(self, *exc: Any) -> None:

@@ -391,7 +391,8 @@ class Worker:
                     else:
                         f.held.poison = f.held.poison or PoisonMessage("index_rejected", str(exc))
             return
-        for group, item in zip(to_write, results, strict=False):
+        # bulk_index checked that the lengths match; zip(strict=) does not exist on 3.9.
+        for group, item in zip(to_write, results):  # noqa: B905
             status = int(item.get("status", 0))
             first = group[0]
             if 200 <= status < 300:
