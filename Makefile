@@ -54,7 +54,7 @@ bench: setup
 	$(PY) bench/worker_bench.py
 
 diff: setup
-	$(PY) tools/template_diff.py --base $(or $(BASE),HEAD)
+	$(PY) -m tools.template_diff --base $(or $(BASE),HEAD)
 
 deploy: setup
 	$(CDK) deploy -c env=$(ENV) $(STACKS)

