@@ -69,8 +69,10 @@ class Violation:
 class _App:
     """All templates of the app, with the cross-template lookups the guard needs."""
 
-    def __init__(self, templates: dict[str, dict[str, Any]]):
+    def __init__(self, templates: dict[str, dict[str, Any]], stack_names: dict[str, str] | None = None):
         self.templates = templates
+        # CloudFormation stack name -> template path, to follow Fn::GetStackOutput.
+        self.stack_names = stack_names or {}
         self.exports: dict[str, tuple[str, Any]] = {}
         for path, template in templates.items():
             for output in (template.get("Outputs") or {}).values():
@@ -107,6 +109,12 @@ class _App:
             if fn == "Fn::ImportValue" and isinstance(arg, str) and arg in self.exports:
                 producer, value = self.exports[arg]
                 return self.resolve(value, producer, depth + 1)
+            if fn == "Fn::GetStackOutput" and isinstance(arg, dict):
+                producer = self.stack_names.get(str(arg.get("StackName")))
+                outputs = (self.templates.get(producer or "", {}).get("Outputs") or {})
+                output = outputs.get(str(arg.get("OutputName")))
+                if output:
+                    return self.resolve(output.get("Value"), producer, depth + 1)
             if fn == "Fn::Join":
                 return self._by_queue_name(_join_to_text(arg))
         if isinstance(expr, str):
@@ -187,8 +195,10 @@ def _matches_s3_events(pattern: Any) -> bool:
     return "aws.s3" in json.dumps(source)
 
 
-def collect_paths(templates: dict[str, dict[str, Any]]) -> tuple[_App, list[NotificationPath]]:
-    app = _App(templates)
+def collect_paths(
+    templates: dict[str, dict[str, Any]], stack_names: dict[str, str] | None = None
+) -> tuple[_App, list[NotificationPath]]:
+    app = _App(templates, stack_names)
     paths: list[NotificationPath] = []
     eventbridge_buckets: list[tuple[ResourceKey, str, str]] = []
     topic_buckets: dict[ResourceKey, list[ResourceKey]] = {}
@@ -211,7 +221,7 @@ def collect_paths(templates: dict[str, dict[str, Any]]) -> tuple[_App, list[Noti
         if "EventBridgeConfiguration" in config:
             eventbridge_buckets.append((bucket, path, logical_id))
         for topic_config in config.get("TopicConfigurations") or []:
-            topic = app.resolve(topic_config.get("Topic"), path)
+            topic = app.resolve(topic_config.get("Topic") or topic_config.get("TopicArn"), path)
             if topic:
                 topic_buckets.setdefault(topic, []).append(bucket)
 
@@ -267,9 +277,15 @@ def collect_paths(templates: dict[str, dict[str, Any]]) -> tuple[_App, list[Noti
     return app, paths
 
 
-def find_duplicate_paths(templates: dict[str, dict[str, Any]]) -> list[Violation]:
-    """Every queue that S3 events reach through more than one path."""
-    app, paths = collect_paths(templates)
+def find_duplicate_paths(
+    templates: dict[str, dict[str, Any]], stack_names: dict[str, str] | None = None
+) -> list[Violation]:
+    """Every queue that S3 events reach through more than one path.
+
+    `templates` maps template path -> template; `stack_names` maps CloudFormation stack name
+    -> template path (needed to follow cross-stack references within the app).
+    """
+    app, paths = collect_paths(templates, stack_names)
     by_queue: dict[ResourceKey, list[NotificationPath]] = {}
     for p in paths:
         by_queue.setdefault(p.queue, []).append(p)
@@ -279,6 +295,21 @@ def find_duplicate_paths(templates: dict[str, dict[str, Any]]) -> list[Violation
             buckets = sorted({app.display_name(p.bucket) for p in queue_paths if p.bucket})
             violations.append(Violation(app.display_name(queue), tuple(buckets), tuple(queue_paths)))
     return violations
+
+
+def _stack_names(templates: dict[str, Any]) -> dict[str, str]:
+    """Stack name -> template path, read from the cloud assembly manifests beside the templates."""
+    names: dict[str, str] = {}
+    for directory in {Path(p).parent for p in templates}:
+        manifest = directory / "manifest.json"
+        if not manifest.exists():
+            continue
+        artifacts = json.loads(manifest.read_text()).get("artifacts") or {}
+        for artifact_id, artifact in artifacts.items():
+            props = artifact.get("properties") or {}
+            if artifact.get("type") == "aws:cloudformation:stack" and "templateFile" in props:
+                names[props.get("stackName", artifact_id)] = str(directory / props["templateFile"])
+    return names
 
 
 @jsii.implements(IPolicyValidationPlugin)
@@ -299,7 +330,7 @@ class SingleNotificationPathGuard:
 
     def validate(self, context) -> PolicyValidationPluginReport:
         templates = {p: json.loads(Path(p).read_text()) for p in context.template_paths}
-        violations = find_duplicate_paths(templates)
+        violations = find_duplicate_paths(templates, _stack_names(templates))
         return PolicyValidationPluginReport(
             success=not violations,
             violations=[

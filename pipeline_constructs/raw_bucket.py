@@ -50,12 +50,6 @@ class RawFilesBucket(Construct):
             removal_policy=removal_policy,
             auto_delete_objects=settings.auto_delete_objects,
         )
-        acknowledge(
-            self.access_log_bucket,
-            "AwsSolutions-S1",
-            "This bucket is the access-log destination of the raw-files bucket; logging it "
-            "into itself would loop and another log bucket would only move the finding.",
-        )
 
         self.bucket = s3.Bucket(
             self,
@@ -100,10 +94,4 @@ def _acknowledge_notifications_handler(stack: Stack) -> None:
                 "CDK's bucket-notifications handler (a deploy-time custom resource) writes only "
                 "its own CloudWatch log stream; CDK attaches this managed policy and offers no "
                 "option to replace it.",
-            )
-            acknowledge(
-                child,
-                "AwsSolutions-IAM5[Resource::*]",
-                "s3:PutBucketNotification on '*' is how CDK's notifications handler is granted; "
-                "it only ever calls it for buckets of this stack, at deploy time.",
             )

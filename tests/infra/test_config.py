@@ -1,0 +1,63 @@
+"""Invalid configuration stops synthesis with a message naming the field and the value."""
+
+from __future__ import annotations
+
+import dataclasses
+import subprocess
+import sys
+
+import pytest
+
+from environments import ENVIRONMENTS, ConfigError, EnvironmentConfig, QueueConfig, environments_named
+from tests.infra.conftest import REPO
+
+
+def test_the_three_environments_are_valid_and_frozen():
+    assert list(ENVIRONMENTS) == ["dev", "staging", "prod"]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        ENVIRONMENTS["prod"].queue.max_receive_count = 1  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    ("queue", "field", "value"),
+    [
+        (QueueConfig(max_receive_count=0), "queue.max_receive_count", "0"),
+        (QueueConfig(visibility_timeout_seconds=300, worker_max_processing_seconds=600),
+         "queue.visibility_timeout_seconds", "300"),
+        (QueueConfig(retention_days=14, dlq_retention_days=14), "queue.dlq_retention_days", "14"),
+        (QueueConfig(retention_days=7, dlq_retention_days=4), "queue.dlq_retention_days", "4"),
+        (QueueConfig(receive_wait_seconds=30), "queue.receive_wait_seconds", "30"),
+    ],
+)
+def test_invalid_queue_settings_name_the_field_and_value(queue, field, value):
+    with pytest.raises(ConfigError) as error:
+        EnvironmentConfig(name="dev", queue=queue)
+    assert f"dev.{field} = {value}:" in str(error.value)
+
+
+def test_every_problem_is_reported_at_once():
+    with pytest.raises(ConfigError) as error:
+        EnvironmentConfig(name="qa", account="123", log_retention_days=8,
+                          queue=QueueConfig(max_receive_count=0))
+    message = str(error.value)
+    for expected in ("qa.account = '123'", "qa.log_retention_days = 8", "qa.queue.max_receive_count = 0"):
+        assert expected in message
+
+
+def test_unknown_environment_lists_the_known_ones():
+    with pytest.raises(ConfigError, match="unknown environment 'qa': choose from dev, staging, prod"):
+        environments_named(["qa"])
+
+
+def test_selecting_environments_keeps_their_order():
+    assert [c.name for c in environments_named(["prod", "dev"])] == ["prod", "dev"]
+    assert [c.name for c in environments_named(None)] == ["dev", "staging", "prod"]
+
+
+def test_app_refuses_an_unknown_environment_before_synthesizing(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "app.py"], cwd=REPO, capture_output=True, text=True, timeout=120,
+        env={"PATH": "/usr/bin:/bin", "CDK_CONTEXT_JSON": '{"env": "qa"}', "CDK_OUTDIR": str(tmp_path)},
+    )
+    assert result.returncode != 0
+    assert "unknown environment 'qa'" in result.stderr

@@ -1,0 +1,202 @@
+"""Every property of the ingestion core, in every environment."""
+
+from __future__ import annotations
+
+from aws_cdk import RemovalPolicy
+from aws_cdk.assertions import Match
+
+from environments import ENVIRONMENTS
+
+FOURTEEN_DAYS = 14 * 24 * 3600
+
+
+def only(resources: dict) -> tuple[str, dict]:
+    assert len(resources) == 1, f"expected exactly one resource, found {list(resources)}"
+    return next(iter(resources.items()))
+
+
+def raw_bucket(template):
+    return only(template.find_resources("AWS::S3::Bucket", {"Properties": {
+        "VersioningConfiguration": {"Status": "Enabled"}}}))
+
+
+def main_queue(template):
+    return only(template.find_resources("AWS::SQS::Queue", {"Properties": {
+        "RedrivePolicy": Match.any_value()}}))
+
+
+def dead_letter_queue(template):
+    return only(template.find_resources("AWS::SQS::Queue", {"Properties": {
+        "RedriveAllowPolicy": Match.any_value()}}))
+
+
+def tls_only_statement():
+    return Match.object_like({
+        "Effect": "Deny",
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    })
+
+
+# --- the bucket -----------------------------------------------------------------------------
+
+def test_raw_bucket_is_private_encrypted_versioned_and_logged(synthesized, env):
+    template = synthesized.template(env, "Stateful")
+    logs_id, _ = only(template.find_resources("AWS::S3::Bucket", {"Properties": {
+        "LifecycleConfiguration": {"Rules": [Match.object_like({"ExpirationInDays": Match.any_value()})]}}}))
+    _, bucket = raw_bucket(template)
+    props = bucket["Properties"]
+    assert props["PublicAccessBlockConfiguration"] == {
+        "BlockPublicAcls": True, "BlockPublicPolicy": True,
+        "IgnorePublicAcls": True, "RestrictPublicBuckets": True}
+    assert props["BucketEncryption"]["ServerSideEncryptionConfiguration"][0][
+        "ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+    assert props["LoggingConfiguration"]["DestinationBucketName"] == {"Ref": logs_id}
+    rule = props["LifecycleConfiguration"]["Rules"][0]
+    assert rule["NoncurrentVersionExpiration"]["NoncurrentDays"] == \
+        ENVIRONMENTS[env].bucket.noncurrent_version_expiration_days
+    assert rule["Status"] == "Enabled"
+
+
+def test_both_buckets_refuse_plain_http(synthesized, env):
+    template = synthesized.template(env, "Stateful")
+    policies = template.find_resources("AWS::S3::BucketPolicy")
+    assert len(policies) == 2
+    for policy in policies.values():
+        assert any(
+            s["Effect"] == "Deny" and s.get("Condition") == {"Bool": {"aws:SecureTransport": "false"}}
+            for s in policy["Properties"]["PolicyDocument"]["Statement"]
+        )
+
+
+def test_access_log_bucket_is_private_and_expires_logs(synthesized, env):
+    template = synthesized.template(env, "Stateful")
+    template.has_resource_properties("AWS::S3::Bucket", {
+        "PublicAccessBlockConfiguration": Match.object_like({"BlockPublicAcls": True}),
+        "LifecycleConfiguration": {"Rules": [Match.object_like({
+            "ExpirationInDays": ENVIRONMENTS[env].bucket.access_log_expiration_days})]},
+    })
+
+
+# --- exactly one notification path -------------------------------------------------------------
+
+def test_exactly_one_queue_notification_for_new_objects_under_the_prefix(synthesized, env):
+    template = synthesized.template(env, "Stateful")
+    bucket_id, _ = raw_bucket(template)
+    queue_id, _ = main_queue(template)
+    _, notifications = only(template.find_resources("Custom::S3BucketNotifications"))
+    props = notifications["Properties"]
+    assert props["BucketName"] == {"Ref": bucket_id}
+    assert props["Managed"] is True, "CDK must own (and so overwrite) the whole configuration"
+    config = props["NotificationConfiguration"]
+    assert set(config) == {"QueueConfigurations"}, "no EventBridge, topic or Lambda configuration"
+    assert config["QueueConfigurations"] == [{
+        "Events": ["s3:ObjectCreated:*"],
+        "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": "raw-files/"}]}},
+        "QueueArn": {"Fn::GetAtt": [queue_id, "Arn"]},
+    }]
+
+
+def test_no_eventbridge_anywhere_in_the_environment(synthesized, env):
+    for stack, template in synthesized.templates[env].items():
+        for resource in template["Resources"].values():
+            assert resource["Type"] not in ("AWS::Events::Rule", "AWS::Pipes::Pipe"), stack
+            config = resource.get("Properties", {}).get("NotificationConfiguration", {})
+            assert "EventBridgeConfiguration" not in config, stack
+
+
+def test_only_this_bucket_may_send_to_the_main_queue(synthesized, env):
+    template = synthesized.template(env, "Stateful")
+    bucket_id, _ = raw_bucket(template)
+    queue_id, _ = main_queue(template)
+    template.has_resource_properties("AWS::SQS::QueuePolicy", {
+        "Queues": [{"Ref": queue_id}],
+        "PolicyDocument": {"Statement": Match.array_with([
+            tls_only_statement(),
+            Match.object_like({
+                "Effect": "Allow",
+                "Principal": {"Service": "s3.amazonaws.com"},
+                "Action": Match.array_with(["sqs:SendMessage"]),
+                "Condition": {"ArnLike": {"aws:SourceArn": {"Fn::GetAtt": [bucket_id, "Arn"]}}},
+            }),
+        ])},
+    })
+
+
+# --- the queues ---------------------------------------------------------------------------------
+
+def test_main_queue_outlasts_the_longest_job_and_redrives_to_the_dlq(synthesized, env):
+    template = synthesized.template(env, "Stateful")
+    dlq_id, _ = dead_letter_queue(template)
+    _, queue = main_queue(template)
+    props = queue["Properties"]
+    settings = ENVIRONMENTS[env].queue
+    assert props["VisibilityTimeout"] == 900 == settings.visibility_timeout_seconds
+    assert props["ReceiveMessageWaitTimeSeconds"] == 20
+    assert props["MessageRetentionPeriod"] == settings.retention_days * 86400
+    assert props["RedrivePolicy"] == {
+        "deadLetterTargetArn": {"Fn::GetAtt": [dlq_id, "Arn"]},
+        "maxReceiveCount": settings.max_receive_count,
+    }
+    assert settings.max_receive_count == 5
+    assert props["SqsManagedSseEnabled"] is True
+    assert "KmsMasterKeyId" not in props, "S3 cannot publish into a queue under alias/aws/sqs"
+
+
+def test_dlq_keeps_messages_14_days_and_admits_only_the_main_queue(synthesized, env):
+    template = synthesized.template(env, "Stateful")
+    _, dlq = dead_letter_queue(template)
+    _, queue = main_queue(template)
+    props = dlq["Properties"]
+    assert props["MessageRetentionPeriod"] == FOURTEEN_DAYS
+    assert props["MessageRetentionPeriod"] > queue["Properties"]["MessageRetentionPeriod"]
+    assert props["SqsManagedSseEnabled"] is True
+    allow = props["RedriveAllowPolicy"]
+    assert allow["redrivePermission"] == "byQueue"
+    (source_arn,) = allow["sourceQueueArns"]
+    joined = "".join(p if isinstance(p, str) else "*" for p in source_arn["Fn::Join"][1])
+    assert joined == f"arn:*:sqs:*:*:{queue['Properties']['QueueName']}"
+
+
+def test_both_queues_refuse_plain_http(synthesized, env):
+    template = synthesized.template(env, "Stateful")
+    for queue_id in (main_queue(template)[0], dead_letter_queue(template)[0]):
+        template.has_resource_properties("AWS::SQS::QueuePolicy", {
+            "Queues": [{"Ref": queue_id}],
+            "PolicyDocument": {"Statement": Match.array_with([tls_only_statement()])},
+        })
+
+
+# --- lifecycle of stateful resources --------------------------------------------------------------
+
+def test_removal_policy_and_termination_protection_follow_the_config(synthesized, env):
+    config = ENVIRONMENTS[env]
+    template = synthesized.template(env, "Stateful")
+    expected = "Retain" if env in ("staging", "prod") else "Delete"
+    for kind in ("AWS::S3::Bucket", "AWS::SQS::Queue"):
+        for logical_id, resource in template.find_resources(kind).items():
+            assert resource["DeletionPolicy"] == expected, logical_id
+            assert resource["UpdateReplacePolicy"] == expected, logical_id
+    stack = synthesized.stages[env].stateful
+    assert stack.termination_protection is config.termination_protection
+    if env == "prod":
+        assert stack.termination_protection is True
+
+
+def test_prod_retains_and_protects():
+    prod = ENVIRONMENTS["prod"]
+    assert prod.termination_protection is True
+    assert prod.removal_policy == RemovalPolicy.RETAIN
+
+
+# Renaming one of these replaces the resource: a new, empty bucket or queue, and the old one
+# orphaned or deleted. Change this list only together with a migration plan.
+STATEFUL_LOGICAL_IDS = {
+    "AWS::S3::Bucket": {"RawFilesBucket49AA96EA", "RawFilesAccessLogsAC27EF53"},
+    "AWS::SQS::Queue": {"IngestQueuesMainQueueC8D6C585", "IngestQueuesDeadLetterQueue1746B736"},
+}
+
+
+def test_logical_ids_of_stateful_resources_never_change(synthesized, env):
+    template = synthesized.template(env, "Stateful")
+    for kind, expected in STATEFUL_LOGICAL_IDS.items():
+        assert set(template.find_resources(kind)) == expected
