@@ -9,7 +9,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from environments import BucketConfig
-from pipeline_constructs.nag import acknowledge
+from pipeline_constructs.nag import acknowledge_stack_singleton
 
 # CDK names the stack-wide singleton that applies bucket notifications this way
 # (aws-s3/lib/notifications-resource/notifications-resource-handler.ts).
@@ -85,13 +85,10 @@ class RawFilesBucket(Construct):
 
 
 def _acknowledge_notifications_handler(stack: Stack) -> None:
-    for child in stack.node.children:
-        if child.node.id.startswith(_NOTIFICATIONS_HANDLER_ID_PREFIX):
-            acknowledge(
-                child,
-                "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
-                "AWSLambdaBasicExecutionRole]",
-                "CDK's bucket-notifications handler (a deploy-time custom resource) writes only "
-                "its own CloudWatch log stream; CDK attaches this managed policy and offers no "
-                "option to replace it.",
-            )
+    acknowledge_stack_singleton(stack, _NOTIFICATIONS_HANDLER_ID_PREFIX, {
+        "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+        "AWSLambdaBasicExecutionRole]":
+            "CDK's bucket-notifications handler (a deploy-time custom resource) writes only "
+            "its own CloudWatch log stream; CDK attaches this managed policy and offers no "
+            "option to replace it.",
+    })

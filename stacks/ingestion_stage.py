@@ -6,11 +6,19 @@ from aws_cdk import App, Environment, Stage, Tags
 
 from environments import EnvironmentConfig
 from pipeline_constructs.synthesis_checks import add_synthesis_checks
+from stacks.alerts_stack import AlertsStack
+from stacks.fleet_stack import FleetStack
+from stacks.network_stack import NetworkStack
+from stacks.search_stack import SearchStack
 from stacks.stateful_stack import StatefulStack
 
 
 class IngestionStage(Stage):
-    """Stacks of one environment; their paths are `<env>/<Stack>`, e.g. `prod/Stateful`."""
+    """Stacks of one environment; their paths are `<env>/<Stack>`, e.g. `prod/Stateful`.
+
+    Stateful (bucket, queues) and Search (domain) hold data and are termination-protected in
+    prod; Network and Fleet hold none and can be replaced freely.
+    """
 
     def __init__(self, scope: App, *, config: EnvironmentConfig) -> None:
         super().__init__(
@@ -20,12 +28,27 @@ class IngestionStage(Stage):
         )
         Tags.of(self).add("project", "file-search-ingestion")
         Tags.of(self).add("environment", config.name)
+        def named(part: str, what: str) -> dict[str, str]:
+            return {"stack_name": f"file-search-{config.name}-{part}",
+                    "description": f"File-search ingestion ({config.name}): {what}"}
+
+        self.alerts = AlertsStack(self, "Alerts", config=config, **named("alerts", "alarm topics"))
         self.stateful = StatefulStack(
-            self,
-            "Stateful",
-            config=config,
-            stack_name=f"file-search-{config.name}-stateful",
-            description=f"File-search ingestion ({config.name}): raw bucket, ingest queue, DLQ",
+            self, "Stateful", config=config, **named("stateful", "raw bucket, ingest queue, DLQ")
+        )
+        self.network = NetworkStack(
+            self, "Network", config=config, raw_bucket=self.stateful.raw_files.bucket,
+            **named("network", "VPC without NAT, VPC endpoints, security groups"),
+        )
+        self.search = SearchStack(
+            self, "Search", config=config, network=self.network.network,
+            **named("search", "OpenSearch domain"),
+        )
+        self.fleet = FleetStack(
+            self, "Fleet", config=config, network=self.network.network,
+            queues=self.stateful.queues, raw_files=self.stateful.raw_files,
+            ingest_access=self.stateful.worker_access, search=self.search.search,
+            topics=self.alerts.topics, **named("fleet", "worker Auto Scaling group"),
         )
 
 

@@ -8,6 +8,7 @@ from aws_cdk import Stack
 from constructs import Construct
 
 from environments import EnvironmentConfig
+from pipeline_constructs.access_policies import IngestConsumerPolicy
 from pipeline_constructs.ingest_queues import IngestQueues
 from pipeline_constructs.raw_bucket import RawFilesBucket
 
@@ -28,4 +29,9 @@ class StatefulStack(Stack):
             settings=config.bucket,
             notification_queue=self.queues.main_queue,
             removal_policy=config.removal_policy,
+        )
+        self.worker_access = IngestConsumerPolicy(
+            self, "WorkerAccess", main_queue=self.queues.main_queue,
+            dead_letter_queue=self.queues.dead_letter_queue, raw_bucket=self.raw_files.bucket,
+            raw_prefix=config.bucket.raw_prefix,
         )

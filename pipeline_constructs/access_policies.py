@@ -1,0 +1,73 @@
+"""Least-privilege managed policies, defined next to the resources they grant access to.
+
+The worker role (in the fleet stack) attaches them. Defining each policy in the stack that owns
+the resource keeps every ARN a same-stack reference: the policy is reviewed beside the resource
+and its cdk-nag findings have stable ids.
+"""
+
+from __future__ import annotations
+
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from pipeline_constructs.nag import acknowledge, wildcard_resource_finding
+
+SEARCH_HTTP_ACTIONS = ["es:ESHttpGet", "es:ESHttpHead", "es:ESHttpPost", "es:ESHttpPut"]
+
+
+class IngestConsumerPolicy(Construct):
+    """Consume the main queue, send poison messages to the DLQ, read objects under the prefix."""
+
+    def __init__(
+        self, scope: Construct, construct_id: str, *, main_queue: sqs.IQueue,
+        dead_letter_queue: sqs.IQueue, raw_bucket: s3.IBucket, raw_prefix: str,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        raw_objects = raw_bucket.arn_for_objects(f"{raw_prefix}*")
+        self.policy = iam.ManagedPolicy(self, "Policy", description=(
+            "Ingest worker: consume the ingest queue, dead-letter poison messages, read raw files"
+        ), statements=[
+            iam.PolicyStatement(
+                sid="ConsumeIngestQueue",
+                actions=["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility",
+                         "sqs:GetQueueAttributes"],
+                resources=[main_queue.queue_arn],
+            ),
+            iam.PolicyStatement(
+                sid="SendPoisonMessagesToDlq",
+                actions=["sqs:SendMessage"],
+                resources=[dead_letter_queue.queue_arn],
+            ),
+            iam.PolicyStatement(
+                sid="ReadRawFiles",
+                actions=["s3:GetObject", "s3:GetObjectVersion"],
+                resources=[raw_objects],
+            ),
+        ])
+        acknowledge(
+            self.policy, wildcard_resource_finding(self, raw_objects),
+            "Workers read any object under the ingest prefix: the object keys are the data.",
+        )
+
+
+class SearchWriterPolicy(Construct):
+    """HTTP verbs the worker uses, on one index of one domain (no cluster-wide paths)."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, domain_arn: str, index_name: str) -> None:
+        super().__init__(scope, construct_id)
+        index_paths = f"{domain_arn}/{index_name}/*"
+        self.policy = iam.ManagedPolicy(self, "Policy", description=(
+            f"Ingest worker: create and write the {index_name} index"
+        ), statements=[
+            iam.PolicyStatement(
+                sid="IndexDocuments",
+                actions=SEARCH_HTTP_ACTIONS,
+                resources=[f"{domain_arn}/{index_name}", index_paths],
+            ),
+        ])
+        acknowledge(
+            self.policy, wildcard_resource_finding(self, index_paths),
+            "Document, _bulk and _mget paths below the one index the workers write.",
+        )

@@ -1,0 +1,140 @@
+"""The workers' network: isolated subnets, no NAT, AWS APIs through VPC endpoints."""
+
+from __future__ import annotations
+
+from aws_cdk import DefaultStackSynthesizer, RemovalPolicy, Stack
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from environments import NetworkConfig
+from pipeline_constructs.retention import retention_days
+
+HTTPS = ec2.Port.tcp(443)
+
+# Interface endpoints for every AWS API an instance calls: the worker (SQS, Auto Scaling for
+# its lifecycle action), the CloudWatch agent (Logs, monitoring), Session Manager (SSM,
+# SSM messages, EC2 messages) and cfn-signal (CloudFormation) at start-up.
+INTERFACE_ENDPOINTS = {
+    "Sqs": ec2.InterfaceVpcEndpointAwsService.SQS,
+    "Logs": ec2.InterfaceVpcEndpointAwsService.CLOUDWATCH_LOGS,
+    "Monitoring": ec2.InterfaceVpcEndpointAwsService.CLOUDWATCH_MONITORING,
+    "Ssm": ec2.InterfaceVpcEndpointAwsService.SSM,
+    "SsmMessages": ec2.InterfaceVpcEndpointAwsService.SSM_MESSAGES,
+    "Ec2Messages": ec2.InterfaceVpcEndpointAwsService.EC2_MESSAGES,
+    "AutoScaling": ec2.InterfaceVpcEndpointAwsService.AUTOSCALING,
+    "CloudFormation": ec2.InterfaceVpcEndpointAwsService.CLOUDFORMATION,
+}
+
+
+class WorkerNetwork(Construct):
+    """VPC (or an existing one) with the security groups of workers, endpoints and search domain.
+
+    The S3 gateway endpoint admits only GetObject on `readable_object_arns` (plus the CDK asset
+    bucket and the Amazon Linux package repositories the instances install from).
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        settings: NetworkConfig,
+        readable_object_arns: list[str],
+        removal_policy: RemovalPolicy,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.subnets = ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)
+
+        existing = settings.existing_vpc
+        if existing is None:
+            self.vpc = ec2.Vpc(
+                self,
+                "Vpc",
+                ip_addresses=ec2.IpAddresses.cidr(settings.cidr),
+                max_azs=settings.max_azs,
+                nat_gateways=0,
+                subnet_configuration=[
+                    ec2.SubnetConfiguration(
+                        name="workers", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED, cidr_mask=22
+                    )
+                ],
+            )
+            flow_logs = logs.LogGroup(
+                self,
+                "FlowLogs",
+                retention=retention_days(settings.flow_log_retention_days),
+                removal_policy=removal_policy,
+            )
+            self.vpc.add_flow_log(
+                "FlowLog", destination=ec2.FlowLogDestination.to_cloud_watch_logs(flow_logs)
+            )
+        else:
+            self.vpc = ec2.Vpc.from_vpc_attributes(
+                self,
+                "Vpc",
+                vpc_id=existing.vpc_id,
+                vpc_cidr_block=existing.vpc_cidr_block,
+                availability_zones=list(existing.availability_zones),
+                isolated_subnet_ids=list(existing.isolated_subnet_ids),
+                isolated_subnet_route_table_ids=list(existing.isolated_subnet_route_table_ids),
+            )
+
+        # Egress only, to the endpoints and the domain (HTTPS). 443 to anywhere is needed for the
+        # S3 gateway endpoint, whose address ranges are a per-region prefix list; with no
+        # internet or NAT route, nothing else is reachable.
+        self.worker_security_group = ec2.SecurityGroup(
+            self, "WorkerSecurityGroup", vpc=self.vpc, allow_all_outbound=False,
+            description="Ingest workers: no ingress; HTTPS egress to endpoints, S3 and the domain",
+        )
+        self.worker_security_group.add_egress_rule(ec2.Peer.any_ipv4(), HTTPS, "HTTPS to AWS APIs")
+
+        self.endpoint_security_group = ec2.SecurityGroup(
+            self, "EndpointSecurityGroup", vpc=self.vpc, allow_all_outbound=False,
+            description="VPC interface endpoints: HTTPS from the ingest workers only",
+        )
+        self.endpoint_security_group.add_ingress_rule(
+            self.worker_security_group, HTTPS, "HTTPS from ingest workers"
+        )
+
+        self.search_security_group = ec2.SecurityGroup(
+            self, "SearchSecurityGroup", vpc=self.vpc, allow_all_outbound=False,
+            description="OpenSearch domain: HTTPS from the ingest workers only",
+        )
+        self.search_security_group.add_ingress_rule(
+            self.worker_security_group, HTTPS, "HTTPS from ingest workers"
+        )
+
+        self.s3_endpoint = self.vpc.add_gateway_endpoint(
+            "S3Endpoint", service=ec2.GatewayVpcEndpointAwsService.S3, subnets=[self.subnets]
+        )
+        stack = Stack.of(self)
+        self.s3_endpoint.add_to_policy(
+            iam.PolicyStatement(
+                sid="ReadOnlyTheseObjects",
+                principals=[iam.AnyPrincipal()],
+                actions=["s3:GetObject", "s3:GetObjectVersion"],
+                resources=[*readable_object_arns, *_boot_objects(stack)],
+            )
+        )
+        for name, service in INTERFACE_ENDPOINTS.items():
+            self.vpc.add_interface_endpoint(
+                f"{name}Endpoint",
+                service=service,
+                subnets=self.subnets,
+                private_dns_enabled=True,
+                security_groups=[self.endpoint_security_group],
+                open=False,
+            )
+
+
+
+def _boot_objects(stack: Stack) -> list[str]:
+    """What an instance downloads at boot: the worker asset from the CDK bootstrap bucket, and
+    packages from the regional Amazon Linux 2023 repository bucket that dnf reads."""
+    qualifier = DefaultStackSynthesizer.DEFAULT_QUALIFIER
+    return [
+        f"arn:{stack.partition}:s3:::cdk-{qualifier}-assets-{stack.account}-{stack.region}/*",
+        f"arn:{stack.partition}:s3:::al2023-repos-{stack.region}-de612dc2/*",
+    ]

@@ -1,0 +1,18 @@
+"""Alarm topics: deployed first, so every other stack can notify them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import Stack
+from constructs import Construct
+
+from environments import EnvironmentConfig
+from pipeline_constructs.notification_topics import NotificationTopics
+
+
+class AlertsStack(Stack):
+    def __init__(self, scope: Construct, construct_id: str, *, config: EnvironmentConfig,
+                 **kwargs: Any) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        self.topics = NotificationTopics(self, "Topics", settings=config.alarms)

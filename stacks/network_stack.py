@@ -1,0 +1,25 @@
+"""The workers' network. Stateless: it can be replaced without losing data."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import Stack
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from environments import EnvironmentConfig
+from pipeline_constructs.worker_network import WorkerNetwork
+
+
+class NetworkStack(Stack):
+    def __init__(
+        self, scope: Construct, construct_id: str, *, config: EnvironmentConfig,
+        raw_bucket: s3.IBucket, **kwargs: Any,
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        self.network = WorkerNetwork(
+            self, "WorkerNetwork", settings=config.network,
+            readable_object_arns=[raw_bucket.arn_for_objects(f"{config.bucket.raw_prefix}*")],
+            removal_policy=config.removal_policy,
+        )
