@@ -191,12 +191,12 @@ def test_prod_retains_and_protects():
 # Renaming one of these replaces the resource: a new, empty bucket or queue, and the old one
 # orphaned or deleted. Change this list only together with a migration plan.
 STATEFUL_LOGICAL_IDS = {
-    "AWS::S3::Bucket": {"RawFilesBucket49AA96EA", "RawFilesAccessLogsAC27EF53"},
-    "AWS::SQS::Queue": {"IngestQueuesMainQueueC8D6C585", "IngestQueuesDeadLetterQueue1746B736"},
+    ("Stateful", "AWS::S3::Bucket"): {"RawFilesBucket49AA96EA", "RawFilesAccessLogsAC27EF53"},
+    ("Stateful", "AWS::SQS::Queue"): {"IngestQueuesMainQueueC8D6C585", "IngestQueuesDeadLetterQueue1746B736"},
+    ("Search", "AWS::OpenSearchService::Domain"): {"SearchDomain62FD613E"},
 }
 
 
 def test_logical_ids_of_stateful_resources_never_change(synthesized, env):
-    template = synthesized.template(env, "Stateful")
-    for kind, expected in STATEFUL_LOGICAL_IDS.items():
-        assert set(template.find_resources(kind)) == expected
+    for (stack, kind), expected in STATEFUL_LOGICAL_IDS.items():
+        assert set(synthesized.template(env, stack).find_resources(kind)) == expected
