@@ -33,6 +33,10 @@ def test_happy_path_indexes_deletes_and_skips_the_test_event(aws, fake_os, run_w
     assert stopped["drained"] is True
     # 1 test event + 1 object: at most a handful of SQS calls besides empty long polls.
     assert stopped["calls"].get("sqs.DeleteMessageBatch", 0) <= 2
+    # The worker role may call OpenSearch on its index's paths only (es:ESHttp* on
+    # <domain>/file-index and <domain>/file-index/*): no cluster-level path like /_bulk.
+    paths = {r["path"].split("?")[0] for r in fake_os.requests}
+    assert paths and all(p == f"/{INDEX}" or p.startswith(f"/{INDEX}/") for p in paths), paths
 
 
 def _processed(w, outcome=None):

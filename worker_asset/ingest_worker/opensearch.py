@@ -135,7 +135,9 @@ class OpenSearch:
                 "version": version, "version_type": "external_gte"}}))
             lines.append(json.dumps(source, ensure_ascii=False))
         body = ("\n".join(lines) + "\n").encode("utf-8")
-        status, payload = self.request("POST", "/_bulk", body, "application/x-ndjson")
+        # Index-scoped path: the worker role may call es:ESHttp* on its index only.
+        path = f"/{urllib.parse.quote(self.index)}/_bulk"
+        status, payload = self.request("POST", path, body, "application/x-ndjson")
         payload = self._check(status, payload, "_bulk")
         items = (payload or {}).get("items")
         if not isinstance(items, list) or len(items) != len(docs):
