@@ -244,7 +244,16 @@ class AlarmConfig:
     # The incident's signature: messages were processed, never deleted, and came back.
     undeleted_ratio_warning: float = 0.5
     undeleted_window_minutes: int = 15
+    # Fewer receives than this in the window cannot raise the alarm: one slow or retried
+    # message in a quiet window is a ratio of 1.0 and no incident (the DLQ alarm covers it).
+    undeleted_min_received: int = 10
+    # Queue depth must stay above its threshold this long: uploads arrive in bursts that the
+    # fleet's backlog scaling absorbs within minutes.
+    queue_depth_warning_minutes: int = 5
     worker_error_rate_warning_percent: float = 5.0
+    worker_error_rate_window_minutes: int = 5
+    # Log lines "Failed to delete message" (event delete_failed) per minute; any one is a warning.
+    delete_failures_warning: int = 1
     in_service_below_desired_minutes: int = 10
     silent_worker_minutes: int = 15
 
@@ -258,10 +267,18 @@ class AlarmConfig:
         if not 1 <= self.dlq_warning_messages <= self.dlq_critical_messages:
             found.append(("dlq_critical_messages", "must be at least dlq_warning_messages (>= 1)"))
         for name in ("oldest_message_critical_seconds", "queue_depth_warning_messages",
-                     "undeleted_window_minutes", "in_service_below_desired_minutes",
+                     "undeleted_window_minutes", "undeleted_min_received",
+                     "queue_depth_warning_minutes", "worker_error_rate_window_minutes",
+                     "delete_failures_warning", "in_service_below_desired_minutes",
                      "silent_worker_minutes"):
             if getattr(self, name) < 1:
                 found.append((name, "must be at least 1"))
+        # Alarms evaluate at most one day of data: period x evaluation periods <= 24 h.
+        for name in ("undeleted_window_minutes", "queue_depth_warning_minutes",
+                     "worker_error_rate_window_minutes", "in_service_below_desired_minutes",
+                     "silent_worker_minutes"):
+            if getattr(self, name) > 24 * 60:
+                found.append((name, "must be at most 1440 (one day)"))
         if not 0 < self.undeleted_ratio_warning <= 1:
             found.append(("undeleted_ratio_warning", "must be in (0, 1]"))
         if not 0 < self.worker_error_rate_warning_percent <= 100:

@@ -8,6 +8,7 @@ from environments import EnvironmentConfig
 from pipeline_constructs.synthesis_checks import add_synthesis_checks
 from stacks.alerts_stack import AlertsStack
 from stacks.fleet_stack import FleetStack
+from stacks.monitoring_stack import MonitoringStack
 from stacks.network_stack import NetworkStack
 from stacks.search_stack import SearchStack
 from stacks.stateful_stack import StatefulStack
@@ -49,6 +50,11 @@ class IngestionStage(Stage):
             queues=self.stateful.queues, raw_files=self.stateful.raw_files,
             ingest_access=self.stateful.worker_access, search=self.search.search,
             topics=self.alerts.topics, **named("fleet", "worker Auto Scaling group"),
+        )
+        self.monitoring = MonitoringStack(
+            self, "Monitoring", config=config, queues=self.stateful.queues,
+            fleet=self.fleet.fleet, topics=self.alerts.topics,
+            **named("monitoring", "worker log metrics, alarms, dashboard"),
         )
 
 
