@@ -214,8 +214,9 @@ class FleetConfig:
             found.append(("min_healthy_percentage", "must be between 0 and 100"))
         if self.rollout_batch_size < 1:
             found.append(("rollout_batch_size", "must be at least 1"))
-        if not 30 <= self.drain_timeout_seconds <= 7200:
-            found.append(("drain_timeout_seconds", "must be between 30 and 7200 (lifecycle hook)"))
+        # The worker gets this minus 30 s to drain; the lifecycle hook allows at most 7200 s.
+        if not 60 <= self.drain_timeout_seconds <= 7200:
+            found.append(("drain_timeout_seconds", "must be between 60 and 7200"))
         if self.root_volume_gib < 8:
             found.append(("root_volume_gib", "must be at least 8 (Amazon Linux 2023 image size)"))
         return found
@@ -316,6 +317,13 @@ class EnvironmentConfig:
         if self.log_retention_days not in LOG_RETENTION_DAYS_ALLOWED:
             found.append(("log_retention_days",
                           f"must be one of CloudWatch's periods {sorted(LOG_RETENTION_DAYS_ALLOWED)}"))
+        # A window shorter than one job would call a worker that is busy with one long file
+        # silent, or its not-yet-deleted messages undeleted.
+        for window in ("silent_worker_minutes", "undeleted_window_minutes"):
+            if getattr(self.alarms, window) * 60 <= self.queue.worker_max_processing_seconds:
+                found.append((f"alarms.{window}",
+                              f"must be longer than queue.worker_max_processing_seconds "
+                              f"({self.queue.worker_max_processing_seconds} s)"))
         if self.bucket.auto_delete_objects and self.removal_policy != RemovalPolicy.DESTROY:
             found.append(("bucket.auto_delete_objects",
                           "may only be true when removal_policy is DESTROY"))

@@ -61,3 +61,13 @@ def test_app_refuses_an_unknown_environment_before_synthesizing(tmp_path):
     )
     assert result.returncode != 0
     assert "unknown environment 'qa'" in result.stderr
+
+
+def test_alarm_windows_must_outlast_the_longest_job():
+    from environments import AlarmConfig
+    with pytest.raises(ConfigError) as error:
+        EnvironmentConfig(name="dev", queue=QueueConfig(worker_max_processing_seconds=900),
+                          alarms=AlarmConfig(silent_worker_minutes=15, undeleted_window_minutes=20))
+    assert "dev.alarms.silent_worker_minutes = 15: must be longer than queue.worker_max_processing_seconds" in str(
+        error.value)
+    assert "undeleted_window_minutes" not in str(error.value)
