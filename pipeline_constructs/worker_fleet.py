@@ -249,31 +249,11 @@ class WorkerFleet(Construct):
                 target_value=float(target),
                 customized_metric_specification=policy.CustomizedMetricSpecificationProperty(
                     metrics=[
-                        policy.TargetTrackingMetricDataQueryProperty(
-                            id="visible", return_data=False,
-                            metric_stat=policy.TargetTrackingMetricStatProperty(
-                                stat="Sum",
-                                metric=policy.MetricProperty(
-                                    namespace="AWS/SQS",
-                                    metric_name="ApproximateNumberOfMessagesVisible",
-                                    dimensions=[policy.MetricDimensionProperty(
-                                        name="QueueName", value=queue.queue_name)],
-                                ),
-                            ),
-                        ),
-                        policy.TargetTrackingMetricDataQueryProperty(
-                            id="in_service", return_data=False,
-                            metric_stat=policy.TargetTrackingMetricStatProperty(
-                                stat="Average",
-                                metric=policy.MetricProperty(
-                                    namespace="AWS/AutoScaling",
-                                    metric_name="GroupInServiceInstances",
-                                    dimensions=[policy.MetricDimensionProperty(
-                                        name="AutoScalingGroupName",
-                                        value=self.group.auto_scaling_group_name)],
-                                ),
-                            ),
-                        ),
+                        _tracked_metric("visible", "AWS/SQS", "ApproximateNumberOfMessagesVisible",
+                                        "Sum", QueueName=queue.queue_name),
+                        _tracked_metric("in_service", "AWS/AutoScaling", "GroupInServiceInstances",
+                                        "Average",
+                                        AutoScalingGroupName=self.group.auto_scaling_group_name),
                         policy.TargetTrackingMetricDataQueryProperty(
                             id="backlog_per_instance", return_data=True,
                             label="Visible messages per in-service instance",
@@ -298,3 +278,21 @@ class WorkerFleet(Construct):
             self.role, wildcard_resource_finding(self, self._own_stack_arn),
             "The '*' is the stack's UUID; cfn-signal may signal this stack only.",
         )
+
+
+def _tracked_metric(
+    query_id: str, namespace: str, metric_name: str, stat: str, **dimensions: str
+) -> autoscaling.CfnScalingPolicy.TargetTrackingMetricDataQueryProperty:
+    """One input of the target-tracking expression (not returned itself)."""
+    policy = autoscaling.CfnScalingPolicy
+    return policy.TargetTrackingMetricDataQueryProperty(
+        id=query_id, return_data=False,
+        metric_stat=policy.TargetTrackingMetricStatProperty(
+            stat=stat,
+            metric=policy.MetricProperty(
+                namespace=namespace, metric_name=metric_name,
+                dimensions=[policy.MetricDimensionProperty(name=k, value=v)
+                            for k, v in dimensions.items()],
+            ),
+        ),
+    )
