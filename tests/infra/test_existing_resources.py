@@ -1,0 +1,57 @@
+"""An environment that uses an existing VPC and an existing OpenSearch domain (no lookups)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+from aws_cdk.assertions import Template
+
+from environments import ENVIRONMENTS, ExistingVpc, NetworkConfig, SearchConfig
+from stacks.ingestion_stage import compose_app
+from tests.infra.conftest import new_app
+
+DOMAIN_ARN = "arn:aws:es:eu-west-1:123456789012:domain/shared-search"
+ENDPOINT = "https://vpc-shared-search-abc123.eu-west-1.es.amazonaws.com"
+SUBNETS = ("subnet-0aaaaaaaaaaaaaaaa", "subnet-0bbbbbbbbbbbbbbbb")
+
+
+@pytest.fixture(scope="module")
+def templates(tmp_path_factory) -> dict[str, Template]:
+    config = dataclasses.replace(
+        ENVIRONMENTS["staging"], name="shared",
+        network=NetworkConfig(existing_vpc=ExistingVpc(
+            vpc_id="vpc-0123456789abcdef0", availability_zones=("eu-west-1a", "eu-west-1b"),
+            isolated_subnet_ids=SUBNETS, isolated_subnet_route_table_ids=("rtb-0a", "rtb-0b"),
+            vpc_cidr_block="10.9.0.0/16")),
+        search=SearchConfig(existing_domain_endpoint=ENDPOINT, existing_domain_arn=DOMAIN_ARN),
+    )
+    app = new_app(tmp_path_factory.mktemp("shared"))
+    stage = compose_app(app, [config])["shared"]
+    app.synth()  # cdk-nag and the guard pass for this shape too
+    assembly = stage.synth()
+    return {s.node.id: Template.from_json(assembly.get_stack_by_name(s.stack_name).template)
+            for s in (stage.alerts, stage.stateful, stage.network, stage.search, stage.fleet)}
+
+
+def test_no_vpc_or_domain_is_created(templates):
+    for template in templates.values():
+        template.resource_count_is("AWS::EC2::VPC", 0)
+        template.resource_count_is("AWS::OpenSearchService::Domain", 0)
+
+
+def test_endpoints_and_workers_use_the_given_subnets(templates):
+    endpoints = templates["Network"].find_resources("AWS::EC2::VPCEndpoint")
+    assert endpoints and all(e["Properties"]["VpcId"] == "vpc-0123456789abcdef0" for e in endpoints.values())
+    (group,) = templates["Fleet"].find_resources("AWS::AutoScaling::AutoScalingGroup").values()
+    assert tuple(group["Properties"]["VPCZoneIdentifier"]) == SUBNETS
+
+
+def test_workers_index_into_the_given_domain(templates):
+    (launch_template,) = templates["Fleet"].find_resources("AWS::EC2::LaunchTemplate").values()
+    parts = launch_template["Properties"]["LaunchTemplateData"]["UserData"]["Fn::Base64"]["Fn::Join"][1]
+    text = "".join(p for p in parts if isinstance(p, str))
+    assert f"WORKER_OPENSEARCH_ENDPOINT={ENDPOINT}\n" in text
+    (policy,) = templates["Search"].find_resources("AWS::IAM::ManagedPolicy").values()
+    (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
+    assert statement["Resource"] == [f"{DOMAIN_ARN}/file-index", f"{DOMAIN_ARN}/file-index/*"]
