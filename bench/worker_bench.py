@@ -27,7 +27,7 @@ import time
 import urllib.request
 import uuid
 from pathlib import Path
-from urllib.parse import quote_plus
+from urllib.parse import quote_plus, unquote_plus
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "worker"))
@@ -208,7 +208,6 @@ class Bench:
                     break
                 for m in msgs:
                     rec = json.loads(m["Body"])["Records"][0]["s3"]
-                    from urllib.parse import unquote_plus
                     self.s3.get_object(Bucket=rec["bucket"]["name"],
                                        Key=unquote_plus(rec["object"]["key"]))["Body"].read()
                 self.sqs.delete_message_batch(QueueUrl=queue_url, Entries=[
@@ -220,8 +219,6 @@ class Bench:
         return {"msgs_per_s": n / elapsed, "seconds": elapsed, "messages": n}
 
     def run_naive(self) -> dict:
-        from urllib.parse import unquote_plus
-
         queue_url = self.new_queue("naive")
         index = "bench-naive"
         elapsed, n = 0.0, 0
