@@ -36,29 +36,29 @@ class RawFilesBucket(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
 
-        self.access_log_bucket = s3.Bucket(
-            self,
-            "AccessLogs",
+        # Both buckets: private, SSE-S3 (server access logging delivers only into SSE-S3
+        # buckets), TLS only, no ACLs, removed (or kept) with the environment.
+        private = dict(
             block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            # Server access logging delivers only into SSE-S3 buckets.
             encryption=s3.BucketEncryption.S3_MANAGED,
             enforce_ssl=True,
             object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            removal_policy=removal_policy,
+            auto_delete_objects=settings.auto_delete_objects,
+        )
+        self.access_log_bucket = s3.Bucket(
+            self,
+            "AccessLogs",
             lifecycle_rules=[
                 s3.LifecycleRule(expiration=Duration.days(settings.access_log_expiration_days))
             ],
-            removal_policy=removal_policy,
-            auto_delete_objects=settings.auto_delete_objects,
+            **private,
         )
 
         self.bucket = s3.Bucket(
             self,
             "Bucket",
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            encryption=s3.BucketEncryption.S3_MANAGED,
-            enforce_ssl=True,
             versioned=True,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
             server_access_logs_bucket=self.access_log_bucket,
             server_access_logs_prefix="raw-bucket/",
             # A second path to the queue was half of the incident: EventBridge stays off.
@@ -71,8 +71,7 @@ class RawFilesBucket(Construct):
                     abort_incomplete_multipart_upload_after=Duration.days(7),
                 )
             ],
-            removal_policy=removal_policy,
-            auto_delete_objects=settings.auto_delete_objects,
+            **private,
         )
         self.raw_prefix = settings.raw_prefix
 
