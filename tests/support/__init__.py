@@ -1,0 +1,1 @@
+"""Helpers shared by the test packages (import them; conftest.py files only hold fixtures)."""
