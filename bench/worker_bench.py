@@ -30,8 +30,9 @@ from pathlib import Path
 from urllib.parse import quote_plus, unquote_plus
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests" / "worker"))
-from fake_opensearch import FakeOpenSearch  # noqa: E402
+# The benchmark runs as a script: the repository root makes the test support importable.
+sys.path.insert(0, str(ROOT))
+from tests.support.fake_opensearch import FakeOpenSearch  # noqa: E402
 
 REGION = "us-east-1"
 CREDS = {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench",

@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from environments import ENVIRONMENTS, ConfigError, EnvironmentConfig, QueueConfig, environments_named
-from tests.infra.conftest import REPO
+from tests.support.cdk_app import REPO
 
 
 def test_the_three_environments_are_valid_and_frozen():

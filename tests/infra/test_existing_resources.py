@@ -9,7 +9,7 @@ from aws_cdk.assertions import Template
 
 from environments import ENVIRONMENTS, ExistingVpc, NetworkConfig, SearchConfig
 from stacks.ingestion_stage import compose_app
-from tests.infra.conftest import new_app
+from tests.support.cdk_app import new_app
 
 DOMAIN_ARN = "arn:aws:es:eu-west-1:123456789012:domain/shared-search"
 ENDPOINT = "https://vpc-shared-search-abc123.eu-west-1.es.amazonaws.com"

@@ -240,7 +240,7 @@ def test_worker_role_resources_are_scoped(synthesized, env):
 # --- the worker's start-up -----------------------------------------------------------------------
 
 def test_user_data_sets_exactly_the_variables_the_worker_reads(synthesized, env):
-    from tests.infra.ingest_worker_env import worker_env_vars  # the worker's own declaration
+    from tests.support.worker_env import worker_env_vars  # the worker's own declaration
     text = user_data_text(synthesized, env)
     block = text.split("cat > /etc/ingest-worker.env <<'WORKER_ENV'\n", 1)[1].split("\nWORKER_ENV\n", 1)[0]
     written = dict(line.split("=", 1) for line in block.splitlines())

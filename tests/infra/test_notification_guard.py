@@ -26,7 +26,7 @@ from environments import ENVIRONMENTS
 from pipeline_constructs.notification_guard import RULE_NAME, find_duplicate_paths
 from pipeline_constructs.synthesis_checks import add_synthesis_checks
 from stacks.stateful_stack import StatefulStack
-from tests.infra.conftest import REPO, new_app
+from tests.support.cdk_app import REPO, new_app
 
 GUARD = "SingleNotificationPathGuard"
 

@@ -13,7 +13,7 @@ import re
 import pytest
 from syrupy.extensions.json import JSONSnapshotExtension
 
-from tests.infra.conftest import ENV_NAMES
+from tests.support.cdk_app import ENV_NAMES
 
 ASSET_HASH = re.compile(r"[0-9a-f]{64}")
 

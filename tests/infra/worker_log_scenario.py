@@ -1,5 +1,5 @@
 """Real worker log output for the metric-filter tests: the worker runs a short scenario against
-moto's SQS/S3 and the fake OpenSearch (helpers from tests/worker), and every line it writes to
+moto's SQS/S3 and the fake OpenSearch (helpers from tests/support), and every line it writes to
 its log stream is kept verbatim, exactly as the CloudWatch agent would ship it.
 
 The scenario covers each event the metric filters count: processed objects (indexed, S3 test
@@ -9,31 +9,16 @@ a delete that failed once, and a transient index failure that is retried.
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import json
-import logging
 import os
-import sys
 import threading
 from dataclasses import dataclass
-from pathlib import Path
 
-WORKER_TESTS = Path(__file__).resolve().parents[1] / "worker"
-FAKE_CREDS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-              "AWS_DEFAULT_REGION": "us-east-1"}
+from tests.support.fake_opensearch import FakeOpenSearch
+from tests.support.local_aws import FAKE_CREDS, Aws, start_moto_server, wait_for
+
 PHRASE_KEY = "raw-files/Failed to delete message - minutes.txt"
-
-
-def _worker_test_support():
-    """tests/worker/conftest.py under another module name (it holds the Aws helper)."""
-    name = "worker_test_support"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, WORKER_TESTS / "conftest.py")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
 
 
 class _RawLines(io.TextIOBase):
@@ -61,22 +46,15 @@ class WorkerRun:
 
 
 def run_worker_scenario() -> WorkerRun:
-    support = _worker_test_support()
-    from fake_opensearch import FakeOpenSearch  # importable once the support module ran
     from ingest_worker import __main__ as entry
     from ingest_worker import config
     from ingest_worker.logs import JsonLog
-    from moto.server import ThreadedMotoServer
-
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
     saved = {k: os.environ.get(k) for k in FAKE_CREDS}
     os.environ.update(FAKE_CREDS)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
+    moto_url, stop_moto = start_moto_server()
     fake = FakeOpenSearch().start()
     try:
-        host, port = server.get_host_and_port()
-        aws = support.Aws(f"http://{host}:{port}")
+        aws = Aws(moto_url)
         aws.put("raw-files/ok.txt", b"searchable words")
         aws.put(PHRASE_KEY, b"a file whose name contains the runbook's phrase")
         aws.put("raw-files/vanishes.txt")
@@ -97,7 +75,6 @@ def run_worker_scenario() -> WorkerRun:
                                         spoil_first_delete)
         thread = threading.Thread(target=worker.run, daemon=True)
         thread.start()
-        wait_for = support.wait_for
         wait_for(lambda: len(stream.events("message_processed")) >= 3
                  and stream.events("sent_to_dlq") and stream.events("delete_failed"),
                  timeout=60, what="first round: processed, DLQ, failed delete")
@@ -115,7 +92,7 @@ def run_worker_scenario() -> WorkerRun:
         return WorkerRun(lines=stream.lines(), counts=stopped["counts"])
     finally:
         fake.stop()
-        server.stop()
+        stop_moto()
         for k, v in saved.items():
             if v is None:
                 os.environ.pop(k, None)

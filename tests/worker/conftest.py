@@ -1,49 +1,19 @@
-"""Fixtures for the worker tests: moto's server on loopback (a real SQS/S3 API) and the fake
-OpenSearch. Queues are created with the attributes the CDK templates declare, visibility
-scaled down: redrive maxReceiveCount 5, DLQ retention 14 days, one S3 notification
-(ObjectCreated:*, prefix raw-files/) to the main queue."""
+"""Fixtures for the worker tests; the helpers they return live in tests/support/local_aws.py."""
 from __future__ import annotations
 
-import io
-import json
-import logging
 import os
-import subprocess
 import sys
-import threading
-import time
-import uuid
-from collections.abc import Callable
-from pathlib import Path
-from typing import Any
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-WORKER_DIR = ROOT / "worker_asset"
-sys.path.insert(0, str(WORKER_DIR))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from fake_opensearch import FakeOpenSearch  # noqa: E402
-
-REGION = "us-east-1"
-FAKE_CREDS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-              "AWS_DEFAULT_REGION": REGION}
-MAX_RECEIVE_COUNT = 5
-DLQ_RETENTION_SECONDS = 14 * 24 * 3600
-TEST_VISIBILITY = 6
-
-
-def wait_for(predicate: Callable[[], Any], timeout: float = 20.0, interval: float = 0.05,
-             what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(interval)
+from tests.support.fake_opensearch import FakeOpenSearch
+from tests.support.local_aws import (
+    FAKE_CREDS,
+    Aws,
+    InProcessWorker,
+    WorkerProcess,
+    start_moto_server,
+)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -60,14 +30,9 @@ def _fake_aws_credentials():
 
 @pytest.fixture(scope="session")
 def moto_url(_fake_aws_credentials):
-    from moto.server import ThreadedMotoServer
-
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
+    url, stop = start_moto_server()
+    yield url
+    stop()
 
 
 @pytest.fixture
@@ -76,86 +41,6 @@ def fake_os():
     yield fake
     fake.after_bulk = None
     fake.stop()
-
-
-class Aws:
-    """Per-test bucket + queue pair wired like the CDK app wires them."""
-
-    def __init__(self, url: str, visibility: int = TEST_VISIBILITY) -> None:
-        import boto3
-
-        kw = dict(endpoint_url=url, region_name=REGION)
-        self.url = url
-        self.sqs = boto3.client("sqs", **kw)
-        self.s3 = boto3.client("s3", **kw)
-        suffix = uuid.uuid4().hex[:10]
-        self.visibility = visibility
-        self.dlq_url = self.sqs.create_queue(
-            QueueName=f"dlq-{suffix}",
-            Attributes={"MessageRetentionPeriod": str(DLQ_RETENTION_SECONDS)})["QueueUrl"]
-        dlq_arn = self.arn(self.dlq_url)
-        self.queue_url = self.sqs.create_queue(QueueName=f"main-{suffix}", Attributes={
-            "VisibilityTimeout": str(visibility),
-            "ReceiveMessageWaitTimeSeconds": "1",
-            "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn,
-                                         "maxReceiveCount": MAX_RECEIVE_COUNT}),
-        })["QueueUrl"]
-        self.bucket = f"raw-{suffix}"
-        self.s3.create_bucket(Bucket=self.bucket)
-        self.s3.put_bucket_notification_configuration(
-            Bucket=self.bucket, NotificationConfiguration={"QueueConfigurations": [{
-                "QueueArn": self.arn(self.queue_url), "Events": ["s3:ObjectCreated:*"],
-                "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": "raw-files/"}]}},
-            }]})
-
-    def arn(self, queue_url: str) -> str:
-        return self.sqs.get_queue_attributes(
-            QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-
-    def depth(self, queue_url: str | None = None) -> int:
-        attrs = self.sqs.get_queue_attributes(
-            QueueUrl=queue_url or self.queue_url,
-            AttributeNames=["ApproximateNumberOfMessages",
-                            "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
-        return int(attrs["ApproximateNumberOfMessages"]) + int(
-            attrs["ApproximateNumberOfMessagesNotVisible"])
-
-    def drain_dlq(self) -> list[dict]:
-        out = []
-        while True:
-            resp = self.sqs.receive_message(
-                QueueUrl=self.dlq_url, MaxNumberOfMessages=10, WaitTimeSeconds=0,
-                MessageAttributeNames=["All"], AttributeNames=["All"])
-            msgs = resp.get("Messages", [])
-            if not msgs:
-                return out
-            out += msgs
-            self.sqs.delete_message_batch(QueueUrl=self.dlq_url, Entries=[
-                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(msgs)])
-
-    def put(self, key: str, body: bytes = b"hello world") -> None:
-        self.s3.put_object(Bucket=self.bucket, Key=key, Body=body)
-
-    def send_raw(self, body: str) -> str:
-        return self.sqs.send_message(QueueUrl=self.queue_url, MessageBody=body)["MessageId"]
-
-    def env(self, fake: FakeOpenSearch, **overrides: Any) -> dict[str, str]:
-        env = {
-            "WORKER_QUEUE_URL": self.queue_url,
-            "WORKER_DLQ_URL": self.dlq_url,
-            "WORKER_OPENSEARCH_ENDPOINT": fake.url,
-            "WORKER_OPENSEARCH_INDEX": "file-index",
-            "WORKER_OPENSEARCH_AUTH": "none",
-            "WORKER_CONCURRENCY": "4",
-            "WORKER_VISIBILITY_TIMEOUT_SECONDS": str(self.visibility),
-            "WORKER_WAIT_TIME_SECONDS": "1",
-            "WORKER_SHUTDOWN_TIMEOUT_SECONDS": "15",
-            "AWS_REGION": REGION,
-            "WORKER_AWS_ENDPOINT_URL": self.url,
-            "WORKER_LOG_LEVEL": "DEBUG",
-        }
-        env.update({k: str(v) for k, v in overrides.items()})
-        return env
 
 
 @pytest.fixture
@@ -168,94 +53,9 @@ def make_aws(moto_url):
     return lambda **kw: Aws(moto_url, **kw)
 
 
-class LogCapture(io.TextIOBase):
-    """A stream for JsonLog that keeps parsed lines (and proves each line is one JSON object)."""
-
-    def __init__(self) -> None:
-        self.lines: list[dict] = []
-        self._lock = threading.Lock()
-        self._buf = ""
-
-    def write(self, s: str) -> int:
-        with self._lock:
-            self._buf += s
-            while "\n" in self._buf:
-                line, self._buf = self._buf.split("\n", 1)
-                self.lines.append(json.loads(line))
-        return len(s)
-
-    def events(self, event: str, **match: Any) -> list[dict]:
-        with self._lock:
-            return [r for r in self.lines if r["event"] == event
-                    and all(r.get(k) == v for k, v in match.items())]
-
-
-class InProcessWorker:
-    def __init__(self, env: dict[str, str]) -> None:
-        from ingest_worker import __main__ as entry
-        from ingest_worker import config
-        from ingest_worker.logs import JsonLog
-
-        self.logs = LogCapture()
-        self.cfg = config.load(env)
-        self.log = JsonLog(self.cfg.log_level, stream=self.logs)
-        self.worker, _ = entry.build(self.cfg, self.log)
-        self.exit_code: int | None = None
-        self.thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        self.exit_code = self.worker.run()
-
-    def __enter__(self) -> InProcessWorker:
-        self.thread.start()
-        return self
-
-    def stop(self, timeout: float = 20.0) -> int:
-        self.worker.request_stop("test")
-        self.thread.join(timeout)
-        assert not self.thread.is_alive(), "worker did not stop"
-        assert not self.logs.events("round_failed"), "a round hit an unexpected error"
-        return self.exit_code
-
-    def __exit__(self, *exc: Any) -> None:
-        if self.thread.is_alive():
-            self.stop()
-
-
 @pytest.fixture
 def run_worker():
     return InProcessWorker
-
-
-class WorkerProcess:
-    def __init__(self, env: dict[str, str], python: str = sys.executable,
-                 log_path: Path | None = None) -> None:
-        full_env = {k: v for k, v in os.environ.items() if not k.startswith("WORKER_")}
-        full_env.update(env)
-        full_env["PYTHONUNBUFFERED"] = "1"
-        self.log_path = log_path
-        self._out = open(log_path, "w") if log_path else subprocess.DEVNULL
-        self.proc = subprocess.Popen([python, "-m", "ingest_worker"], cwd=str(WORKER_DIR),
-                                     env=full_env, stdout=self._out, stderr=subprocess.STDOUT)
-
-    def lines(self) -> list[dict]:
-        out = []
-        for raw in Path(self.log_path).read_text().splitlines():
-            try:
-                out.append(json.loads(raw))
-            except ValueError:
-                out.append({"event": "_non_json", "raw": raw})
-        return out
-
-    def events(self, event: str) -> list[dict]:
-        return [r for r in self.lines() if r.get("event") == event]
-
-    def close(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(10)
-        if self._out is not subprocess.DEVNULL:
-            self._out.close()
 
 
 @pytest.fixture

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import json
 
-from conftest import MAX_RECEIVE_COUNT, wait_for
 from ingest_worker.worker import doc_id
+
+from tests.support.local_aws import MAX_RECEIVE_COUNT, wait_for
 
 INDEX = "file-index"
 

@@ -11,8 +11,9 @@ import threading
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, WORKER_DIR, wait_for
 from ingest_worker.worker import doc_id
+
+from tests.support.local_aws import ROOT, WORKER_DIR, wait_for
 
 INDEX = "file-index"
 PY39_VENV = ROOT / ".venv" / "py39" / "bin" / "python"

@@ -1,0 +1,63 @@
+"""Synthesize the real app once per test session, exactly as `cdk synth` would.
+
+The App gets the same context as the CLI gives it (cdk.json's feature flags), and the
+synthesis runs the same validation plugins (cdk-nag, the notification guard): if either
+fails, every test that uses the templates errors with the report.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from aws_cdk import App, Stack
+from aws_cdk.assertions import Template
+
+from environments import ENVIRONMENTS
+from stacks.ingestion_stage import compose_app
+
+REPO = Path(__file__).resolve().parents[2]
+ENV_NAMES = list(ENVIRONMENTS)
+
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
+
+
+def cdk_json_context() -> dict:
+    context = json.loads((REPO / "cdk.json").read_text())["context"]
+    # The CLI asks for construct paths in template metadata; so do the tests.
+    return {**context, "aws:cdk:enable-path-metadata": True}
+
+
+def new_app(outdir: Path) -> App:
+    """An App configured like the CDK CLI's (cdk.json feature flags), writing into `outdir`."""
+    return App(outdir=str(outdir), context=cdk_json_context())
+
+
+@dataclass
+class Synthesized:
+    outdir: Path
+    stages: dict
+    # templates[env][stack id] -> the synthesized template as a dict
+    templates: dict[str, dict[str, dict]]
+
+    def template(self, env: str, stack: str) -> Template:
+        return Template.from_json(self.templates[env][stack])
+
+
+def synthesize_all(outdir: Path) -> Synthesized:
+    """Every environment of the real app, synthesized once, with cdk-nag and the guard."""
+    app = new_app(outdir)
+    stages = compose_app(app, list(ENVIRONMENTS.values()))
+    app.synth()
+    templates: dict[str, dict[str, dict]] = {}
+    for env, stage in stages.items():
+        assembly = stage.synth()
+        templates[env] = {
+            stack.node.id: assembly.get_stack_by_name(stack.stack_name).template
+            for stack in stage.node.children
+            if isinstance(stack, Stack)
+        }
+    return Synthesized(outdir=outdir, stages=stages, templates=templates)
