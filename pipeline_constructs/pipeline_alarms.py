@@ -2,7 +2,7 @@
 
 Every alarm notifies on ALARM and on OK (so whoever was paged also hears that it is over), has
 a stable name `file-search-<env>-<what>`, and a description that says what to do first and
-where the runbook step is (docs/alarms.md). Thresholds come from `AlarmConfig`.
+where the runbook step is (docs/alarms.md). Thresholds come from `AlarmThresholds`.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from environments import AlarmConfig
+from config import AlarmThresholds
 from pipeline_constructs.worker_log_metrics import (
     DELETE_FAILURES,
     DLQ_SENDS,
@@ -48,7 +48,7 @@ class PipelineAlarms(Construct):
 
     def __init__(
         self, scope: Construct, construct_id: str, *,
-        settings: AlarmConfig,
+        settings: AlarmThresholds,
         environment: str,
         main_queue: sqs.IQueue,
         dead_letter_queue: sqs.IQueue,

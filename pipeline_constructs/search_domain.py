@@ -8,10 +8,9 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_opensearchservice as opensearch
 from constructs import Construct
 
-from environments import SearchConfig
+from config import SearchConfig, retention_days
 from pipeline_constructs.access_policies import SearchWriterPolicy
 from pipeline_constructs.nag import acknowledge, acknowledge_stack_singleton
-from pipeline_constructs.retention import retention_days
 
 # The id CDK gives the stack-wide Lambda behind every AwsCustomResource.
 _AWS_CUSTOM_RESOURCE_SINGLETON_ID = "AWS679f53fac002430cb0da5b7982bd2287"

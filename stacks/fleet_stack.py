@@ -7,7 +7,7 @@ from typing import Any
 from aws_cdk import RemovalPolicy, Stack
 from constructs import Construct
 
-from environments import EnvironmentConfig
+from config import EnvironmentConfig
 from pipeline_constructs.access_policies import IngestConsumerPolicy
 from pipeline_constructs.ingest_queues import IngestQueues
 from pipeline_constructs.notification_topics import NotificationTopics

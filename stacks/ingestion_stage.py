@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aws_cdk import App, Environment, Stage, Tags
 
-from environments import EnvironmentConfig
+from config import EnvironmentConfig
 from pipeline_constructs.synthesis_checks import add_synthesis_checks
 from stacks.alerts_stack import AlertsStack
 from stacks.fleet_stack import FleetStack

@@ -11,7 +11,7 @@ from typing import Any
 from aws_cdk import Stack
 from constructs import Construct
 
-from environments import EnvironmentConfig
+from config import EnvironmentConfig
 from pipeline_constructs.ingest_queues import IngestQueues
 from pipeline_constructs.notification_topics import NotificationTopics
 from pipeline_constructs.pipeline_alarms import PipelineAlarms

@@ -8,7 +8,7 @@ from aws_cdk import Stack
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from environments import EnvironmentConfig
+from config import EnvironmentConfig
 from pipeline_constructs.worker_network import WorkerNetwork
 
 

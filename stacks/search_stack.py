@@ -7,7 +7,7 @@ from typing import Any
 from aws_cdk import Stack
 from constructs import Construct
 
-from environments import EnvironmentConfig
+from config import EnvironmentConfig
 from pipeline_constructs.search_domain import SearchDomain
 from pipeline_constructs.worker_network import WorkerNetwork
 

@@ -8,7 +8,8 @@ import sys
 
 import pytest
 
-from environments import ENVIRONMENTS, ConfigError, EnvironmentConfig, QueueConfig, environments_named
+from config import AlarmThresholds, ConfigError, EnvironmentConfig, QueueConfig
+from environments import ENVIRONMENTS, environments_named
 from tests.support.cdk_app import REPO
 
 
@@ -64,10 +65,9 @@ def test_app_refuses_an_unknown_environment_before_synthesizing(tmp_path):
 
 
 def test_alarm_windows_must_outlast_the_longest_job():
-    from environments import AlarmConfig
     with pytest.raises(ConfigError) as error:
         EnvironmentConfig(name="dev", queue=QueueConfig(worker_max_processing_seconds=900),
-                          alarms=AlarmConfig(silent_worker_minutes=15, undeleted_window_minutes=20))
+                          alarms=AlarmThresholds(silent_worker_minutes=15, undeleted_window_minutes=20))
     assert "dev.alarms.silent_worker_minutes = 15: must be longer than queue.worker_max_processing_seconds" in str(
         error.value)
     assert "undeleted_window_minutes" not in str(error.value)

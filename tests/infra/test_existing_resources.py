@@ -7,7 +7,8 @@ import dataclasses
 import pytest
 from aws_cdk.assertions import Template
 
-from environments import ENVIRONMENTS, ExistingVpc, NetworkConfig, SearchConfig
+from config import ExistingVpc, NetworkConfig, SearchConfig
+from environments import ENVIRONMENTS
 from stacks.ingestion_stage import compose_app
 from tests.support.cdk_app import new_app
 

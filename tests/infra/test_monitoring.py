@@ -13,7 +13,8 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from aws_cdk.assertions import Match, Template
 
-from environments import ENVIRONMENTS, AlarmConfig, ConfigError, EnvironmentConfig, SlackChannel
+from config import AlarmSubscriptions, AlarmThresholds, ConfigError, EnvironmentConfig, SlackChannel
+from environments import ENVIRONMENTS
 from pipeline_constructs.notification_topics import NotificationTopics
 from pipeline_constructs.pipeline_alarms import PipelineAlarms
 from pipeline_constructs.worker_log_metrics import WorkerLogMetrics
@@ -160,9 +161,9 @@ def test_alarm_metric_statistic_threshold_period_and_topic(synthesized, env, sho
 
 
 def test_thresholds_follow_the_config_not_constants():
-    """Same code, other numbers: a changed AlarmConfig reaches the alarms."""
+    """Same code, other numbers: a changed AlarmThresholds reaches the alarms."""
     stack = Stack(App(), "Probe")
-    settings = AlarmConfig(dlq_critical_messages=42, oldest_message_critical_seconds=120,
+    settings = AlarmThresholds(dlq_critical_messages=42, oldest_message_critical_seconds=120,
                            undeleted_min_received=3, silent_worker_minutes=7)
     metrics = WorkerLogMetrics(stack, "M", log_group=logs.LogGroup(stack, "L"), namespace="NS")
     PipelineAlarms(stack, "A", settings=settings, environment="probe",
@@ -188,7 +189,7 @@ def test_thresholds_follow_the_config_not_constants():
     ("silent_worker_minutes", 1441)])
 def test_bad_alarm_settings_are_refused_naming_the_field(field, value):
     with pytest.raises(ConfigError, match=rf"x\.alarms\.{field} = {value}"):
-        EnvironmentConfig(name="x", alarms=AlarmConfig(**{field: value}))
+        EnvironmentConfig(name="x", alarms=AlarmThresholds(**{field: value}))
 
 
 # --- metric filters --------------------------------------------------------------------------
@@ -375,14 +376,14 @@ def test_docs_have_a_runbook_step_and_the_threshold_for_every_alarm(synthesized)
 
 # --- notification topics from config ----------------------------------------------------------
 
-def topics_template(settings: AlarmConfig) -> Template:
+def topics_template(settings: AlarmSubscriptions) -> Template:
     stack = Stack(App(), "Alerts")
     NotificationTopics(stack, "Topics", settings=settings)
     return Template.from_stack(stack)
 
 
 def test_topics_subscribe_the_configured_addresses_and_slack():
-    template = topics_template(AlarmConfig(
+    template = topics_template(AlarmSubscriptions(
         critical_emails=("oncall@example.com", "lead@example.com"),
         warning_emails=("team@example.com",),
         slack=SlackChannel(workspace_id="T0123ABCD", channel_id="C0456EFGH")))
@@ -404,7 +405,7 @@ def test_topics_subscribe_the_configured_addresses_and_slack():
 
 def test_topics_without_config_have_no_subscriptions(synthesized, env):
     template = synthesized.templates[env]["Alerts"]
-    config = ENVIRONMENTS[env].alarms
+    config = ENVIRONMENTS[env].subscriptions
     subs = of_type(template, "AWS::SNS::Subscription")
     assert len(subs) == len(config.critical_emails) + len(config.warning_emails)
     assert bool(of_type(template, "AWS::Chatbot::SlackChannelConfiguration")) == (config.slack is not None)
