@@ -73,7 +73,6 @@ class RawFilesBucket(Construct):
             ],
             **private,
         )
-        self.raw_prefix = settings.raw_prefix
 
         self.bucket.add_event_notification(
             s3.EventType.OBJECT_CREATED,

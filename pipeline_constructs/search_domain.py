@@ -9,7 +9,6 @@ from aws_cdk import aws_opensearchservice as opensearch
 from constructs import Construct
 
 from config import SearchConfig, retention_days
-from pipeline_constructs.access_policies import SearchWriterPolicy
 from pipeline_constructs.nag import acknowledge, acknowledge_stack_singleton
 
 # The id CDK gives the stack-wide Lambda behind every AwsCustomResource.
@@ -36,7 +35,6 @@ class SearchDomain(Construct):
         removal_policy: RemovalPolicy,
     ) -> None:
         super().__init__(scope, construct_id)
-        self.index_name = settings.index_name
 
         if settings.imported:
             self.domain = opensearch.Domain.from_domain_attributes(
@@ -46,9 +44,6 @@ class SearchDomain(Construct):
                 domain_endpoint=settings.existing_domain_endpoint,
             )
             self.endpoint_url = settings.existing_domain_endpoint
-            self.writer_policy = SearchWriterPolicy(
-                self, "WriterAccess", domain_arn=self.domain.domain_arn, index_name=self.index_name
-            )
             return
 
         def log_group(name: str) -> logs.LogGroup:
@@ -98,9 +93,6 @@ class SearchDomain(Construct):
             removal_policy=removal_policy,
         )
         self.endpoint_url = f"https://{self.domain.domain_endpoint}"
-        self.writer_policy = SearchWriterPolicy(
-            self, "WriterAccess", domain_arn=self.domain.domain_arn, index_name=self.index_name
-        )
 
         # CDK writes the domain's log-publishing resource policy through an AwsCustomResource.
         acknowledge(

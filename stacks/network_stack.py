@@ -18,7 +18,7 @@ class NetworkStack(Stack):
         raw_bucket: s3.IBucket, **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
-        self.network = WorkerNetwork(
+        self.worker_network = WorkerNetwork(
             self, "WorkerNetwork", settings=config.network,
             readable_object_arns=[raw_bucket.arn_for_objects(f"{config.bucket.raw_prefix}*")],
             removal_policy=config.removal_policy,

@@ -30,6 +30,7 @@ class StatefulStack(Stack):
             notification_queue=self.queues.main_queue,
             removal_policy=config.removal_policy,
         )
+        # The workers' access to these resources, defined beside them (same-stack ARNs).
         self.worker_access = IngestConsumerPolicy(
             self, "WorkerAccess", main_queue=self.queues.main_queue,
             dead_letter_queue=self.queues.dead_letter_queue, raw_bucket=self.raw_files.bucket,

@@ -166,7 +166,7 @@ def test_thresholds_follow_the_config_not_constants():
     settings = AlarmThresholds(dlq_critical_messages=42, oldest_message_critical_seconds=120,
                            undeleted_min_received=3, silent_worker_minutes=7)
     metrics = WorkerLogMetrics(stack, "M", log_group=logs.LogGroup(stack, "L"), namespace="NS")
-    PipelineAlarms(stack, "A", settings=settings, environment="probe",
+    PipelineAlarms(stack, "A", settings=settings, name_prefix="file-search-probe",
                    main_queue=sqs.Queue(stack, "Q"), dead_letter_queue=sqs.Queue(stack, "D"),
                    group_name="g", log_metrics=metrics,
                    critical=sns.Topic(stack, "C"), warning=sns.Topic(stack, "W"))
