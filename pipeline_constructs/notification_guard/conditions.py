@@ -42,10 +42,11 @@ def literal(conditions: dict[str, Any], template_path: str, name: str, value: bo
         definition = conditions.get(name)
         if not (isinstance(definition, dict) and list(definition) == ["Fn::Not"]):
             break
-        (negated,) = definition["Fn::Not"] if isinstance(definition["Fn::Not"], list) else [None]
-        if not (isinstance(negated, dict) and isinstance(negated.get("Condition"), str)):
+        negated = definition["Fn::Not"]
+        if not (isinstance(negated, list) and len(negated) == 1 and isinstance(negated[0], dict)
+                and isinstance(negated[0].get("Condition"), str)):
             break
-        name, value = negated["Condition"], not value
+        name, value = negated[0]["Condition"], not value
     return (template_path, name), value
 
 

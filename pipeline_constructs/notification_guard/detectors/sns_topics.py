@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import Any
+
 from pipeline_constructs.notification_guard.bucket_notifications import notification_sources
-from pipeline_constructs.notification_guard.conditions import Assumptions, combine
+from pipeline_constructs.notification_guard.conditions import Assumptions, ConditionReader, combine
 from pipeline_constructs.notification_guard.findings import NotificationPath
 from pipeline_constructs.notification_guard.template_graph import ResourceKey, TemplateGraph
 
@@ -25,13 +28,10 @@ def detect(graph: TemplateGraph) -> list[NotificationPath]:
         if str(props.get("Protocol", "")).lower() != "sqs":
             continue
         reader = graph.conditions(path)
-        for sub_assumptions, endpoint, _ in reader.branches(
-            props.get("Endpoint"), "Properties/Endpoint", reader.of_resource(resource)
-        ):
-            topic = graph.resolve(props.get("TopicArn"), path)
+        for sub_assumptions, endpoint, topic_arn in _endpoints_and_topics(reader, resource):
+            topic = graph.resolve(topic_arn, path)
             for bucket, topic_assumptions in topic_buckets.get(topic, []):
-                # The subscription and the bucket's topic configuration live in different
-                # templates, each with its own conditions, so both sets simply add up.
+                # A path only where the bucket notifies the topic and the queue is subscribed.
                 assumptions = combine(sub_assumptions, topic_assumptions)
                 if assumptions is None:
                     continue
@@ -44,3 +44,15 @@ def detect(graph: TemplateGraph) -> list[NotificationPath]:
                     assumptions=assumptions,
                 ))
     return paths
+
+
+def _endpoints_and_topics(
+    reader: ConditionReader, resource: dict[str, Any]
+) -> Iterator[tuple[Assumptions, Any, Any]]:
+    """(assumptions, endpoint, topic ARN) on every branch of both properties."""
+    props = resource.get("Properties") or {}
+    for assumptions, endpoint, _ in reader.branches(
+        props.get("Endpoint"), "Properties/Endpoint", reader.of_resource(resource)
+    ):
+        for both, topic_arn, _ in reader.branches(props.get("TopicArn"), "Properties/TopicArn", assumptions):
+            yield both, endpoint, topic_arn

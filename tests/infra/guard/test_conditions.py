@@ -95,3 +95,16 @@ def test_a_lambda_configuration_under_fn_if_is_listed_with_its_condition():
         "LambdaConfigurations": [{"Fn::If": ["Archive", lambda_config, NO_VALUE]}]}}}))
     (notification,) = find_lambda_notifications(templates)
     assert "[if condition Archive is true]" in notification.message
+
+
+def test_an_sns_subscription_endpoint_under_fn_if_is_followed():
+    topic_config = {"Event": "s3:ObjectCreated:*", "Topic": {"Ref": "T"}}
+    subscription = {"Type": "AWS::SNS::Subscription", "Properties": {
+        "Protocol": "sqs", "TopicArn": {"Ref": "T"},
+        "Endpoint": {"Fn::If": ["Archive", arn_of("Other"), arn_of("Q")]}}}
+    templates = template(("Other", queue()), ("T", {"Type": "AWS::SNS::Topic"}), ("S", subscription),
+                         ("B", bucket(queue_configuration(arn_of("Q")), TopicConfigurations=[topic_config])))
+    (violation,) = find_duplicate_paths(templates)
+    assert violation.queue_name == "Q in t.json"
+    assert "SNS topic T in t.json (notified by bucket B in t.json) subscribed by the queue " \
+           "[if condition Archive is false]" in violation.message
