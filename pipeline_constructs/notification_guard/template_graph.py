@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from pipeline_constructs.notification_guard.conditions import ConditionReader
+from pipeline_constructs.notification_guard.conditions import Assumptions, ConditionReader
 
 # A resource inside one template: (template path, logical id). Resources outside the app are
 # identified by their literal ARN or name: ("external", text).
@@ -80,6 +80,15 @@ class TemplateGraph:
         if isinstance(expr, str):
             return self._by_queue_name(expr)
         return None
+
+    def queue_targets(
+        self, expr: Any, path: str, location: str, assumptions: Assumptions
+    ) -> Iterator[tuple[Assumptions, ResourceKey]]:
+        """(assumptions, queue) for each branch of a target expression that points at a queue."""
+        for branch_assumptions, target, _ in self.conditions(path).branches(expr, location, assumptions):
+            queue = self.resolve(target, path)
+            if queue is not None and self.is_queue(queue):
+                yield branch_assumptions, queue
 
     def _by_queue_name(self, text: str | None) -> ResourceKey | None:
         if not text:

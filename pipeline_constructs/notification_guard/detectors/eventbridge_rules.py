@@ -27,16 +27,15 @@ def detect(graph: TemplateGraph) -> list[NotificationPath]:
             for assumptions, _, target, location in reader.list_items(
                 props.get("Targets"), "Properties/Targets", rule_assumptions
             ):
-                for arn_assumptions, arn, _ in reader.branches(target.get("Arn"), location, assumptions):
-                    queue = graph.resolve(arn, path)
-                    if graph.is_queue(queue):
-                        paths.append(NotificationPath(
-                            queue=queue,
-                            description=f"EventBridge rule {graph.display_name((path, logical_id))} "
-                                        "forwarding S3 events",
-                            template_path=path, logical_id=logical_id, location=location,
-                            assumptions=arn_assumptions,
-                        ))
+                arn = target.get("Arn")
+                for arn_assumptions, queue in graph.queue_targets(arn, path, location, assumptions):
+                    paths.append(NotificationPath(
+                        queue=queue,
+                        description=f"EventBridge rule {graph.display_name((path, logical_id))} "
+                                    "forwarding S3 events",
+                        template_path=path, logical_id=logical_id, location=location,
+                        assumptions=arn_assumptions,
+                    ))
     return paths
 
 
