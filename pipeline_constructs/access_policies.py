@@ -7,7 +7,9 @@ and its cdk-nag findings have stable ids.
 
 from __future__ import annotations
 
+from aws_cdk import Stack
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
@@ -18,11 +20,13 @@ SEARCH_HTTP_ACTIONS = ["es:ESHttpGet", "es:ESHttpHead", "es:ESHttpPost", "es:ESH
 
 
 class IngestConsumerPolicy(Construct):
-    """Consume the main queue, send poison messages to the DLQ, read objects under the prefix."""
+    """Consume the main queue, send poison messages to the DLQ, read objects under the prefix
+    (and decrypt them, through S3 only)."""
 
     def __init__(
         self, scope: Construct, construct_id: str, *, main_queue: sqs.IQueue,
         dead_letter_queue: sqs.IQueue, raw_bucket: s3.IBucket, raw_prefix: str,
+        raw_bucket_key: kms.IKey,
     ) -> None:
         super().__init__(scope, construct_id)
         raw_objects = raw_bucket.arn_for_objects(f"{raw_prefix}*")
@@ -44,6 +48,13 @@ class IngestConsumerPolicy(Construct):
                 sid="ReadRawFiles",
                 actions=["s3:GetObject", "s3:GetObjectVersion"],
                 resources=[raw_objects],
+            ),
+            iam.PolicyStatement(
+                sid="DecryptRawFilesThroughS3",
+                actions=["kms:Decrypt"],
+                resources=[raw_bucket_key.key_arn],
+                conditions={"StringEquals": {
+                    "kms:ViaService": f"s3.{Stack.of(scope).region}.amazonaws.com"}},
             ),
         ])
         acknowledge(

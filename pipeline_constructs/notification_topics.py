@@ -5,12 +5,12 @@ from __future__ import annotations
 from aws_cdk import RemovalPolicy, Stack
 from aws_cdk import aws_chatbot as chatbot
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
 from config import AlarmSubscriptions
+from pipeline_constructs.keys import customer_managed_key
 
 
 class NotificationTopics(Construct):
@@ -21,8 +21,8 @@ class NotificationTopics(Construct):
         stack = Stack.of(self)
         # alias/aws/sns cannot be used by CloudWatch alarms or Auto Scaling, so the topics get
         # a customer-managed key whose policy lets exactly those services publish.
-        self.key = kms.Key(
-            self, "TopicKey", enable_key_rotation=True, removal_policy=RemovalPolicy.DESTROY,
+        self.key = customer_managed_key(
+            self, "TopicKey", removal_policy=RemovalPolicy.DESTROY,
             description="Encrypts the ingestion pipeline's alarm topics",
         )
         self.key.add_to_resource_policy(iam.PolicyStatement(

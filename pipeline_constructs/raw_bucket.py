@@ -9,6 +9,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from config import BucketConfig
+from pipeline_constructs.keys import customer_managed_key
 from pipeline_constructs.nag import acknowledge_stack_singleton
 
 # CDK names the stack-wide singleton that applies bucket notifications this way
@@ -17,7 +18,7 @@ _NOTIFICATIONS_HANDLER_ID_PREFIX = "BucketNotificationsHandler"
 
 
 class RawFilesBucket(Construct):
-    """Private, versioned, TLS-only bucket whose new objects under one prefix notify one queue.
+    """Private, versioned, KMS-encrypted, TLS-only bucket whose new objects under one prefix notify one queue.
 
     Exactly one notification path exists: one QueueConfiguration (s3:ObjectCreated:*, the
     configured prefix) and EventBridge off. CDK applies it through its notifications custom
@@ -36,29 +37,42 @@ class RawFilesBucket(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
 
-        # Both buckets: private, SSE-S3 (server access logging delivers only into SSE-S3
-        # buckets), TLS only, no ACLs, removed (or kept) with the environment.
+        # Both buckets: private, TLS only, no ACLs, versioned, removed (or kept) with the
+        # environment.
         private = dict(
             block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            encryption=s3.BucketEncryption.S3_MANAGED,
             enforce_ssl=True,
             object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            versioned=True,
             removal_policy=removal_policy,
             auto_delete_objects=settings.auto_delete_objects,
         )
+        # Server access logging delivers only into SSE-S3 buckets, so this one cannot use KMS.
+        # Versioned so that a deleted or overwritten log object stays recoverable (evidence).
         self.access_log_bucket = s3.Bucket(
             self,
             "AccessLogs",
-            lifecycle_rules=[
-                s3.LifecycleRule(expiration=Duration.days(settings.access_log_expiration_days))
-            ],
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            lifecycle_rules=[s3.LifecycleRule(
+                expiration=Duration.days(settings.access_log_expiration_days),
+                noncurrent_version_expiration=Duration.days(settings.access_log_expiration_days),
+            )],
             **private,
         )
 
+        # The files are the customer's documents: reading one takes s3:GetObject *and*
+        # kms:Decrypt on this key, and every use of the key is in CloudTrail. The bucket key
+        # makes S3 ask KMS once per bucket key period instead of once per object.
+        self.key = customer_managed_key(
+            self, "Key", removal_policy=removal_policy,
+            description="Encrypts the raw files the ingestion pipeline indexes",
+        )
         self.bucket = s3.Bucket(
             self,
             "Bucket",
-            versioned=True,
+            encryption=s3.BucketEncryption.KMS,
+            encryption_key=self.key,
+            bucket_key_enabled=True,
             server_access_logs_bucket=self.access_log_bucket,
             server_access_logs_prefix="raw-bucket/",
             # A second path to the queue was half of the incident: EventBridge stays off.

@@ -1,4 +1,4 @@
-"""Stateful resources (bucket, queues): kept apart so the worker fleet can be replaced freely."""
+"""Stateful resources (bucket, its key, queues): kept apart so the worker fleet can be replaced freely."""
 
 from __future__ import annotations
 
@@ -34,5 +34,5 @@ class StatefulStack(Stack):
         self.worker_access = IngestConsumerPolicy(
             self, "WorkerAccess", main_queue=self.queues.main_queue,
             dead_letter_queue=self.queues.dead_letter_queue, raw_bucket=self.raw_files.bucket,
-            raw_prefix=config.bucket.raw_prefix,
+            raw_prefix=config.bucket.raw_prefix, raw_bucket_key=self.raw_files.key,
         )
