@@ -42,6 +42,9 @@ class EnvironmentConfig:
     alarms: AlarmThresholds = field(default_factory=AlarmThresholds)
     subscriptions: AlarmSubscriptions = field(default_factory=AlarmSubscriptions)
     log_retention_days: int = 90
+    # Encrypt every log group (worker, flow logs, domain logs) with a customer-managed key
+    # whose policy admits only CloudWatch Logs, for these log groups. Off: AWS-managed keys.
+    customer_managed_log_key: bool = True
 
     @property
     def name_prefix(self) -> str:

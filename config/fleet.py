@@ -10,6 +10,9 @@ class FleetConfig:
     """The Auto Scaling group of workers."""
 
     instance_type: str = "t3.small"
+    # Types the group may launch when `instance_type` has no capacity in an AZ. Keep them the
+    # same size and architecture: the scaling target is messages per instance.
+    fallback_instance_types: tuple[str, ...] = ("t3a.small",)
     min_capacity: int = 1
     max_capacity: int = 4
     # Target tracking keeps visible messages per in-service instance near this value.
@@ -28,6 +31,9 @@ class FleetConfig:
 
     def problems(self) -> list[tuple[str, str]]:
         found = []
+        if self.instance_type in self.fallback_instance_types or len(
+                set(self.fallback_instance_types)) != len(self.fallback_instance_types):
+            found.append(("fallback_instance_types", "must not repeat instance_type or each other"))
         if self.min_capacity < 0:
             found.append(("min_capacity", "must be at least 0"))
         if self.max_capacity < max(1, self.min_capacity):

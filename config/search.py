@@ -20,6 +20,12 @@ class SearchConfig:
     # Spread data nodes over this many AZs (1 = no zone awareness).
     availability_zone_count: int = 1
     volume_size_gib: int = 10
+    # Fine-grained access control (OpenSearch's security plugin) with IAM identities only:
+    # the internal user database stays off. `admin_role_name` is the IAM role, in the
+    # deploying account, that is the domain's master user (it maps the worker role, see the
+    # README's security section). Audit logs are published whenever it is on.
+    fine_grained_access_control: bool = True
+    admin_role_name: str | None = None
     # Use an existing domain instead of creating one: both or neither.
     existing_domain_endpoint: str | None = None
     existing_domain_arn: str | None = None
@@ -27,6 +33,12 @@ class SearchConfig:
     @property
     def imported(self) -> bool:
         return self.existing_domain_endpoint is not None
+
+    @property
+    def configures_security_plugin(self) -> bool:
+        """True when this app creates the domain with fine-grained access control, and so
+        also maps the worker role inside OpenSearch at deploy time."""
+        return self.fine_grained_access_control and not self.imported
 
     def problems(self) -> list[tuple[str, str]]:
         found = []
@@ -38,6 +50,12 @@ class SearchConfig:
         if self.existing_domain_endpoint is not None and not self.existing_domain_endpoint.startswith(
                 "https://"):
             found.append(("existing_domain_endpoint", "must start with https://"))
+        if self.configures_security_plugin and not self.admin_role_name:
+            found.append(("admin_role_name", "must name the IAM role that administers the domain "
+                                             "when fine_grained_access_control is on"))
+        if self.admin_role_name is not None and not re.fullmatch(r"[\w+=,.@-]{1,64}",
+                                                                 self.admin_role_name):
+            found.append(("admin_role_name", "must be an IAM role name (no path, no ARN)"))
         if self.data_node_count < 1:
             found.append(("data_node_count", "must be at least 1"))
         if self.master_node_count not in (0, 3, 5):

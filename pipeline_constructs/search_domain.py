@@ -4,13 +4,20 @@ from __future__ import annotations
 
 from aws_cdk import RemovalPolicy, Stack
 from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_opensearchservice as opensearch
 from constructs import Construct
 
 from config import SearchConfig, retention_days
-from pipeline_constructs.nag import acknowledge, acknowledge_stack_singleton
+from pipeline_constructs.nag import acknowledge, acknowledge_stack_singleton, wildcard_resource_finding
 
+# What a Lambda function in a VPC needs (logs, network interfaces).
+_LAMBDA_IN_VPC_POLICIES = ("AWSLambdaBasicExecutionRole", "AWSLambdaVPCAccessExecutionRole")
+# Every HTTP verb: the master user administers the domain (security API, dashboards).
+_ADMIN_HTTP_ACTIONS = ["es:ESHttpDelete", "es:ESHttpGet", "es:ESHttpHead", "es:ESHttpPatch",
+                       "es:ESHttpPost", "es:ESHttpPut"]
 # The id CDK gives the stack-wide Lambda behind every AwsCustomResource.
 _AWS_CUSTOM_RESOURCE_SINGLETON_ID = "AWS679f53fac002430cb0da5b7982bd2287"
 
@@ -33,6 +40,7 @@ class SearchDomain(Construct):
         security_group: ec2.ISecurityGroup,
         log_retention_days: int,
         removal_policy: RemovalPolicy,
+        log_key: kms.IKey | None,
     ) -> None:
         super().__init__(scope, construct_id)
 
@@ -48,7 +56,26 @@ class SearchDomain(Construct):
 
         def log_group(name: str) -> logs.LogGroup:
             return logs.LogGroup(
-                self, name, retention=retention_days(log_retention_days), removal_policy=removal_policy
+                self, name, retention=retention_days(log_retention_days),
+                removal_policy=removal_policy, encryption_key=log_key,
+            )
+
+        stack = Stack.of(self)
+        # The domain's master user: an IAM role that the configured administrators' role may
+        # assume, and that the deploy-time security settings (SearchSecuritySettings) run as.
+        self.admin_role: iam.Role | None = None
+        if settings.configures_security_plugin:
+            self.admin_role = iam.Role(
+                self, "AdminRole",
+                assumed_by=iam.CompositePrincipal(
+                    iam.ServicePrincipal("lambda.amazonaws.com"),
+                    iam.ArnPrincipal(stack.format_arn(
+                        service="iam", region="", resource="role",
+                        resource_name=settings.admin_role_name)),
+                ),
+                description="OpenSearch master user (fine-grained access control) of this domain",
+                managed_policies=[iam.ManagedPolicy.from_aws_managed_policy_name(
+                    f"service-role/{name}") for name in _LAMBDA_IN_VPC_POLICIES],
             )
 
         azs = settings.availability_zone_count
@@ -82,7 +109,12 @@ class SearchDomain(Construct):
             node_to_node_encryption=True,
             enforce_https=True,
             tls_security_policy=opensearch.TLSSecurityPolicy.TLS_1_2,
+            fine_grained_access_control=opensearch.AdvancedSecurityOptions(
+                master_user_arn=self.admin_role.role_arn,
+            ) if self.admin_role else None,
             logging=opensearch.LoggingOptions(
+                audit_log_enabled=self.admin_role is not None,
+                audit_log_group=log_group("AuditLogs") if self.admin_role else None,
                 slow_search_log_enabled=True,
                 slow_search_log_group=log_group("SlowSearchLogs"),
                 slow_index_log_enabled=True,
@@ -93,6 +125,8 @@ class SearchDomain(Construct):
             removal_policy=removal_policy,
         )
         self.endpoint_url = f"https://{self.domain.domain_endpoint}"
+        if self.admin_role:
+            self._grant_admin_http_access(self.admin_role)
 
         # CDK writes the domain's log-publishing resource policy through an AwsCustomResource.
         acknowledge(
@@ -107,6 +141,26 @@ class SearchDomain(Construct):
                 "CDK's AwsCustomResource handler (sets the log resource policy at deploy time) "
                 "writes only its own log stream; CDK attaches this managed policy.",
         })
+        if self.admin_role:
+            acknowledge(
+                self.admin_role,
+                "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+                "AWSLambdaBasicExecutionRole]",
+                "The master role runs the deploy-time security-settings function, which writes "
+                "only its own log stream; this managed policy is the standard for that.",
+            )
+            acknowledge(
+                self.admin_role,
+                "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+                "AWSLambdaVPCAccessExecutionRole]",
+                "The security-settings function must run in the VPC (the domain has no public "
+                "endpoint); Lambda needs these ENI permissions, which have no resource scope.",
+            )
+            acknowledge(
+                self.admin_role,
+                wildcard_resource_finding(self, f"{self.domain.domain_arn}/*"),
+                "The domain's administrator: every path of this one domain, nothing else.",
+            )
         acknowledge(
             self.domain,
             "AwsSolutions-OS3",
@@ -135,3 +189,11 @@ class SearchDomain(Construct):
                 "A one-node development domain cannot span zones; staging and prod enable "
                 "zone awareness across two AZs.",
             )
+
+    def _grant_admin_http_access(self, role: iam.Role) -> None:
+        """The domain has no resource policy: the master role needs an identity policy too."""
+        role.add_to_policy(iam.PolicyStatement(
+            sid="AdministerThisDomain",
+            actions=_ADMIN_HTTP_ACTIONS,
+            resources=[self.domain.domain_arn, f"{self.domain.domain_arn}/*"],
+        ))

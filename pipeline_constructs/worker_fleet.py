@@ -9,6 +9,7 @@ from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_autoscaling as autoscaling
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3_assets as s3_assets
 from aws_cdk import aws_sns as sns
@@ -59,6 +60,7 @@ class WorkerFleet(Construct):
         index_name: str,
         log_retention_days: int,
         removal_policy: RemovalPolicy,
+        log_key: kms.IKey | None,
     ) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
@@ -68,7 +70,7 @@ class WorkerFleet(Construct):
 
         self.log_group = logs.LogGroup(
             self, "WorkerLogs", retention=retention_days(log_retention_days),
-            removal_policy=removal_policy,
+            removal_policy=removal_policy, encryption_key=log_key,
         )
         self.asset = s3_assets.Asset(
             self, "WorkerCode", path=str(WORKER_ASSET_DIR),
@@ -129,7 +131,7 @@ class WorkerFleet(Construct):
             auto_scaling_group_name=self.group_name,
             vpc=vpc,
             vpc_subnets=subnets,
-            launch_template=launch_template,
+            **_launch_settings(launch_template, settings),
             min_capacity=settings.min_capacity,
             max_capacity=settings.max_capacity,
             group_metrics=[autoscaling.GroupMetrics.all()],
@@ -169,6 +171,11 @@ class WorkerFleet(Construct):
             default_result=autoscaling.DefaultResult.CONTINUE,
         )
         cfn_group = self.group.node.default_child
+        # The subnets come from the Network stack, so the template shows only their references;
+        # naming their zones as well makes the spread over several AZs visible (CT.AUTOSCALING.PR.1)
+        # and CloudFormation checks that every subnet lies in one of them.
+        cfn_group.availability_zones = vpc.select_subnets(
+            subnet_type=subnets.subnet_type).availability_zones
         user_data.add_commands(*boot_commands(BootSettings(
             asset_s3_url=self.asset.s3_object_url,
             region=stack.region,
@@ -185,7 +192,7 @@ class WorkerFleet(Construct):
         ))
 
         self._scale_on_backlog_per_instance(main_queue, settings.backlog_per_instance_target)
-        self._acknowledge_findings()
+        self._acknowledge_findings(settings)
 
     @property
     def _lifecycle_group_arn(self) -> str:
@@ -263,7 +270,13 @@ class WorkerFleet(Construct):
             ),
         )
 
-    def _acknowledge_findings(self) -> None:
+    def _acknowledge_findings(self, settings: FleetConfig) -> None:
+        if settings.fallback_instance_types:
+            acknowledge(
+                self.group, "AwsSolutions-EC26",
+                "The launch template's only volume is encrypted (tests pin it); cdk-nag's EC26 "
+                "follows an Auto Scaling group's LaunchTemplate, not a MixedInstancesPolicy's.",
+            )
         acknowledge(
             self.role, "AwsSolutions-IAM5[Resource::*]",
             "Session Manager's ssm:UpdateInstanceInformation, ssmmessages:* channel and "
@@ -277,6 +290,23 @@ class WorkerFleet(Construct):
             self.role, wildcard_resource_finding(self, self._own_stack_arn),
             "The '*' is the stack's UUID; cfn-signal may signal this stack only.",
         )
+
+
+def _launch_settings(launch_template: ec2.LaunchTemplate, settings: FleetConfig) -> dict:
+    """The launch template alone, or with fallback types when the primary type has no capacity
+    in an AZ (CT.AUTOSCALING.PR.6): on-demand only, tried in the configured order."""
+    if not settings.fallback_instance_types:
+        return {"launch_template": launch_template}
+    types = (settings.instance_type, *settings.fallback_instance_types)
+    return {"mixed_instances_policy": autoscaling.MixedInstancesPolicy(
+        launch_template=launch_template,
+        launch_template_overrides=[
+            autoscaling.LaunchTemplateOverrides(instance_type=ec2.InstanceType(t)) for t in types],
+        instances_distribution=autoscaling.InstancesDistribution(
+            on_demand_allocation_strategy=autoscaling.OnDemandAllocationStrategy.PRIORITIZED,
+            on_demand_percentage_above_base_capacity=100,
+        ),
+    )}
 
 
 def _tracked_metric(

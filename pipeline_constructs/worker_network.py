@@ -5,6 +5,7 @@ from __future__ import annotations
 from aws_cdk import DefaultStackSynthesizer, RemovalPolicy, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
@@ -42,6 +43,8 @@ class WorkerNetwork(Construct):
         settings: NetworkConfig,
         readable_object_arns: list[str],
         removal_policy: RemovalPolicy,
+        log_key: kms.IKey | None,
+        search_settings_function: bool,
     ) -> None:
         super().__init__(scope, construct_id)
         self.subnets = ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)
@@ -65,6 +68,7 @@ class WorkerNetwork(Construct):
                 "FlowLogs",
                 retention=retention_days(settings.flow_log_retention_days),
                 removal_policy=removal_policy,
+                encryption_key=log_key,
             )
             self.vpc.add_flow_log(
                 "FlowLog", destination=ec2.FlowLogDestination.to_cloud_watch_logs(flow_logs)
@@ -104,6 +108,21 @@ class WorkerNetwork(Construct):
         self.search_security_group.add_ingress_rule(
             self.worker_security_group, HTTPS, "HTTPS from ingest workers"
         )
+
+        # The deploy-time function that configures the domain's security plugin: it talks to
+        # the domain and to nothing else.
+        self.search_settings_security_group: ec2.ISecurityGroup | None = None
+        if search_settings_function:
+            self.search_settings_security_group = ec2.SecurityGroup(
+                self, "SearchSettingsSecurityGroup", vpc=self.vpc, allow_all_outbound=False,
+                description="Deploy-time OpenSearch security settings: HTTPS to the domain only",
+            )
+            self.search_settings_security_group.add_egress_rule(
+                self.search_security_group, HTTPS, "HTTPS to the OpenSearch domain"
+            )
+            self.search_security_group.add_ingress_rule(
+                self.search_settings_security_group, HTTPS, "HTTPS from the security settings function"
+            )
 
         self.s3_endpoint = self.vpc.add_gateway_endpoint(
             "S3Endpoint", service=ec2.GatewayVpcEndpointAwsService.S3, subnets=[self.subnets]

@@ -12,6 +12,8 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from config import EnvironmentConfig
+from pipeline_constructs.log_encryption import log_key_for
+from pipeline_constructs.search_security import SearchSecuritySettings
 from pipeline_constructs.worker_fleet import WorkerFleet
 
 
@@ -21,9 +23,16 @@ class FleetStack(Stack):
         vpc: ec2.IVpc, subnets: ec2.SubnetSelection, security_group: ec2.ISecurityGroup,
         main_queue: sqs.IQueue, dead_letter_queue: sqs.IQueue,
         access_policies: list[iam.IManagedPolicy], search_endpoint_url: str,
-        notification_topic: sns.ITopic, **kwargs: Any,
+        notification_topic: sns.ITopic,
+        search_admin_role: iam.IRole | None,
+        search_settings_security_group: ec2.ISecurityGroup | None, **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
+        # Worker logs are evidence after an incident: kept unless the environment is disposable.
+        log_removal = (config.removal_policy if config.removal_policy == RemovalPolicy.DESTROY
+                       else RemovalPolicy.RETAIN)
+        log_key = log_key_for(self, enabled=config.customer_managed_log_key,
+                              removal_policy=log_removal)
         self.workers = WorkerFleet(
             self, "Workers",
             settings=config.fleet,
@@ -38,8 +47,17 @@ class FleetStack(Stack):
             search_endpoint_url=search_endpoint_url,
             notification_topic=notification_topic,
             index_name=config.search.index_name,
-            log_retention_days=config.log_retention_days,
-            # Worker logs are evidence after an incident: kept unless the environment is disposable.
-            removal_policy=config.removal_policy if config.removal_policy == RemovalPolicy.DESTROY
-            else RemovalPolicy.RETAIN,
+            log_retention_days=config.log_retention_days, log_key=log_key,
+            removal_policy=log_removal,
         )
+        # Inside OpenSearch, map this fleet's role to the index-writer role before any
+        # instance starts (with fine-grained access control an unmapped role is refused).
+        if search_admin_role is not None and search_settings_security_group is not None:
+            self.search_settings = SearchSecuritySettings(
+                self, "SearchSecuritySettings", endpoint_url=search_endpoint_url,
+                admin_role=search_admin_role, worker_role=self.workers.role,
+                index_name=config.search.index_name, vpc=vpc, subnets=subnets,
+                security_group=search_settings_security_group,
+                log_retention_days=config.log_retention_days, log_key=log_key,
+            )
+            self.workers.group.node.add_dependency(self.search_settings.resource)

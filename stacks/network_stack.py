@@ -9,6 +9,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from config import EnvironmentConfig
+from pipeline_constructs.log_encryption import log_key_for
 from pipeline_constructs.worker_network import WorkerNetwork
 
 
@@ -22,4 +23,7 @@ class NetworkStack(Stack):
             self, "WorkerNetwork", settings=config.network,
             readable_object_arns=[raw_bucket.arn_for_objects(f"{config.bucket.raw_prefix}*")],
             removal_policy=config.removal_policy,
+            log_key=log_key_for(self, enabled=config.customer_managed_log_key,
+                                removal_policy=config.removal_policy),
+            search_settings_function=config.search.configures_security_plugin,
         )

@@ -10,6 +10,7 @@ from constructs import Construct
 
 from config import EnvironmentConfig
 from pipeline_constructs.access_policies import SearchWriterPolicy
+from pipeline_constructs.log_encryption import log_key_for
 from pipeline_constructs.search_domain import SearchDomain
 
 
@@ -25,6 +26,8 @@ class SearchStack(Stack):
         self.domain = SearchDomain(
             self, "Search", settings=config.search, vpc=vpc, subnets=subnets,
             security_group=security_group,
+            log_key=log_key_for(self, enabled=config.customer_managed_log_key,
+                                removal_policy=config.removal_policy),
             log_retention_days=config.log_retention_days, removal_policy=config.removal_policy,
         )
         # The workers' access to the index, defined beside the domain like the Stateful stack's

@@ -1,0 +1,110 @@
+"""Fine-grained access control inside OpenSearch: what CloudFormation cannot declare.
+
+The domain's master user is an IAM role (created with the domain). At deploy time a custom
+resource, running as that role inside the VPC, defines a role that may only write and read
+the one index, maps the worker role to it, and turns audit logging on. The requests it sends
+are in the template (`Requests`, a JSON string), so a review of the template is a review of the settings.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aws_cdk import CustomResource, Duration, RemovalPolicy, Stack
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import custom_resources as cr
+from constructs import Construct
+
+from config import retention_days
+from pipeline_constructs.nag import acknowledge, wildcard_resource_finding
+
+HANDLER_DIR = Path(__file__).resolve().parent / "search_security_handler"
+SECURITY_API = "/_plugins/_security/api"
+
+
+def index_writer_role_name(index_name: str) -> str:
+    return f"{index_name}-writer"
+
+
+def security_requests(*, index_name: str, worker_role_arn: str) -> list[dict]:
+    """The requests the custom resource sends, in order (each one idempotent)."""
+    role = index_writer_role_name(index_name)
+    return [
+        {"method": "PUT", "path": f"{SECURITY_API}/roles/{role}", "body": {
+            "description": f"Ingest workers: create, write and read {index_name} only",
+            # _bulk and _mget are checked once at cluster level, then per index below.
+            "cluster_permissions": ["indices:data/write/bulk", "indices:data/read/mget"],
+            "index_permissions": [{
+                "index_patterns": [index_name],
+                "allowed_actions": [
+                    "indices:admin/create",  # the worker creates the index on first start
+                    "indices:admin/mapping/put",
+                    "indices:data/write/*",
+                    "indices:data/read/*",  # _mget: what is already indexed
+                ],
+            }],
+        }},
+        {"method": "PUT", "path": f"{SECURITY_API}/rolesmapping/{role}", "body": {
+            "description": "The ingest worker instances' IAM role",
+            "backend_roles": [worker_role_arn],
+        }},
+        # Publishing audit logs to CloudWatch (set on the domain) records nothing until the
+        # security plugin's audit logging is enabled.
+        {"method": "PATCH", "path": f"{SECURITY_API}/audit", "body": [
+            {"op": "add", "path": "/config/enabled", "value": True},
+        ]},
+    ]
+
+
+class SearchSecuritySettings(Construct):
+    """Applies `security_requests` at deploy time, as the domain's master role."""
+
+    def __init__(
+        self, scope: Construct, construct_id: str, *, endpoint_url: str, admin_role: iam.IRole,
+        worker_role: iam.IRole, index_name: str, vpc: ec2.IVpc, subnets: ec2.SubnetSelection,
+        security_group: ec2.ISecurityGroup, log_retention_days: int, log_key: kms.IKey | None,
+    ) -> None:
+        super().__init__(scope, construct_id)
+
+        def log_group(name: str) -> logs.LogGroup:
+            return logs.LogGroup(self, name, retention=retention_days(log_retention_days),
+                                 encryption_key=log_key, removal_policy=RemovalPolicy.DESTROY)
+
+        self.handler = lambda_.Function(
+            self, "Handler",
+            runtime=lambda_.Runtime.PYTHON_3_14,
+            handler="index.on_event",
+            code=lambda_.Code.from_asset(str(HANDLER_DIR), exclude=["__pycache__"]),
+            # The master role, not modified here: its permissions are reviewed with the domain.
+            role=iam.Role.from_role_arn(self, "MasterRole", admin_role.role_arn, mutable=False),
+            vpc=vpc, vpc_subnets=subnets, security_groups=[security_group],
+            timeout=Duration.minutes(2),
+            log_group=log_group("HandlerLogs"),
+            description="Deploy-time: OpenSearch index-writer role, its mapping, audit logging",
+        )
+        provider = cr.Provider(self, "Provider", on_event_handler=self.handler,
+                               log_group=log_group("ProviderLogs"))
+        self.resource = CustomResource(
+            self, "Resource", service_token=provider.service_token,
+            resource_type="Custom::OpenSearchSecurity",
+            properties={
+                "Endpoint": endpoint_url,
+                # One JSON string: CloudFormation would turn every scalar (true) into a string.
+                "Requests": Stack.of(self).to_json_string(security_requests(
+                    index_name=index_name, worker_role_arn=worker_role.role_arn)),
+            },
+        )
+        acknowledge(
+            provider, "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+            "AWSLambdaBasicExecutionRole]",
+            "CDK's custom-resource provider framework writes only its own log stream; CDK "
+            "attaches this managed policy and offers no option to replace it.",
+        )
+        acknowledge(
+            provider, wildcard_resource_finding(self, f"{self.handler.function_arn}:*"),
+            "CDK's provider framework may invoke every version of this one handler function.",
+        )

@@ -1,0 +1,44 @@
+"""Deploy-time handler: send OpenSearch security-plugin requests as the domain's master user.
+
+Runs in the VPC (the domain has no public endpoint) with the master role as its execution
+role, behind CDK's custom-resource provider. Each request is idempotent (PUT or PATCH of a
+whole named object), so a retried or repeated deployment converges on the same settings.
+Standard library and botocore only (both are in the Lambda Python runtime).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import urllib.error
+import urllib.request
+
+import botocore.session
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+
+
+def on_event(event: dict, context: object) -> dict:
+    properties = event["ResourceProperties"]
+    endpoint = properties["Endpoint"].rstrip("/")
+    if event["RequestType"] != "Delete":
+        # Deleting the resource leaves the settings: the domain (or the next deploy) owns them.
+        for request in json.loads(properties["Requests"]):
+            send(endpoint, request["method"], request["path"], request["body"])
+    return {"PhysicalResourceId": f"{endpoint}/_plugins/_security"}
+
+
+def send(endpoint: str, method: str, path: str, body: object) -> dict:
+    data = json.dumps(body).encode()
+    signed = AWSRequest(method=method, url=endpoint + path, data=data,
+                        headers={"Content-Type": "application/json"})
+    credentials = botocore.session.get_session().get_credentials()
+    SigV4Auth(credentials, "es", os.environ["AWS_REGION"]).add_auth(signed)
+    request = urllib.request.Request(endpoint + path, data=data, method=method,
+                                     headers=dict(signed.headers.items()))
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return json.loads(response.read() or b"{}")
+    except urllib.error.HTTPError as error:
+        detail = error.read().decode("utf-8", "replace")[:500]
+        raise RuntimeError(f"{method} {path} answered {error.code}: {detail}") from None
