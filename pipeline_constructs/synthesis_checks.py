@@ -1,15 +1,18 @@
-"""The checks every synthesis runs: cdk-nag's AwsSolutions pack and the notification guard."""
+"""The checks every synthesis runs: cdk-nag's AwsSolutions pack, AWS Control Tower's proactive
+controls (cfn-guard) and the notification guard."""
 
 from __future__ import annotations
 
 from aws_cdk import App, Validations
 from cdk_nag import AwsSolutionsChecks
 
+from pipeline_constructs.control_tower import control_tower_checks
 from pipeline_constructs.notification_guard import SingleNotificationPathGuard
 
 
 def add_synthesis_checks(app: App) -> None:
-    """Make synthesis fail on any unacknowledged cdk-nag finding or a second notification path.
+    """Make synthesis fail on any unacknowledged cdk-nag finding, any unacknowledged Control
+    Tower control or a second notification path.
 
     Registered on the App, so they see every stack of every stage, including stacks that do
     not use this project's constructs. CDK writes the combined report to
@@ -18,5 +21,6 @@ def add_synthesis_checks(app: App) -> None:
     """
     Validations.of(app).add_plugins(
         AwsSolutionsChecks(app, verbose=True),
+        control_tower_checks(),
         SingleNotificationPathGuard(),
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from aws_cdk import App, Environment, Stage, Tags
 
 from config import EnvironmentConfig
+from pipeline_constructs.control_tower import acknowledge_control_tower_exceptions
 from pipeline_constructs.synthesis_checks import add_synthesis_checks
 from stacks.alerts_stack import AlertsStack
 from stacks.fleet_stack import FleetStack
@@ -56,7 +57,10 @@ class IngestionStage(Stage):
             main_queue=queues.main_queue, dead_letter_queue=queues.dead_letter_queue,
             access_policies=[self.stateful.worker_access.policy, self.search.writer_access.policy],
             search_endpoint_url=self.search.domain.endpoint_url,
-            notification_topic=topics.warning, **named("fleet", "worker Auto Scaling group"),
+            notification_topic=topics.warning,
+            search_admin_role=self.search.domain.admin_role,
+            search_settings_security_group=network.search_settings_security_group,
+            **named("fleet", "worker Auto Scaling group"),
         )
         self.monitoring = MonitoringStack(
             self, "Monitoring", config=config,
@@ -65,6 +69,7 @@ class IngestionStage(Stage):
             critical_topic=topics.critical, warning_topic=topics.warning,
             **named("monitoring", "worker log metrics, alarms, dashboard"),
         )
+        acknowledge_control_tower_exceptions(self, config)
 
 def compose_app(app: App, configs: list[EnvironmentConfig]) -> dict[str, IngestionStage]:
     """Add one stage per environment and the synthesis checks; the single way to build the app."""

@@ -1,0 +1,180 @@
+"""AWS Control Tower's proactive controls on every synthesis, and the one list of exceptions.
+
+Control Tower's proactive controls are CloudFormation hooks that refuse non-compliant
+resources at deploy time. AWS publishes them as cfn-guard rules in
+`cdklabs-cdk-validator-cfnguard`, which runs them as a CDK policy-validation plugin beside
+cdk-nag. An exception is a CDK acknowledgement of one rule on one construct (and its
+children), with a reason; each stack's `<stack>.metadata.json` records it under
+`aws:cdk:acknowledged-rules`. Every exception of every environment is declared below, and
+tests/infra/test_security_review.py pins them per environment.
+"""
+
+from __future__ import annotations
+
+from aws_cdk import Acknowledgment, Stage, Validations
+from cdklabs.cdk_validator_cfnguard import CfnGuardValidator
+
+from config import EnvironmentConfig
+
+PLUGIN_NAME = "cdk-validator-cfnguard"
+
+# Control id (as Control Tower names it) -> the rule name the plugin reports.
+RULES = {
+    "CT.AUTOSCALING.PR.1": "autoscaling_multiple_az_check",
+    "CT.AUTOSCALING.PR.6": "autoscaling_mixed_instances_policy_multiple_instance_types_check",
+    "CT.AUTOSCALING.PR.11": "autoscaling_group_nitro_encryption_in_transit_override_check",
+    "CT.CLOUDWATCH.PR.2": "cloudwatch_log_group_retention_period_check",
+    "CT.CLOUDWATCH.PR.3": "cloudwatch_log_group_encrypted_check",
+    "CT.LAMBDA.PR.3": "lambda_inside_vpc_check",
+    "CT.OPENSEARCH.PR.13": "opensearch_audit_logging_enabled_check",
+    "CT.OPENSEARCH.PR.14": "opensearch_data_node_fault_tolerance_check",
+    "CT.OPENSEARCH.PR.15": "opensearch_fine_grained_access_control_enabled_check",
+    "CT.S3.PR.2": "s3_bucket_logging_enabled_check",
+    "CT.S3.PR.4": "s3_event_notifications_enabled_check",
+    "CT.S3.PR.9": "s3_bucket_object_lock_enabled_check",
+    "CT.S3.PR.10": "s3_bucket_default_encryption_kms_check",
+}
+
+
+def control_tower_checks() -> CfnGuardValidator:
+    """All of Control Tower's rules bundled with the pinned plugin version; none disabled
+    globally (exceptions are per construct, below)."""
+    return CfnGuardValidator(control_tower_rules_enabled=True)
+
+
+# CDK's own custom-resource Lambdas: deploy-time handlers CDK adds and configures. They call
+# AWS APIs (and answer CloudFormation through a pre-signed S3 URL) that the isolated subnets
+# do not reach, and CDK offers no VPC option for them.
+_CDK_HANDLER = ("CDK's own deploy-time custom-resource handler ({what}); it runs only during "
+                "deployments, calls AWS APIs and answers CloudFormation through a pre-signed S3 "
+                "URL, which the isolated subnets cannot reach; CDK offers no VPC option for it.")
+# Instance families whose in-transit encryption is not Nitro's (CT.AUTOSCALING.PR.11).
+_BURSTABLE = ("t2.", "t3.", "t3a.", "t4g.")
+
+
+def control_tower_exceptions(config: EnvironmentConfig) -> dict[str, dict[str, str]]:
+    """Construct path below the stage -> {control id: reason}, for one environment.
+
+    The one reviewed list: each entry is a control that this environment does not meet on
+    that construct, and why. Everything else in the templates passes every control.
+    """
+    found: dict[str, dict[str, str]] = {}
+
+    def add(path: str, control: str, reason: str) -> None:
+        found.setdefault(path, {})[control] = reason
+
+    env = config.name
+    search, fleet = config.search, config.fleet
+
+    # --- CDK's custom-resource Lambdas ----------------------------------------------------
+    add("Stateful/BucketNotificationsHandler050a0587b7544547bf325f094a3db834", "CT.LAMBDA.PR.3",
+        _CDK_HANDLER.format(what="applies the raw bucket's single notification"))
+    add("Network/Custom::VpcRestrictDefaultSGCustomResourceProvider", "CT.LAMBDA.PR.3",
+        _CDK_HANDLER.format(what="removes every rule from the VPC's default security group"))
+    if config.bucket.auto_delete_objects:
+        add("Stateful/Custom::S3AutoDeleteObjectsCustomResourceProvider", "CT.LAMBDA.PR.3",
+            f"{env} only: " + _CDK_HANDLER.format(what="empties the buckets on `cdk destroy`"))
+    if not search.imported:
+        singleton = "Search/AWS679f53fac002430cb0da5b7982bd2287"
+        add(singleton, "CT.LAMBDA.PR.3",
+            _CDK_HANDLER.format(what="sets the domain's log-publishing resource policy"))
+        add(singleton, "CT.CLOUDWATCH.PR.3",
+            "The log group of CDK's log-policy handler (above) is created by CDK without a key "
+            "option; it holds only that handler's deploy-time log lines.")
+    if search.configures_security_plugin:
+        add("Fleet/SearchSecuritySettings/Handler", "CT.LAMBDA.PR.3",
+            "It runs in the VPC (isolated subnets, its own security group; tests pin its "
+            "VpcConfig), but the subnet and security-group ids are references to the Network "
+            "stack, which the rule only accepts as literals or same-template references.")
+        add("Fleet/SearchSecuritySettings/Provider", "CT.LAMBDA.PR.3",
+            _CDK_HANDLER.format(what="the provider framework that invokes the in-VPC handler"))
+
+    # --- buckets ---------------------------------------------------------------------------
+    add("Stateful/RawFiles/AccessLogs", "CT.S3.PR.10",
+        "S3 server access logging delivers only into buckets encrypted with SSE-S3; SSE-KMS "
+        "would make S3 drop the raw bucket's access logs.")
+    add("Stateful/RawFiles/AccessLogs", "CT.S3.PR.2",
+        "This is the access-log bucket: logging it into itself loops, and into another bucket "
+        "only moves the question; it is versioned, private and TLS-only instead.")
+    add("Stateful/RawFiles/AccessLogs", "CT.S3.PR.4",
+        "Nothing consumes events from the access-log bucket; a notification would be a path "
+        "nobody reads.")
+    add("Stateful/RawFiles/AccessLogs", "CT.S3.PR.9",
+        "Logs expire after bucket.access_log_expiration_days by lifecycle; versioning keeps "
+        "deleted or overwritten log objects until then. Object Lock needs a retention mode "
+        "and period the team has to choose (compliance retention cannot be shortened).")
+    add("Stateful/RawFiles/Bucket", "CT.S3.PR.4",
+        "The bucket has exactly one notification (ObjectCreated, raw prefix, to the main "
+        "queue), applied by CDK's notifications custom resource, which the rule cannot see; "
+        "the notification guard and tests pin it.")
+    add("Stateful/RawFiles/Bucket", "CT.S3.PR.9",
+        "The raw files are a copy of the file server (DataSync overwrites and deletes them); "
+        "versioning keeps previous versions for bucket.noncurrent_version_expiration_days. "
+        "Object Lock would keep files the source deleted and block `cdk destroy` in dev.")
+
+    # --- log groups ------------------------------------------------------------------------
+    log_groups = {
+        "Fleet/Workers/WorkerLogs": config.log_retention_days,
+        "Search/Search/ErrorLogs": config.log_retention_days,
+        "Search/Search/SlowIndexLogs": config.log_retention_days,
+        "Search/Search/SlowSearchLogs": config.log_retention_days,
+    }
+    if config.network.existing_vpc is None:
+        log_groups["Network/WorkerNetwork/FlowLogs"] = config.network.flow_log_retention_days
+    if search.imported:
+        log_groups = {p: d for p, d in log_groups.items() if not p.startswith("Search/")}
+    if search.configures_security_plugin:
+        log_groups["Search/Search/AuditLogs"] = config.log_retention_days
+        log_groups["Fleet/SearchSecuritySettings/HandlerLogs"] = config.log_retention_days
+        log_groups["Fleet/SearchSecuritySettings/ProviderLogs"] = config.log_retention_days
+    for path, days in log_groups.items():
+        if days < 365:
+            add(path, "CT.CLOUDWATCH.PR.2",
+                f"{env} only: logs kept {days} days by configuration; prod keeps them 365 days.")
+        if not config.customer_managed_log_key:
+            add(path, "CT.CLOUDWATCH.PR.3",
+                f"{env} only: encrypted with CloudWatch Logs' AWS-managed key "
+                "(customer_managed_log_key=False) to save a key per stack; staging and prod "
+                "use a customer-managed key.")
+
+    # --- search domain ---------------------------------------------------------------------
+    if not search.imported:
+        domain = "Search/Search/Domain"
+        if not search.fine_grained_access_control:
+            add(domain, "CT.OPENSEARCH.PR.15",
+                f"{env} only: no fine-grained access control; IAM identity policies on the "
+                "index path and the VPC still gate every request. staging and prod enable it.")
+            add(domain, "CT.OPENSEARCH.PR.13",
+                f"{env} only: audit logs need fine-grained access control (off here); "
+                "staging and prod publish them.")
+        if search.data_node_count < 3 or search.availability_zone_count < 2:
+            add(domain, "CT.OPENSEARCH.PR.14",
+                f"{env} only: {search.data_node_count} data node(s) in "
+                f"{search.availability_zone_count} AZ(s) to save cost; the index can be "
+                "rebuilt from the raw bucket. prod runs 4 data nodes in 2 AZs.")
+
+    # --- worker fleet ----------------------------------------------------------------------
+    group = "Fleet/Workers/Group"
+    if not fleet.fallback_instance_types:
+        add(group, "CT.AUTOSCALING.PR.6",
+            f"{env}: one instance type by configuration (fleet.fallback_instance_types empty).")
+    types = (fleet.instance_type, *fleet.fallback_instance_types)
+    if fleet.fallback_instance_types and any(t.startswith(_BURSTABLE) for t in types):
+        add(group, "CT.AUTOSCALING.PR.11",
+            f"{env} only: burstable types ({', '.join(types)}) for a mostly idle fleet. Every "
+            "connection a worker makes is TLS already (AWS APIs, the HTTPS-only domain); "
+            "prod uses Nitro types that also encrypt in transit.")
+    return found
+
+
+def acknowledge_control_tower_exceptions(stage: Stage, config: EnvironmentConfig) -> None:
+    """Acknowledge each exception on its construct; a path that no longer exists is an error,
+    so a stale exception cannot linger."""
+    constructs = {c.node.path.removeprefix(f"{stage.node.path}/"): c for c in stage.node.find_all()}
+    for path, controls in control_tower_exceptions(config).items():
+        if path not in constructs:
+            raise ValueError(f"Control Tower exception for {path!r}: no such construct in {stage.node.path}")
+        for control, reason in controls.items():
+            Validations.of(constructs[path]).acknowledge(
+                Acknowledgment(id=f"{PLUGIN_NAME}::{RULES[control]}", reason=f"[{control}] {reason}")
+            )
