@@ -43,6 +43,10 @@ class SearchDomain(Construct):
         log_key: kms.IKey | None,
     ) -> None:
         super().__init__(scope, construct_id)
+        # The domain's master user when this app creates the domain with fine-grained access
+        # control: an IAM role that the configured administrators' role may assume, and that
+        # the deploy-time security settings (SearchSecuritySettings) run as.
+        self.admin_role: iam.Role | None = None
 
         if settings.imported:
             self.domain = opensearch.Domain.from_domain_attributes(
@@ -61,9 +65,6 @@ class SearchDomain(Construct):
             )
 
         stack = Stack.of(self)
-        # The domain's master user: an IAM role that the configured administrators' role may
-        # assume, and that the deploy-time security settings (SearchSecuritySettings) run as.
-        self.admin_role: iam.Role | None = None
         if settings.configures_security_plugin:
             self.admin_role = iam.Role(
                 self, "AdminRole",
@@ -113,7 +114,7 @@ class SearchDomain(Construct):
                 master_user_arn=self.admin_role.role_arn,
             ) if self.admin_role else None,
             logging=opensearch.LoggingOptions(
-                audit_log_enabled=self.admin_role is not None,
+                audit_log_enabled=True if self.admin_role else None,
                 audit_log_group=log_group("AuditLogs") if self.admin_role else None,
                 slow_search_log_enabled=True,
                 slow_search_log_group=log_group("SlowSearchLogs"),

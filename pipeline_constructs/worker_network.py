@@ -117,8 +117,11 @@ class WorkerNetwork(Construct):
                 self, "SearchSettingsSecurityGroup", vpc=self.vpc, allow_all_outbound=False,
                 description="Deploy-time OpenSearch security settings: HTTPS to the domain only",
             )
+            # By id, so the rule is inline: a separate egress resource would leave the group
+            # with EC2's default allow-all rule (CDK drops its placeholder rule first).
             self.search_settings_security_group.add_egress_rule(
-                self.search_security_group, HTTPS, "HTTPS to the OpenSearch domain"
+                ec2.Peer.security_group_id(self.search_security_group.security_group_id), HTTPS,
+                "HTTPS to the OpenSearch domain",
             )
             self.search_security_group.add_ingress_rule(
                 self.search_settings_security_group, HTTPS, "HTTPS from the security settings function"

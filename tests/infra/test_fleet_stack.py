@@ -3,6 +3,7 @@ start-up, in every environment."""
 
 from __future__ import annotations
 
+import json
 import re
 
 from environments import ENVIRONMENTS
@@ -53,6 +54,42 @@ def test_group_size_metrics_notifications_and_rollout(synthesized, env):
         assert "WaitOnResourceSignals" not in rolling
 
 
+def from_network_stack(synthesized, env: str, value: dict) -> dict:
+    """The Network stack's value behind a cross-stack reference in the Fleet stack."""
+    reference = value["Fn::GetStackOutput"]
+    assert reference["StackName"] == f"file-search-{env}-network"
+    return synthesized.templates[env]["Network"]["Outputs"][reference["OutputName"]]["Value"]
+
+
+def test_group_spans_two_availability_zones(synthesized, env):
+    """CT.AUTOSCALING.PR.1 reads the group's AvailabilityZones; the subnets are references to the
+    Network stack, so follow them there: one isolated subnet in each named zone."""
+    props = fleet_resource(synthesized, env, "AWS::AutoScaling::AutoScalingGroup")[1]["Properties"]
+    zones = props["AvailabilityZones"]
+    assert len(zones) == 2 and zones[0] != zones[1]
+    network = synthesized.templates[env]["Network"]["Resources"]
+    subnet_zones = []
+    for subnet in props["VPCZoneIdentifier"]:
+        subnet_id = from_network_stack(synthesized, env, subnet)["Ref"]
+        assert network[subnet_id]["Type"] == "AWS::EC2::Subnet"
+        assert network[subnet_id]["Properties"]["MapPublicIpOnLaunch"] is False
+        subnet_zones.append(network[subnet_id]["Properties"]["AvailabilityZone"])
+    assert subnet_zones == zones
+
+
+def test_group_falls_back_to_other_instance_types_in_order(synthesized, env):
+    fleet = ENVIRONMENTS[env].fleet
+    props = fleet_resource(synthesized, env, "AWS::AutoScaling::AutoScalingGroup")[1]["Properties"]
+    policy = props["MixedInstancesPolicy"]
+    assert "LaunchTemplate" not in props
+    assert [o["InstanceType"] for o in policy["LaunchTemplate"]["Overrides"]] == [
+        fleet.instance_type, *fleet.fallback_instance_types]
+    assert policy["InstancesDistribution"] == {
+        "OnDemandAllocationStrategy": "prioritized", "OnDemandPercentageAboveBaseCapacity": 100}
+    template_id, _ = fleet_resource(synthesized, env, "AWS::EC2::LaunchTemplate")
+    assert policy["LaunchTemplate"]["LaunchTemplateSpecification"]["LaunchTemplateId"] == {"Ref": template_id}
+
+
 def test_termination_hook_gives_the_worker_time_to_drain(synthesized, env):
     hook = fleet_resource(synthesized, env, "AWS::AutoScaling::LifecycleHook")[1]["Properties"]
     assert hook["LifecycleTransition"] == "autoscaling:EC2_INSTANCE_TERMINATING"
@@ -94,7 +131,9 @@ def worker_permissions(synthesized, env) -> dict[tuple[str, ...], list]:
     for policy in resources_of_type(templates["Fleet"], "AWS::IAM::Policy").values():
         if "WorkerRole" in str(policy["Properties"]["Roles"]):
             statements += policy["Properties"]["PolicyDocument"]["Statement"]
-    _, role = only_resource(templates["Fleet"], "AWS::IAM::Role")
+    role_id, role = only_resource(templates["Fleet"], "AWS::IAM::Role",
+                                  lambda r: "ec2.amazonaws.com" in str(r["Properties"]["AssumeRolePolicyDocument"]))
+    assert role_id.startswith("WorkersWorkerRole")
     attached = role["Properties"]["ManagedPolicyArns"]
     assert len(attached) == 2, "the ingest-consumer and search-writer policies, no AWS managed policy"
     for stack in ("Stateful", "Search"):
@@ -116,6 +155,7 @@ def test_worker_role_has_exactly_these_permissions(synthesized, env):
         ("sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage"),
         ("sqs:SendMessage",),
         ("s3:GetObject", "s3:GetObjectVersion"),
+        ("kms:Decrypt",),
         ("s3:GetObject",),
         ("es:ESHttpGet", "es:ESHttpHead", "es:ESHttpPost", "es:ESHttpPut"),
         ("logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"),
@@ -185,3 +225,64 @@ def test_systemd_unit_runs_the_worker_module_with_that_environment(synthesized, 
     assert stop < ENVIRONMENTS[env].fleet.drain_timeout_seconds
     assert "systemctl enable --now ingest-worker.service" in text
     assert '"file_path": "/var/log/ingest-worker/worker.log"' in text
+
+
+# --- the worker's role inside OpenSearch (fine-grained access control) ---------------------------
+
+def security_settings(synthesized, env: str) -> tuple[str, dict, list[dict]]:
+    logical_id, resource = fleet_resource(synthesized, env, "Custom::OpenSearchSecurity")
+    requests = resource["Properties"]["Requests"]["Fn::Join"]
+    assert requests[0] == ""
+    text = "".join(p if isinstance(p, str) else "WORKER_ROLE_ARN" for p in requests[1])
+    (worker_role_arn,) = [p for p in requests[1] if not isinstance(p, str)]
+    assert worker_role_arn == {"Fn::GetAtt": ["WorkersWorkerRoleF7F97083", "Arn"]}
+    return logical_id, resource, json.loads(text)
+
+
+def test_worker_role_is_mapped_to_a_role_that_writes_only_its_index(synthesized, env):
+    if not ENVIRONMENTS[env].search.fine_grained_access_control:
+        assert resources_of_type(synthesized.templates[env]["Fleet"], "Custom::OpenSearchSecurity") == {}
+        return
+    index = ENVIRONMENTS[env].search.index_name
+    _, resource, requests = security_settings(synthesized, env)
+    assert rendered(resource["Properties"]["Endpoint"]) == "https://<token>"
+    role, mapping, audit = requests
+    assert (role["method"], role["path"]) == ("PUT", f"/_plugins/_security/api/roles/{index}-writer")
+    assert role["body"]["cluster_permissions"] == ["indices:data/write/bulk", "indices:data/read/mget"]
+    assert role["body"]["index_permissions"] == [{
+        "index_patterns": [index],
+        "allowed_actions": ["indices:admin/create", "indices:admin/mapping/put",
+                            "indices:data/write/*", "indices:data/read/*"]}]
+    assert "tenant_permissions" not in role["body"]
+    assert (mapping["method"], mapping["path"]) == ("PUT", f"/_plugins/_security/api/rolesmapping/{index}-writer")
+    assert mapping["body"]["backend_roles"] == ["WORKER_ROLE_ARN"]
+    assert set(mapping["body"]) == {"description", "backend_roles"}, "no users, no hosts"
+    assert audit == {"method": "PATCH", "path": "/_plugins/_security/api/audit",
+                     "body": [{"op": "add", "path": "/config/enabled", "value": True}]}
+
+
+def test_security_settings_run_in_the_vpc_as_the_master_role_before_any_worker(synthesized, env):
+    if not ENVIRONMENTS[env].search.fine_grained_access_control:
+        return
+    template = synthesized.templates[env]["Fleet"]
+    logical_id, _, _ = security_settings(synthesized, env)
+    _, group = fleet_resource(synthesized, env, "AWS::AutoScaling::AutoScalingGroup")
+    assert logical_id in group["DependsOn"]
+    (handler,) = [f for f in resources_of_type(template, "AWS::Lambda::Function").values()
+                  if "VpcConfig" in f["Properties"]]
+    assert handler["Properties"]["Handler"] == "index.on_event"
+    reference = handler["Properties"]["Role"]["Fn::GetStackOutput"]
+    assert reference["StackName"] == f"file-search-{env}-search"
+    search = synthesized.templates[env]["Search"]
+    assert search["Outputs"][reference["OutputName"]]["Value"] == {"Fn::GetAtt": ["SearchAdminRole39B48159", "Arn"]}
+    vpc = handler["Properties"]["VpcConfig"]
+    (group_ref,) = vpc["SecurityGroupIds"]
+    network = synthesized.templates[env]["Network"]
+    sg_id = from_network_stack(synthesized, env, group_ref)["Fn::GetAtt"][0]
+    sg = network["Resources"][sg_id]["Properties"]
+    assert sg["GroupDescription"].startswith("Deploy-time OpenSearch security settings")
+    (egress,) = sg["SecurityGroupEgress"]
+    assert (egress["FromPort"], egress["ToPort"]) == (443, 443)
+    search_sg_id = egress["DestinationSecurityGroupId"]["Fn::GetAtt"][0]
+    assert network["Resources"][search_sg_id]["Properties"]["GroupDescription"].startswith("OpenSearch domain")
+    assert len(vpc["SubnetIds"]) == 2

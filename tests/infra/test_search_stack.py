@@ -4,7 +4,7 @@ checked with the rest of their permissions in test_fleet_stack.py)."""
 from __future__ import annotations
 
 from environments import ENVIRONMENTS
-from tests.support.templates import only_resource
+from tests.support.templates import only_resource, rendered, resources_of_type
 
 
 def search_domain(synthesized, env: str) -> dict:
@@ -26,7 +26,8 @@ def test_search_domain_is_private_encrypted_and_sized_from_config(synthesized, e
     assert cluster["InstanceType"] == settings.data_node_instance_type
     assert cluster["DedicatedMasterEnabled"] is (settings.master_node_count > 0)
     assert cluster["ZoneAwarenessEnabled"] is (settings.availability_zone_count > 1)
-    assert set(props["LogPublishingOptions"]) == {"SEARCH_SLOW_LOGS", "INDEX_SLOW_LOGS", "ES_APPLICATION_LOGS"}
+    audit = {"AUDIT_LOGS"} if settings.fine_grained_access_control else set()
+    assert set(props["LogPublishingOptions"]) == {"SEARCH_SLOW_LOGS", "INDEX_SLOW_LOGS", "ES_APPLICATION_LOGS", *audit}
     assert domain["DeletionPolicy"] == ("Delete" if env == "dev" else "Retain")
 
 
@@ -35,3 +36,37 @@ def test_prod_search_is_multi_az_with_dedicated_masters(synthesized):
     assert cluster["DedicatedMasterCount"] == 3
     assert cluster["ZoneAwarenessConfig"] == {"AvailabilityZoneCount": 2}
 
+
+
+# --- fine-grained access control ---------------------------------------------------------------
+
+def test_fine_grained_access_control_with_an_iam_master_role_and_audit_logs(synthesized, env):
+    settings = ENVIRONMENTS[env].search
+    template = synthesized.templates[env]["Search"]
+    props = search_domain(synthesized, env)["Properties"]
+    if not settings.fine_grained_access_control:
+        assert "AdvancedSecurityOptions" not in props
+        assert "AUDIT_LOGS" not in props["LogPublishingOptions"]
+        assert resources_of_type(template, "AWS::IAM::Role").keys() == {
+            "AWS679f53fac002430cb0da5b7982bd2287ServiceRoleC1EA0FF2"}, "no master role in dev"
+        return
+    admin_id, admin = only_resource(template, "AWS::IAM::Role", lambda r: "master user" in r["Properties"].get("Description", ""))
+    assert props["AdvancedSecurityOptions"] == {
+        "Enabled": True, "InternalUserDatabaseEnabled": False,
+        "MasterUserOptions": {"MasterUserARN": {"Fn::GetAtt": [admin_id, "Arn"]}}}
+    assert props["LogPublishingOptions"]["AUDIT_LOGS"]["Enabled"] is True
+    # Administrators come from config (a role in the deploying account); the deploy-time
+    # security settings run as this role, hence Lambda.
+    (trust,) = admin["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    assert trust["Principal"]["Service"] == "lambda.amazonaws.com"
+    assert rendered(trust["Principal"]["AWS"]).endswith(f":role/{settings.admin_role_name}")
+    (policy,) = [p for p in resources_of_type(template, "AWS::IAM::Policy").values()
+                 if p["Properties"]["Roles"] == [{"Ref": admin_id}]]
+    (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
+    domain_arn = {"Fn::GetAtt": ["SearchDomain62FD613E", "Arn"]}
+    assert statement["Resource"] == [domain_arn, {"Fn::Join": ["", [domain_arn, "/*"]]}]
+    assert all(a.startswith("es:ESHttp") for a in statement["Action"])
+
+
+def test_staging_and_prod_have_fine_grained_access_control():
+    assert [env for env, c in ENVIRONMENTS.items() if c.search.fine_grained_access_control] == ["staging", "prod"]

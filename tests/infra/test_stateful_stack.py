@@ -12,12 +12,17 @@ FOURTEEN_DAYS = 14 * 24 * 3600
 
 def raw_bucket(template: dict) -> tuple[str, dict]:
     return only_resource(template, "AWS::S3::Bucket",
-                         lambda r: "VersioningConfiguration" in r["Properties"])
+                         lambda r: "LoggingConfiguration" in r["Properties"])
 
 
 def access_log_bucket(template: dict) -> tuple[str, dict]:
     return only_resource(template, "AWS::S3::Bucket",
-                         lambda r: "VersioningConfiguration" not in r["Properties"])
+                         lambda r: "LoggingConfiguration" not in r["Properties"])
+
+
+def default_encryption(bucket: dict) -> dict:
+    (rule,) = bucket["Properties"]["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    return rule
 
 
 def main_queue(template: dict) -> tuple[str, dict]:
@@ -45,8 +50,13 @@ def test_raw_bucket_is_private_encrypted_versioned_and_logged(synthesized, env):
     assert props["PublicAccessBlockConfiguration"] == {
         "BlockPublicAcls": True, "BlockPublicPolicy": True,
         "IgnorePublicAcls": True, "RestrictPublicBuckets": True}
-    assert props["BucketEncryption"]["ServerSideEncryptionConfiguration"][0][
-        "ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+    key_id, _ = only_resource(template, "AWS::KMS::Key",
+                              lambda r: "raw files" in r["Properties"]["Description"])
+    assert default_encryption(bucket) == {
+        "BucketKeyEnabled": True,
+        "ServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms",
+                                          "KMSMasterKeyID": {"Fn::GetAtt": [key_id, "Arn"]}}}
+    assert props["VersioningConfiguration"] == {"Status": "Enabled"}
     assert props["LoggingConfiguration"]["DestinationBucketName"] == {"Ref": logs_id}
     rule = props["LifecycleConfiguration"]["Rules"][0]
     assert rule["NoncurrentVersionExpiration"]["NoncurrentDays"] == \
@@ -64,13 +74,29 @@ def test_both_buckets_refuse_plain_http(synthesized, env):
         )
 
 
-def test_access_log_bucket_is_private_and_expires_logs(synthesized, env):
-    template = synthesized.template(env, "Stateful")
-    template.has_resource_properties("AWS::S3::Bucket", {
-        "PublicAccessBlockConfiguration": Match.object_like({"BlockPublicAcls": True}),
-        "LifecycleConfiguration": {"Rules": [Match.object_like({
-            "ExpirationInDays": ENVIRONMENTS[env].bucket.access_log_expiration_days})]},
-    })
+def test_access_log_bucket_is_private_versioned_sse_s3_and_expires_logs(synthesized, env):
+    days = ENVIRONMENTS[env].bucket.access_log_expiration_days
+    _, bucket = access_log_bucket(synthesized.templates[env]["Stateful"])
+    props = bucket["Properties"]
+    assert props["PublicAccessBlockConfiguration"]["BlockPublicAcls"] is True
+    # Server access logging delivers only into SSE-S3 buckets.
+    assert default_encryption(bucket) == {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}
+    assert props["VersioningConfiguration"] == {"Status": "Enabled"}
+    (rule,) = props["LifecycleConfiguration"]["Rules"]
+    assert rule["ExpirationInDays"] == days
+    assert rule["NoncurrentVersionExpiration"] == {"NoncurrentDays": days}
+
+
+def test_workers_decrypt_raw_files_only_through_s3(synthesized, env):
+    template = synthesized.templates[env]["Stateful"]
+    key_id, _ = only_resource(template, "AWS::KMS::Key",
+                              lambda r: "raw files" in r["Properties"]["Description"])
+    _, policy = only_resource(template, "AWS::IAM::ManagedPolicy")
+    (statement,) = [s for s in policy["Properties"]["PolicyDocument"]["Statement"]
+                    if s["Action"] == "kms:Decrypt"]
+    assert statement["Resource"] == {"Fn::GetAtt": [key_id, "Arn"]}
+    assert statement["Condition"] == {"StringEquals": {"kms:ViaService": {
+        "Fn::Join": ["", ["s3.", {"Ref": "AWS::Region"}, ".amazonaws.com"]]}}}
 
 
 # --- exactly one notification path -------------------------------------------------------------
