@@ -9,7 +9,15 @@ import sys
 import pytest
 from aws_cdk import RemovalPolicy
 
-from config import AlarmSubscriptions, AlarmThresholds, ConfigError, EnvironmentConfig, QueueConfig
+from config import (
+    AlarmSubscriptions,
+    AlarmThresholds,
+    ConfigError,
+    EnvironmentConfig,
+    FleetConfig,
+    QueueConfig,
+    SearchConfig,
+)
 from environments import ENVIRONMENTS, environments_named
 from tests.support.cdk_app import REPO
 
@@ -102,3 +110,19 @@ def test_prod_retains_and_protects():
 def test_prod_keeps_every_instance_in_service_during_a_rollout():
     prod = ENVIRONMENTS["prod"].fleet
     assert prod.min_healthy_percentage == 100 and prod.min_capacity >= 2
+
+
+def test_fine_grained_access_control_needs_an_admin_role_named_in_config():
+    with pytest.raises(ConfigError) as error:
+        EnvironmentConfig(name="qa")
+    assert "qa.search.admin_role_name = None: must name the IAM role" in str(error.value)
+    with pytest.raises(ConfigError, match=r"qa.search.admin_role_name = 'arn:aws:iam::1:role/x': must be an IAM role name"):
+        EnvironmentConfig(name="qa", search=SearchConfig(admin_role_name="arn:aws:iam::1:role/x"))
+    EnvironmentConfig(name="qa", search=SearchConfig(fine_grained_access_control=False))
+
+
+def test_fallback_instance_types_must_differ_from_the_primary():
+    with pytest.raises(ConfigError, match=r"qa.fleet.fallback_instance_types = \('t3.small',\): must not repeat"):
+        EnvironmentConfig(name="qa", search=SearchConfig(admin_role_name="admin"),
+                          fleet=FleetConfig(instance_type="t3.small", fallback_instance_types=("t3.small",)))
+

@@ -8,8 +8,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+from aws_cdk import Stack, Stage
+from aws_cdk import aws_logs as logs
+
 from environments import ENVIRONMENTS
-from pipeline_constructs.control_tower import PLUGIN_NAME, RULES
+from pipeline_constructs.control_tower import PLUGIN_NAME, RULES, acknowledge_control_tower_exceptions
+from pipeline_constructs.synthesis_checks import add_synthesis_checks
+from tests.support.cdk_app import new_app
 from tests.support.templates import only_resource, rendered, resources_of_type
 
 LAMBDA_BASIC = ("AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
@@ -200,3 +206,27 @@ def test_cfn_lint_finds_nothing(synthesized):
         capture_output=True, text=True, timeout=300,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_a_control_tower_violation_fails_synthesis(tmp_path):
+    """A log group that is neither encrypted nor kept a year, in a stack of no environment."""
+    app = new_app(tmp_path)
+    logs.LogGroup(Stack(app, "Lonely"), "Logs", retention=logs.RetentionDays.ONE_WEEK)
+    add_synthesis_checks(app)
+    # The message names the control, the construct and how to acknowledge it.
+    with pytest.raises(Exception, match=r"(?s)ValidationFailed: .*\[CT\.CLOUDWATCH\.PR\.3\].*Lonely/Logs/Resource.*"
+                                        r"Acknowledge with 'cdk-validator-cfnguard::cloudwatch_log_group_encrypted_check'"):
+        app.synth()
+    report = json.loads((tmp_path / "validation-report.json").read_text())
+    (guard,) = [p for p in report["pluginReports"] if p["pluginName"] == PLUGIN_NAME]
+    assert guard["conclusion"] == "failure"
+    found = {(v["ruleName"], c["constructPath"]) for v in guard["violations"] for c in v["violatingConstructs"]}
+    assert found == {(RULES["CT.CLOUDWATCH.PR.2"], "Lonely/Logs/Resource"),
+                     (RULES["CT.CLOUDWATCH.PR.3"], "Lonely/Logs/Resource")}
+
+
+def test_an_exception_for_a_construct_that_does_not_exist_is_refused(tmp_path):
+    stage = Stage(new_app(tmp_path), "dev")
+    with pytest.raises(ValueError, match=r"Control Tower exception for 'Stateful/BucketNotificationsHandler.*': "
+                                         r"no such construct in dev"):
+        acknowledge_control_tower_exceptions(stage, ENVIRONMENTS["dev"])

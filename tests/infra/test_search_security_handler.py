@@ -1,0 +1,103 @@
+"""The deploy-time handler that applies OpenSearch's security settings, against a local HTTP
+stub that records what a domain would receive (OpenSearch cannot run here)."""
+
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from pipeline_constructs.search_security import security_requests
+from pipeline_constructs.search_security_handler.index import on_event
+
+WORKER_ROLE = "arn:aws:iam::123456789012:role/file-search-prod-fleet-WorkerRole-ABC"
+
+
+class SecurityApiStub:
+    """Answers every request with `status` and records (method, path, headers, body)."""
+
+    def __init__(self, status: int = 200) -> None:
+        self.status = status
+        self.received: list[dict] = []
+        stub = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def _answer(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                stub.received.append({"method": self.command, "path": self.path,
+                                      "headers": dict(self.headers), "body": json.loads(body)})
+                answer = json.dumps({"status": "OK" if stub.status == 200 else "FORBIDDEN"}).encode()
+                self.send_response(stub.status)
+                self.send_header("Content-Length", str(len(answer)))
+                self.end_headers()
+                self.wfile.write(answer)
+
+            do_PUT = do_PATCH = _answer
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def credentials(monkeypatch):
+    monkeypatch.setenv("AWS_REGION", "eu-west-1")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDMASTERROLE")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "secret")
+    monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+
+
+def event(request_type: str, endpoint: str) -> dict:
+    requests = security_requests(index_name="file-index", worker_role_arn=WORKER_ROLE)
+    return {"RequestType": request_type, "PhysicalResourceId": f"{endpoint}/_plugins/_security",
+            "ResourceProperties": {"Endpoint": endpoint, "Requests": json.dumps(requests)}}
+
+
+def test_create_sends_the_signed_requests_in_order(credentials):
+    stub = SecurityApiStub()
+    try:
+        result = on_event(event("Create", stub.url + "/"), None)
+    finally:
+        stub.close()
+    assert result == {"PhysicalResourceId": f"{stub.url}/_plugins/_security"}
+    assert [(r["method"], r["path"]) for r in stub.received] == [
+        ("PUT", "/_plugins/_security/api/roles/file-index-writer"),
+        ("PUT", "/_plugins/_security/api/rolesmapping/file-index-writer"),
+        ("PATCH", "/_plugins/_security/api/audit"),
+    ]
+    assert stub.received[1]["body"]["backend_roles"] == [WORKER_ROLE]
+    for request in stub.received:
+        authorization = request["headers"]["Authorization"]
+        assert authorization.startswith("AWS4-HMAC-SHA256 Credential=AKIDMASTERROLE/")
+        assert "/eu-west-1/es/aws4_request" in authorization
+        assert request["headers"]["Content-Type"] == "application/json"
+
+
+def test_update_sends_them_again_and_delete_sends_nothing(credentials):
+    stub = SecurityApiStub()
+    try:
+        on_event(event("Update", stub.url), None)
+        on_event(event("Delete", stub.url), None)
+    finally:
+        stub.close()
+    assert len(stub.received) == 3
+
+
+def test_a_refused_request_fails_the_deployment_naming_it(credentials):
+    stub = SecurityApiStub(status=403)
+    try:
+        with pytest.raises(RuntimeError, match=r"PUT /_plugins/_security/api/roles/file-index-writer answered 403"):
+            on_event(event("Create", stub.url), None)
+    finally:
+        stub.close()
+    assert len(stub.received) == 1, "stops at the first refusal"
