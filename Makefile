@@ -19,12 +19,13 @@ VENV_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 PY39_STAMP := $(VENV)/.py39-installed
 
-.PHONY: help setup test-setup synth test lint bench diff deploy destroy clean
+.PHONY: help setup test-setup synth synth-time test lint bench diff deploy destroy clean
 
 help:
 	@echo "make synth                 set up, synthesize dev, staging and prod into cdk.out"
 	@echo "make test                  set up, run the whole test suite (lint, cfn-lint, pytest)"
 	@echo "make bench                 set up, run the worker benchmark on a local moto server"
+	@echo "make synth-time            set up, time synthesis of all environments vs a one-bucket app"
 	@echo "make diff [BASE=ref]       offline diff of every stack against BASE (default HEAD)"
 	@echo "make deploy ENV=dev        cdk deploy the stacks of one environment"
 	@echo "make destroy ENV=dev       cdk destroy the stacks of one environment"
@@ -56,7 +57,10 @@ test-setup: setup $(PY39_STAMP)
 
 synth: setup
 	$(CDK) synth '**' --quiet
-	@echo "Synthesized into cdk.out (cdk-nag report: cdk.out/validation-report.json)"
+	@echo "Synthesized into cdk.out (cdk-nag and Control Tower report: cdk.out/validation-report.json)"
+
+synth-time: setup
+	$(PY) -m tools.synth_time
 
 lint: setup
 	$(VENV)/bin/ruff check .
