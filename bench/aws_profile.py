@@ -172,7 +172,13 @@ def report(worker: dict, raw: dict, naive: dict, profile: LatencyProfile) -> dic
         "p99_ms <= 1000 at half load": summary["p99_ms"] <= 1000,
         "peak_rss_mb <= 150": summary["peak_rss_mb"] <= 150,
     }
-    return {**summary, "targets_met": targets, "details": {
+    busy = worker["cpu_busy_percent_of_one_core"]
+    limit = ("the worker's own CPU: its Python threads share one core (the GIL)" if busy >= 80
+             else f"waiting on calls: the worker used {busy} % of one core while draining")
+    if worker["machine_cpu_busy_percent"] >= 90:
+        limit += (f"; the machine was {worker['machine_cpu_busy_percent']} % busy (other "
+                  "processes share the cores), so expect variation between runs")
+    return {**summary, "targets_met": targets, "limited_by": limit, "details": {
         "latency_profile_ms": {"sqs": profile.sqs * 1000, "s3_get_object": profile.get_object * 1000,
                                "mget": profile.mget * 1000, "bulk": profile.bulk * 1000,
                                "bulk_per_doc": profile.bulk_per_doc * 1000},
@@ -202,6 +208,8 @@ def print_table(result: dict) -> None:
          f"at {w['latency']['offered_msgs_per_s']} msg/s offered "
          f"({w['latency']['messages']} msgs)"),
         ("worker peak RSS", f"{result['peak_rss_mb']} MB", ""),
+        ("stand-in + fake CPU per message", f"{w['bench_process_cpu_ms_per_msg']} ms",
+         "this process, on the same cores"),
     ]
     print(f"\naws_profile (in-region latency stand-in), {d['measured_at']}, "
           f"load average {d['load_average_1m']}")
@@ -209,6 +217,7 @@ def print_table(result: dict) -> None:
         print(f"  {name:30s} {value:>18s}  {note}")
     for name, ok in result["targets_met"].items():
         print(f"  {'met   ' if ok else 'MISSED'} {name}")
+    print(f"  limited by: {result['limited_by']}")
 
 
 def write_results(path: Path, result: dict) -> None:
