@@ -22,7 +22,6 @@ import os
 import statistics
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -93,9 +92,7 @@ class Profile:
 
             latency = self._steady(queue_url, index, rate / 2, steady_seconds, drain)
             peak_rss_kb = c.vm_hwm_kb(pid)
-            self.standin.wake_pollers()  # a stopping worker need not wait out its 20 s poll
-            stopper = threading.Thread(target=self._keep_waking, daemon=True)
-            stopper.start()
+            self.standin.end_long_polls()  # a stopping worker need not wait out its 20 s poll
             stopped = c.stop_worker(worker)
         finally:
             worker.close()
@@ -112,11 +109,6 @@ class Profile:
             "index_requests_drain_and_steady": stopped["index_requests"],
             "counts_drain_and_steady": stopped["counts"],
         }
-
-    def _keep_waking(self) -> None:
-        for _ in range(100):
-            time.sleep(0.2)
-            self.standin.wake_pollers()
 
     def _steady(self, queue_url: str, index: str, rate: float, seconds: float,
                 already: int) -> dict:

@@ -62,14 +62,20 @@ def s3_event(bucket: str, key: str, size: int, etag: str | None = None,
 
 # -- reference loops --------------------------------------------------------------------------
 
+def _batches(sqs, queue_url: str, size: int):
+    """Receive batches of up to `size` messages until the queue is empty (no long poll)."""
+    while True:
+        msgs = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=size,
+                                   WaitTimeSeconds=0).get("Messages", [])
+        if not msgs:
+            return
+        yield msgs
+
+
 def drain_raw_loop(sqs, s3, queue_url: str) -> int:
     """receive(10) -> GetObject each -> DeleteMessageBatch until the queue is empty."""
     n = 0
-    while True:
-        msgs = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10,
-                                   WaitTimeSeconds=0).get("Messages", [])
-        if not msgs:
-            return n
+    for msgs in _batches(sqs, queue_url, 10):
         for m in msgs:
             rec = json.loads(m["Body"])["Records"][0]["s3"]
             s3.get_object(Bucket=rec["bucket"]["name"],
@@ -77,17 +83,13 @@ def drain_raw_loop(sqs, s3, queue_url: str) -> int:
         sqs.delete_message_batch(QueueUrl=queue_url, Entries=[
             {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(msgs)])
         n += len(msgs)
+    return n
 
 
 def drain_naive(sqs, s3, queue_url: str, search_url: str, index: str) -> int:
     """receive(1) -> GetObject -> _bulk of one document -> DeleteMessage until empty."""
     n = 0
-    while True:
-        msgs = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=1,
-                                   WaitTimeSeconds=0).get("Messages", [])
-        if not msgs:
-            return n
-        m = msgs[0]
+    for (m,) in _batches(sqs, queue_url, 1):
         rec = json.loads(m["Body"])["Records"][0]["s3"]
         key = unquote_plus(rec["object"]["key"])
         text = s3.get_object(Bucket=rec["bucket"]["name"], Key=key)["Body"].read()
@@ -100,6 +102,7 @@ def drain_naive(sqs, s3, queue_url: str, search_url: str, index: str) -> int:
             assert json.loads(resp.read())["errors"] is False
         sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=m["ReceiptHandle"])
         n += 1
+    return n
 
 
 # -- the worker process -----------------------------------------------------------------------

@@ -182,7 +182,7 @@ class StandIn:
         self.objects: dict[tuple[str, str], dict] = {}
         self.buckets: set[str] = set()
         self.calls: collections.Counter[str] = collections.Counter()
-        self._wake = 0
+        self._long_polls_ended = False
         standin = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -251,7 +251,7 @@ class StandIn:
         return self
 
     def stop(self) -> None:
-        self.wake_pollers()
+        self.end_long_polls()
         self.server.shutdown()
         self.server.server_close()
 
@@ -298,10 +298,11 @@ class StandIn:
                 self.cond.wait(min(left, 1.0))
             return True
 
-    def wake_pollers(self) -> None:
-        """End every waiting long poll now (empty), so that a stopping worker need not wait 20 s."""
+    def end_long_polls(self) -> None:
+        """From now on every receive answers at once, so that a stopping worker need not wait
+        out its 20 s poll; waiting polls answer now (empty)."""
         with self.cond:
-            self._wake += 1
+            self._long_polls_ended = True
             self.cond.notify_all()
 
     # -- SQS ---------------------------------------------------------------------------------
@@ -430,12 +431,11 @@ class StandIn:
             visibility = self._int(req, "VisibilityTimeout",
                                    int(queue.attributes["VisibilityTimeout"]), 0, 43200)
             deadline = time.monotonic() + wait
-            wake = self._wake
             while True:
                 now = time.monotonic()
                 queue.expire(now)
                 taken = queue.take(n, visibility, now)
-                if taken or now >= deadline or self._wake != wake:
+                if taken or now >= deadline or self._long_polls_ended:
                     break
                 expiry = queue.next_expiry()
                 self.cond.wait(min(deadline, expiry if expiry is not None else deadline) - now)
