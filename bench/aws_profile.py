@@ -21,7 +21,6 @@ import json
 import os
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -67,13 +66,13 @@ class Profile:
 
     # -- the worker --------------------------------------------------------------------------
 
-    def run_worker(self, drain: int, steady_seconds: float, log_path: Path) -> dict:
+    def run_worker(self, drain: int, steady_seconds: float) -> dict:
         index = "bench-worker"
         queue_url = self.new_queue("worker")
         bodies = [body for _, body in self.new_objects("worker", drain)]
         worker = c.start_worker(queue_url=queue_url, dlq_url=self.dlq_url,
                                 search_url=self.fake.url, index=index,
-                                aws_endpoint=self.standin.url, log_path=log_path)
+                                aws_endpoint=self.standin.url)
         try:
             c.wait_until(lambda: worker.events("index_ready"), 60, 0.1, "worker ready")
             time.sleep(0.5)  # let every pipeline thread reach its first long poll
@@ -230,11 +229,10 @@ def main() -> int:
     args = parser.parse_args()
     profile = LatencyProfile()
     bench = Profile(profile)
-    log = Path(tempfile.mkstemp(prefix="bench-worker-", suffix=".log")[1])
     try:
         print(f"aws_profile: latency stand-in at {bench.standin.url}, fake OpenSearch at "
-              f"{bench.fake.url}; worker log {log}", flush=True)
-        worker = bench.run_worker(args.worker_messages, args.steady_seconds, log)
+              f"{bench.fake.url}", flush=True)
+        worker = bench.run_worker(args.worker_messages, args.steady_seconds)
         print(f"  worker    {worker['msgs_per_s']:7.1f} msg/s ({worker['seconds']:.1f}s)",
               flush=True)
         raw = bench.run_loop("raw_loop", args.raw_messages)

@@ -13,6 +13,7 @@ import json
 import os
 import signal
 import sys
+import tempfile
 import time
 import urllib.request
 import uuid
@@ -108,9 +109,13 @@ def drain_naive(sqs, s3, queue_url: str, search_url: str, index: str) -> int:
 # -- the worker process -----------------------------------------------------------------------
 
 def start_worker(*, queue_url: str, dlq_url: str, search_url: str, index: str,
-                 aws_endpoint: str, log_path: Path, **overrides: str):
-    """`python -m ingest_worker` as production starts it; settings not given stay default."""
+                 aws_endpoint: str, **overrides: str):
+    """`python -m ingest_worker` as production starts it; settings not given stay default.
+    Its log goes to a temporary file, removed by stop_worker after a clean exit."""
     from tests.support.local_aws import WorkerProcess
+
+    log_path = Path(tempfile.mkstemp(prefix="bench-worker-", suffix=".log")[1])
+    print(f"  worker log: {log_path}", flush=True)
 
     env = {**CREDS, "WORKER_QUEUE_URL": queue_url, "WORKER_DLQ_URL": dlq_url,
            "WORKER_OPENSEARCH_ENDPOINT": search_url, "WORKER_OPENSEARCH_INDEX": index,
@@ -125,7 +130,10 @@ def stop_worker(worker, timeout: float = 60) -> dict:
     worker.proc.send_signal(signal.SIGTERM)
     code = worker.proc.wait(timeout)
     assert code == 0, f"worker exit code {code}"
-    return worker.events("worker_stopped")[-1]
+    stopped = worker.events("worker_stopped")[-1]
+    worker.close()
+    Path(worker.log_path).unlink()
+    return stopped
 
 
 def cpu_seconds(pid: int) -> float:

@@ -22,7 +22,6 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -124,9 +123,8 @@ class Bench:
     def run_worker(self) -> dict:
         queue_url = self.new_queue("worker")
         index = "bench-worker"
-        log = Path(tempfile.mkstemp(prefix="bench-worker-", suffix=".log")[1])
         worker = start_worker(queue_url=queue_url, dlq_url=self.dlq_url, search_url=self.fake.url,
-                              index=index, aws_endpoint=self.url, log_path=log,
+                              index=index, aws_endpoint=self.url,
                               WORKER_CONCURRENCY=str(self.concurrency),
                               WORKER_WAIT_TIME_SECONDS="2")
         proc, events = worker.proc, worker.events
@@ -151,10 +149,10 @@ class Bench:
                 elapsed += time.monotonic() - start
                 assert self.depth(queue_url) == 0
                 peak_rss_kb = max(peak_rss_kb, vm_hwm_kb(proc.pid))
+            processed = events("message_processed")
             stopped = stop_worker(worker)
         finally:
             worker.close()
-        processed = events("message_processed")
         n = self.rounds * self.round_size
         index_requests = len(self.fake.requests) - requests_before
         assert len(self.fake.docs(index)) == n, "worker did not index every object"
