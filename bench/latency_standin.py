@@ -317,6 +317,10 @@ class StandIn:
             with self.cond:
                 self.calls[f"sqs.{op}"] += 1
             status, payload, headers = 200, handler(req), {}
+        except (ValueError, KeyError, TypeError) as exc:
+            status, payload, headers = 400, {
+                "__type": "com.amazonaws.sqs#InvalidParameterValue",
+                "message": f"stand-in cannot read the {op} request: {exc!r}"}, {}
         except SqsError as exc:
             headers = {"x-amzn-query-error": f"{exc.query_code};Sender"} if exc.query_code else {}
             status, payload = 400, {"__type": f"com.amazonaws.sqs#{exc.code}",
