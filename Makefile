@@ -64,7 +64,7 @@ lint: setup
 	$(VENV)/bin/ruff check .
 
 test: test-setup lint
-	$(PY) -m pytest
+	$(PY) -m pytest --cov --cov-report=term
 
 # Both write their part of BENCH_RESULTS.json and keep the other's.
 bench: bench-moto bench-aws-profile
