@@ -19,12 +19,14 @@ VENV_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 PY39_STAMP := $(VENV)/.py39-installed
 
-.PHONY: help setup test-setup synth test lint bench diff deploy destroy clean
+.PHONY: help setup test-setup synth test lint bench bench-moto bench-aws-profile diff deploy destroy clean
 
 help:
 	@echo "make synth                 set up, synthesize dev, staging and prod into cdk.out"
 	@echo "make test                  set up, run the whole test suite (lint, cfn-lint, pytest)"
-	@echo "make bench                 set up, run the worker benchmark on a local moto server"
+	@echo "make bench                 set up, run both worker benchmarks below (about 4 minutes)"
+	@echo "make bench-moto            the worker benchmark on a local moto server"
+	@echo "make bench-aws-profile     the worker under in-region latency (SQS/S3 stand-in)"
 	@echo "make diff [BASE=ref]       offline diff of every stack against BASE (default HEAD)"
 	@echo "make deploy ENV=dev        cdk deploy the stacks of one environment"
 	@echo "make destroy ENV=dev       cdk destroy the stacks of one environment"
@@ -64,8 +66,14 @@ lint: setup
 test: test-setup lint
 	$(PY) -m pytest --cov --cov-report=term
 
-bench: setup
+# Both write their part of BENCH_RESULTS.json and keep the other's.
+bench: bench-moto bench-aws-profile
+
+bench-moto: setup
 	$(PY) bench/worker_bench.py
+
+bench-aws-profile: setup
+	$(PY) bench/aws_profile.py
 
 diff: setup
 	$(PY) -m tools.template_diff --base $(or $(BASE),HEAD)

@@ -12,12 +12,17 @@ Fault injection: fail_next(n, status) answers the next n requests with 429/5xx;
 reject_doc(id, ...) makes bulk items for that id fail; after_bulk (a callable) runs after a
 _bulk request was applied and before it is answered (to kill or delay the worker there).
 It records every request (method, path, headers) so tests can assert on signing and count
-requests honestly.
+requests honestly, and the time.monotonic() at which each document was written (`written_at`).
+For benchmarks, latency(method, path, body) -> seconds delays each answer as a real cluster would
+(the sleep comes before the request is applied: a document is written when its answer leaves).
+Sockets use TCP_NODELAY: http.server writes headers and body separately, and delayed ACKs would
+otherwise add about 40 ms to answers on kept-alive connections.
 """
 from __future__ import annotations
 
 import json
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -31,7 +36,8 @@ def _error(status: int, etype: str, reason: str, **extra: Any) -> tuple[int, dic
 
 
 class FakeOpenSearch:
-    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0,
+                 latency: Callable[[str, str, bytes], float] | None = None) -> None:
         self.lock = threading.Lock()
         self.indices: dict[str, dict[str, dict]] = {}  # index -> id -> {version, seq, source}
         self.uuids: dict[str, str] = {}
@@ -45,6 +51,7 @@ class FakeOpenSearch:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True
 
             def log_message(self, *args: Any) -> None:
                 pass
@@ -52,6 +59,8 @@ class FakeOpenSearch:
             def _handle(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
+                if latency is not None:
+                    time.sleep(latency(self.command, self.path, body))
                 status, payload = fake.dispatch(self.command, self.path, dict(self.headers), body)
                 hook = fake.after_bulk
                 if hook is not None and "_bulk" in self.path:
@@ -275,7 +284,8 @@ class FakeOpenSearch:
         else:
             return fail(400, "illegal_argument_exception", f"No version type match [{vtype}]")
         self.seq_no += 1
-        docs[doc_id] = {"version": new_version, "seq_no": self.seq_no, "source": source}
+        docs[doc_id] = {"version": new_version, "seq_no": self.seq_no, "source": source,
+                        "written_at": time.monotonic()}
         self.writes += 1
         created = current is None
         return {**base, "_version": new_version, "result": "created" if created else "updated",
