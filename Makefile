@@ -19,13 +19,14 @@ VENV_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 PY39_STAMP := $(VENV)/.py39-installed
 
-.PHONY: help setup test-setup synth test lint bench diff deploy destroy clean
+.PHONY: help setup test-setup synth test lint bench diff cost deploy destroy clean
 
 help:
 	@echo "make synth                 set up, synthesize dev, staging and prod into cdk.out"
 	@echo "make test                  set up, run the whole test suite (lint, cfn-lint, pytest)"
 	@echo "make bench                 set up, run the worker benchmark on a local moto server"
 	@echo "make diff [BASE=ref]       offline diff of every stack against BASE (default HEAD)"
+	@echo "make cost                  synthesize, then estimate each environment's monthly cost"
 	@echo "make deploy ENV=dev        cdk deploy the stacks of one environment"
 	@echo "make destroy ENV=dev       cdk destroy the stacks of one environment"
 	@echo "make clean                 remove cdk.out and caches (keeps .venv and node_modules)"
@@ -69,6 +70,10 @@ bench: setup
 
 diff: setup
 	$(PY) -m tools.template_diff --base $(or $(BASE),HEAD)
+
+# Prices: tools/prices.toml (dated; one region, on-demand). Options: python -m tools.cost --help
+cost: synth
+	$(PY) -m tools.cost --assembly cdk.out
 
 deploy: setup
 	$(CDK) deploy -c env=$(ENV) $(STACKS)
