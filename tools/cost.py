@@ -361,6 +361,22 @@ def cost_lines(before: Mapping[str, Estimate] | None, after: Mapping[str, Estima
     return lines
 
 
+def cost_section(before: Mapping[str, StackTemplate], after: Mapping[str, StackTemplate],
+                 prices_file: Path = PRICES_FILE) -> list[str]:
+    """The PR comment's cost lines: both assemblies priced with the same (head's) price table, so
+    the delta is what the change does to the templates. An unpriceable template is reported, not
+    fatal: the diff is still worth posting."""
+    try:
+        prices = PriceTable.load(prices_file)
+        lines = cost_lines(estimate_all(before, prices) if before else {}, estimate_all(after, prices))
+    except CostError as error:
+        return ["**Monthly cost estimate**: not computed: " + str(error)]
+    heading = (f"**Monthly cost estimate** (`make cost`; {prices.meta('region')} on-demand list "
+               f"prices as of {prices.meta('prices_as_of')}, assumed traffic as in "
+               f"`{_relative(prices.path)}`):")
+    return [heading] + lines
+
+
 def _relative(path: Path) -> str:
     try:
         return str(Path(path).resolve().relative_to(REPO))
