@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import argparse
 import sys
+import threading
 
-from local.cli import LOG_DIR, add_common_arguments, error, load_spec, on_stop_signals, say
+from local.cli import LOG_DIR, add_common_arguments, error, on_stop_signals, pipeline_from, say
 from local.dev_templates import TemplateError
 from local.pipeline import LocalError, LocalPipeline
 
@@ -36,10 +37,7 @@ def main(argv: list[str] | None = None) -> int:
 
     stopping = on_stop_signals(first, again)
     try:
-        spec = load_spec(args)
-        with LocalPipeline(spec, log_dir=args.log_dir, aws_port=args.aws_port,
-                           search_port=args.search_port,
-                           worker_overrides=dict(args.worker_env)) as pipeline:
+        with pipeline_from(args) as pipeline:
             holder["pipeline"] = pipeline
             _introduce(pipeline)
             code = _watch(pipeline, stopping)
@@ -67,7 +65,7 @@ def _introduce(pipeline: LocalPipeline) -> None:
     say("Ctrl-C stops everything.")
 
 
-def _watch(pipeline: LocalPipeline, stopping) -> int:
+def _watch(pipeline: LocalPipeline, stopping: threading.Event) -> int:
     live = sys.stdout.isatty()
     shown = ""
     while not stopping.wait(0.5):

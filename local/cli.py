@@ -17,6 +17,7 @@ from local.dev_templates import (
     ensure_synthesized,
     read_local_spec,
 )
+from local.pipeline import LocalPipeline
 
 LOG_DIR = REPO / ".local"
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
@@ -58,6 +59,12 @@ def _relative(path: Path) -> str:
 def load_spec(args: argparse.Namespace) -> LocalSpec:
     ensure_synthesized(args.assembly)
     return read_local_spec(args.assembly)
+
+
+def pipeline_from(args: argparse.Namespace) -> LocalPipeline:
+    """The pipeline the options describe, templates read; it starts when entered (`with`)."""
+    return LocalPipeline(load_spec(args), log_dir=args.log_dir, aws_port=args.aws_port,
+                         search_port=args.search_port, worker_overrides=dict(args.worker_env))
 
 
 def on_stop_signals(first: Callable[[str], None], again: Callable[[str], None]) -> threading.Event:

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote_plus
 
-from local.cli import LOG_DIR, add_common_arguments, error, load_spec, on_stop_signals, say
+from local.cli import LOG_DIR, add_common_arguments, error, on_stop_signals, pipeline_from, say
 from local.dev_templates import REPO, TemplateError
 from local.pipeline import BUCKET, LocalError, LocalPipeline
 
@@ -61,10 +61,7 @@ def main(argv: list[str] | None = None) -> int:
                                lambda name: holder["pipeline"].kill_worker() if holder else None)
     started = time.monotonic()
     try:
-        spec = load_spec(args)
-        with LocalPipeline(spec, log_dir=args.log_dir, aws_port=args.aws_port,
-                           search_port=args.search_port,
-                           worker_overrides=dict(args.worker_env)) as pipeline:
+        with pipeline_from(args) as pipeline:
             holder["pipeline"] = pipeline
             check = Demo(pipeline, stopping.is_set).run()
             say(f"stopping the worker and the servers (the worker finishes its "

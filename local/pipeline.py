@@ -70,7 +70,7 @@ class WorkerLog:
         self.path = path
         self.events: list[dict[str, Any]] = []
         self._lock = threading.Lock()
-        self._file = open(path, "w", encoding="utf-8")  # noqa: SIM115 (closed by the reader)
+        self._file = open(path, "w", encoding="utf-8")  # closed by the reader thread
         self._thread = threading.Thread(target=self._read, args=(stream,), name="worker-log",
                                         daemon=True)
         self._thread.start()
