@@ -10,6 +10,7 @@ import pytest
 from local.dev_templates import (
     WORKER_ENV_REPLACED,
     TemplateError,
+    ensure_synthesized,
     notification_configuration,
     read_local_spec,
 )
@@ -90,3 +91,12 @@ def test_an_assembly_without_dev_is_named(tmp_path):
     assembly = write_assembly(tmp_path / "prod-only", {"prod/Stateful": {"Resources": {}}})
     with pytest.raises(TemplateError, match="has no dev/Stateful stack"):
         read_local_spec(assembly)
+
+
+def test_an_assembly_without_dev_templates_is_synthesized_with_the_cdk_cli(tmp_path, capsys):
+    assembly = tmp_path / "cdk.out"
+    ensure_synthesized(assembly)
+    assert "has no dev templates: synthesizing (synth -c env=dev dev/*" in capsys.readouterr().err
+    assert read_local_spec(assembly).main_queue.attributes["VisibilityTimeout"] == "900"
+    ensure_synthesized(assembly)  # now there: nothing to do
+    assert capsys.readouterr().err == ""
