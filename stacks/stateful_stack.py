@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import Stack
+from aws_cdk import CfnOutput, Stack
 from constructs import Construct
 
 from config import EnvironmentConfig
@@ -30,6 +30,10 @@ class StatefulStack(Stack):
             notification_queue=self.queues.main_queue,
             removal_policy=config.removal_policy,
         )
+        # Uploaders (DataSync's role, people) need kms:GenerateDataKey and kms:Decrypt on it.
+        CfnOutput(self, "RawFilesKeyArn", value=self.raw_files.key.key_arn,
+                  description="KMS key of the raw-files bucket (SSE-KMS): grant uploaders "
+                              "kms:GenerateDataKey and kms:Decrypt on it")
         # The workers' access to these resources, defined beside them (same-stack ARNs).
         self.worker_access = IngestConsumerPolicy(
             self, "WorkerAccess", main_queue=self.queues.main_queue,

@@ -51,7 +51,8 @@ def _collect(directory: Path, stacks: dict[str, StackTemplate]) -> None:
 
 
 def _count_acknowledged(directory: Path, artifact: dict[str, Any]) -> int:
-    """cdk-nag findings acknowledged (with a reason) in this stack, as recorded by CDK."""
+    """Findings acknowledged (with a reason) in this stack, as recorded by CDK (cdk-nag and
+    Control Tower)."""
     metadata: dict[str, list[dict[str, Any]]] = dict(artifact.get("metadata", {}))
     extra = artifact.get("additionalMetadataFile")
     if extra and (directory / extra).is_file():
@@ -66,8 +67,8 @@ def _count_acknowledged(directory: Path, artifact: dict[str, Any]) -> int:
 
 def validation_summary(assembly_dir: Path) -> tuple[bool, list[str]]:
     """(passed, messages) from `validation-report.json`, the report of the synthesis checks
-    (cdk-nag AwsSolutions and the notification-path guard). An absent report means no plugin
-    reported anything; synthesis itself fails on unacknowledged findings."""
+    (cdk-nag AwsSolutions, Control Tower controls, the notification-path guard). An absent
+    report means no plugin reported anything; synthesis itself fails on unacknowledged findings."""
     report_file = Path(assembly_dir) / "validation-report.json"
     if not report_file.is_file():
         return True, []

@@ -153,7 +153,11 @@ def _int(value: Any, where: _Resource, field: str) -> int:
 
 
 def _launch_template(group: _Resource) -> Mapping[str, Any]:
-    reference = (group.properties.get("LaunchTemplate") or {}).get("LaunchTemplateId")
+    # A group with fallback instance types names its template inside its MixedInstancesPolicy;
+    # it launches the template's own (first-priority) type whenever that type has capacity.
+    mixed = (group.properties.get("MixedInstancesPolicy") or {}).get("LaunchTemplate") or {}
+    specification = group.properties.get("LaunchTemplate") or mixed.get("LaunchTemplateSpecification") or {}
+    reference = specification.get("LaunchTemplateId")
     logical_id = reference.get("Ref") if isinstance(reference, dict) else None
     resource = group.template.get("Resources", {}).get(logical_id or "")
     if not resource or resource.get("Type") != "AWS::EC2::LaunchTemplate":

@@ -115,11 +115,11 @@ def render_markdown(diffs: list[StackDiff], *, allow_stateful: bool, base_label:
     destructive = destructive_summary(diffs)
     acknowledged = sum(d.acknowledged_findings for d in diffs)
     lines = [COMMENT_MARKER, f"## Infrastructure diff: `{base_label}` → `{head_label}`", ""]
+    review = "**Security review** (cdk-nag AwsSolutions + Control Tower controls + notification-path guard)"
     if nag_passed:
-        lines.append(f"**Security review** (cdk-nag AwsSolutions + notification-path guard): "
-                     f"✅ passed — {acknowledged} finding(s) acknowledged with a reason.")
+        lines.append(f"{review}: ✅ passed — {acknowledged} finding(s) acknowledged with a reason.")
     else:
-        lines.append("**Security review** (cdk-nag AwsSolutions + notification-path guard): ❌ failed")
+        lines.append(f"{review}: ❌ failed")
         lines += [f"- {m}" for m in nag_messages[:50]]
     if not destructive:
         lines.append("**Stateful resources** (buckets, queues, keys, search domains, tables): "

@@ -97,6 +97,8 @@ def test_workers_decrypt_raw_files_only_through_s3(synthesized, env):
     assert statement["Resource"] == {"Fn::GetAtt": [key_id, "Arn"]}
     assert statement["Condition"] == {"StringEquals": {"kms:ViaService": {
         "Fn::Join": ["", ["s3.", {"Ref": "AWS::Region"}, ".amazonaws.com"]]}}}
+    # Uploaders need the key too: its ARN is an output of the stack.
+    assert template["Outputs"]["RawFilesKeyArn"]["Value"] == {"Fn::GetAtt": [key_id, "Arn"]}
 
 
 # --- exactly one notification path -------------------------------------------------------------
