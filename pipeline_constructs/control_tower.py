@@ -38,9 +38,9 @@ PLUGIN_NAME = "cdk-validator-cfnguard"
 PLUGIN_VERSION = "0.0.62"
 _BUNDLED_RULES = "package/rules/control-tower/cfn-guard/"
 
-# Control id (as Control Tower names it) -> the rule name the plugin reports.
+# Control id (as Control Tower names it) -> the rule name the plugin reports, for every control
+# that has an exception.
 RULES = {
-    "CT.AUTOSCALING.PR.1": "autoscaling_multiple_az_check",
     "CT.AUTOSCALING.PR.6": "autoscaling_mixed_instances_policy_multiple_instance_types_check",
     "CT.AUTOSCALING.PR.11": "autoscaling_group_nitro_encryption_in_transit_override_check",
     "CT.CLOUDWATCH.PR.2": "cloudwatch_log_group_retention_period_check",
@@ -56,16 +56,11 @@ RULES = {
 }
 
 
-def control_tower_checks() -> ControlTowerChecks:
-    """All of Control Tower's rules bundled with the pinned plugin version; none disabled
-    globally (exceptions are per construct, below)."""
-    return ControlTowerChecks()
-
-
 # The Beta1 interface, like the plugin whose report it passes on.
 @jsii.implements(IPolicyValidationPluginBeta1)
 class ControlTowerChecks:
-    """The plugin's Control Tower rules, run only where the templates have something to check.
+    """All of Control Tower's rules bundled with the pinned plugin version, none disabled
+    (exceptions are per construct, below), run only where the templates have something to check.
 
     cfn-guard reads every rule file for every template, and most of the bundled rules concern
     services this app does not use: such a rule has no resource to check and passes. Giving

@@ -27,6 +27,8 @@ class SearchDomain(Construct):
 
     The domain has no resource-based access policy: a request is allowed only by an identity
     policy that names it (the worker role's, on the index path), and only from inside the VPC.
+    With fine-grained access control (config) OpenSearch also checks the caller's mapped role:
+    the master user is `admin_role`; the worker's mapping is SearchSecuritySettings' job.
     """
 
     def __init__(
@@ -64,8 +66,8 @@ class SearchDomain(Construct):
                 removal_policy=removal_policy, encryption_key=log_key,
             )
 
-        stack = Stack.of(self)
         if settings.configures_security_plugin:
+            stack = Stack.of(self)
             self.admin_role = iam.Role(
                 self, "AdminRole",
                 assumed_by=iam.CompositePrincipal(
@@ -173,8 +175,8 @@ class SearchDomain(Construct):
             self.domain,
             "AwsSolutions-OS5",
             "Anonymous access is impossible: the domain has no resource policy, so only IAM "
-            "identities with an explicit es:ESHttp* grant (the worker role) can call it, and "
-            "only from inside the VPC.",
+            "identities with an explicit es:ESHttp* grant (the worker role; the master role "
+            "with fine-grained access control) can call it, and only from inside the VPC.",
         )
         if settings.master_node_count == 0:
             acknowledge(

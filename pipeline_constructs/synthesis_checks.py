@@ -6,7 +6,7 @@ from __future__ import annotations
 from aws_cdk import App, Validations
 from cdk_nag import AwsSolutionsChecks
 
-from pipeline_constructs.control_tower import control_tower_checks
+from pipeline_constructs.control_tower import ControlTowerChecks
 from pipeline_constructs.notification_guard import SingleNotificationPathGuard
 
 
@@ -21,6 +21,6 @@ def add_synthesis_checks(app: App) -> None:
     """
     Validations.of(app).add_plugins(
         AwsSolutionsChecks(app, verbose=True),
-        control_tower_checks(),
+        ControlTowerChecks(),
         SingleNotificationPathGuard(),
     )
