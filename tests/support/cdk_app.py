@@ -1,7 +1,7 @@
 """Synthesize the real app once per test session, exactly as `cdk synth` would.
 
 The App gets the same context as the CLI gives it (cdk.json's feature flags), and the
-synthesis runs the same validation plugins (cdk-nag, the notification guard): if either
+synthesis runs the same validation plugins (cdk-nag, Control Tower, the notification guard): if any
 fails, every test that uses the templates errors with the report.
 """
 
@@ -48,7 +48,7 @@ class Synthesized:
 
 
 def synthesize_all(outdir: Path) -> Synthesized:
-    """Every environment of the real app, synthesized once, with cdk-nag and the guard."""
+    """Every environment of the real app, synthesized once, with every synthesis check."""
     app = new_app(outdir)
     stages = compose_app(app, list(ENVIRONMENTS.values()))
     app.synth()
