@@ -11,12 +11,9 @@ tests/infra/test_security_review.py pins them per environment.
 
 from __future__ import annotations
 
-import atexit
 import json
 import re
-import shutil
 import tarfile
-import tempfile
 from pathlib import Path
 
 import jsii
@@ -37,6 +34,7 @@ from config import EnvironmentConfig
 PLUGIN_NAME = "cdk-validator-cfnguard"
 PLUGIN_VERSION = "0.0.62"
 _BUNDLED_RULES = "package/rules/control-tower/cfn-guard/"
+RULE_TYPES_FILE = Path(__file__).with_name("control_tower_rule_types.json")
 
 # Control id (as Control Tower names it) -> the rule name the plugin reports, for every control
 # that has an exception.
@@ -59,20 +57,22 @@ RULES = {
 # The Beta1 interface, like the plugin whose report it passes on.
 @jsii.implements(IPolicyValidationPluginBeta1)
 class ControlTowerChecks:
-    """All of Control Tower's rules bundled with the pinned plugin version, none disabled
-    (exceptions are per construct, below), run only where the templates have something to check.
+    """All of Control Tower's rules bundled with the pinned plugin version (exceptions are per
+    construct, below), run only where the templates have something to check.
 
     cfn-guard reads every rule file for every template, and most of the bundled rules concern
-    services this app does not use: such a rule has no resource to check and passes. Giving
-    cfn-guard only the rules that name a resource type present in the templates (and any rule
-    that names none) yields the same report in about a third of the time. The report, its
-    rule names and the acknowledgement ids are the plugin's own (`cdk-validator-cfnguard::`).
+    services a template does not use: such a rule has no resource to check and passes. So each
+    template is checked only with the rules that name a resource type it contains (templates
+    that need the same rules in one cfn-guard run); the findings are the same, in about a
+    quarter of the time. The report,
+    its rule names and the acknowledgement ids are the plugin's own (`cdk-validator-cfnguard::`).
+    Which types each rule names is read from `control_tower_rule_types.json`, generated from the
+    pinned package (`python -m pipeline_constructs.control_tower`; a test compares the two).
     """
 
     def __init__(self) -> None:
-        self._rules_dir = Path(tempfile.mkdtemp(prefix="control-tower-rules-"))
-        atexit.register(shutil.rmtree, self._rules_dir, True)
-        self._types_by_rule = _extract_bundled_rules(self._rules_dir)
+        self._types_by_rule = {rule: set(types) for rule, types in
+                               json.loads(RULE_TYPES_FILE.read_text()).items()}
 
     @property
     def name(self) -> str:
@@ -84,43 +84,55 @@ class ControlTowerChecks:
 
     @property
     def rule_ids(self) -> list[str]:
-        # Named as the plugin names them: ct-s3-pr-10.guard -> s3pr10.
-        return sorted(path.stem.replace("ct-", "").replace("-", "") for path in self._types_by_rule)
+        # Named as the plugin names them: ct-s3-pr-10 -> s3pr10.
+        return sorted(rule.replace("ct-", "").replace("-", "") for rule in self._types_by_rule)
 
-    def rules_for(self, resource_types: set[str]) -> list[Path]:
-        """The rule files that can find something in templates with these resource types."""
+    def rules_without_resources(self, resource_types: set[str]) -> list[str]:
+        """The rules that name resource types, none of which is among `resource_types`."""
         return sorted(rule for rule, types in self._types_by_rule.items()
-                      if not types or types & resource_types)
+                      if types and not types & resource_types)
 
     def validate(self, context: IPolicyValidationContextBeta1) -> PolicyValidationPluginReportBeta1:
-        resource_types = {
-            resource.get("Type", "")
-            for path in context.template_paths
-            for resource in json.loads(Path(path).read_text()).get("Resources", {}).values()
-        }
-        validator = CfnGuardValidator(
-            control_tower_rules_enabled=False,
-            rules=[str(rule) for rule in self.rules_for(resource_types)],
+        # Templates that need the same rules are checked together, each group once.
+        groups: dict[tuple[str, ...], list[str]] = {}
+        for path in context.template_paths:
+            resources = json.loads(Path(path).read_text()).get("Resources", {}).values()
+            skipped = self.rules_without_resources({r.get("Type", "") for r in resources})
+            groups.setdefault(tuple(skipped), []).append(path)
+        reports = [
+            CfnGuardValidator(control_tower_rules_enabled=True, disabled_rules=list(skipped))
+            .validate(TemplatesToValidate(paths))
+            for skipped, paths in groups.items()
+        ]
+        return PolicyValidationPluginReportBeta1(
+            success=all(report.success for report in reports),
+            violations=[violation for report in reports for violation in report.violations],
         )
-        return validator.validate(context)
 
 
-def _extract_bundled_rules(into: Path) -> dict[Path, set[str]]:
-    """Copy the Control Tower rules out of the plugin's package: rule file -> the CloudFormation
-    resource types it names."""
+@jsii.implements(IPolicyValidationContextBeta1)
+class TemplatesToValidate:
+    """A validation context of the given template files."""
+
+    def __init__(self, paths: list[str]) -> None:
+        self._paths = list(paths)
+
+    @property
+    def template_paths(self) -> list[str]:
+        return self._paths
+
+
+def bundled_rule_types() -> dict[str, list[str]]:
+    """Rule name -> the CloudFormation resource types it names, read from the pinned package."""
     jsii_dir = Path(cdk_validator_cfnguard.__file__).parent / "_jsii"
     package = jsii_dir / f"{PLUGIN_NAME}@{PLUGIN_VERSION}.jsii.tgz"
-    types_by_rule: dict[Path, set[str]] = {}
+    found: dict[str, list[str]] = {}
     with tarfile.open(package) as archive:
         for member in archive.getmembers():
             if member.isfile() and member.name.startswith(_BUNDLED_RULES) and member.name.endswith(".guard"):
                 text = archive.extractfile(member).read().decode("utf-8")
-                rule = into / Path(member.name).name
-                rule.write_text(text)
-                types_by_rule[rule] = set(re.findall(r"AWS::[A-Za-z0-9]+::[A-Za-z0-9]+", text))
-    if not types_by_rule:
-        raise RuntimeError(f"no Control Tower rules found in {package}")
-    return types_by_rule
+                found[Path(member.name).stem] = sorted(set(re.findall(r"AWS::\w+::\w+", text)))
+    return dict(sorted(found.items()))
 
 
 # CDK's own custom-resource Lambdas: deploy-time handlers CDK adds and configures. They call
@@ -260,3 +272,8 @@ def acknowledge_control_tower_exceptions(stage: Stage, config: EnvironmentConfig
             Validations.of(constructs[path]).acknowledge(
                 Acknowledgment(id=f"{PLUGIN_NAME}::{RULES[control]}", reason=f"[{control}] {reason}")
             )
+
+
+if __name__ == "__main__":
+    # After changing the pinned plugin version: regenerate the rule -> resource types table.
+    RULE_TYPES_FILE.write_text(json.dumps(bundled_rule_types(), indent=1) + "\n")

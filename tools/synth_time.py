@@ -15,11 +15,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -34,15 +36,24 @@ app.synth()
 """
 
 
-def timed(command: list[str], cwd: Path) -> float:
+@dataclass
+class Timing:
+    wall: float  # seconds on the clock
+    cpu: float  # user + system seconds of every process it ran (CLI, Python, jsii, cfn-guard)
+
+
+def timed(command: list[str], cwd: Path) -> Timing:
     env = {**os.environ, "JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION": "1",
            "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     result = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True)
     elapsed = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if result.returncode != 0:
         sys.exit(f"{' '.join(command)} failed:\n{result.stdout}{result.stderr}")
-    return elapsed
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return Timing(wall=elapsed, cpu=cpu)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -53,25 +64,28 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     with tempfile.TemporaryDirectory(prefix="synth-time-") as tmp:
-        trivial = Path(tmp) / "trivial"
-        trivial.mkdir()
-        (trivial / "app.py").write_text(TRIVIAL_APP)
-        (trivial / "cdk.json").write_text(json.dumps({"app": f"{sys.executable} app.py"}))
+        trivial_dir = Path(tmp) / "trivial"
+        trivial_dir.mkdir()
+        (trivial_dir / "app.py").write_text(TRIVIAL_APP)
+        (trivial_dir / "cdk.json").write_text(json.dumps({"app": f"{sys.executable} app.py"}))
         full_out = Path(tmp) / "full.out"
-        times: dict[str, list[float]] = {"trivial one-bucket app": [], "all environments": []}
+        trivial: list[Timing] = []
+        full: list[Timing] = []
         for run in range(1, args.runs + 1):
-            times["trivial one-bucket app"].append(timed([*CDK, "synth", "--quiet"], trivial))
-            times["all environments"].append(
-                timed([*CDK, "synth", "**", "--quiet", "--output", str(full_out)], REPO))
-            print(f"run {run}: " + ", ".join(f"{name} {values[-1]:.1f} s"
-                                             for name, values in times.items()), flush=True)
+            trivial.append(timed([*CDK, "synth", "--quiet"], trivial_dir))
+            full.append(timed([*CDK, "synth", "**", "--quiet", "--output", str(full_out)], REPO))
+            print(f"run {run}: trivial one-bucket app {trivial[-1].wall:.1f} s ({trivial[-1].cpu:.1f} s "
+                  f"CPU), all environments {full[-1].wall:.1f} s ({full[-1].cpu:.1f} s CPU), "
+                  f"load average {os.getloadavg()[0]:.1f}", flush=True)
 
-    trivial_s, full_s = (statistics.median(v) for v in times.values())
-    ratio = full_s / trivial_s
-    print(f"median: trivial one-bucket app {trivial_s:.1f} s, all environments {full_s:.1f} s, "
-          f"ratio {ratio:.2f} (budget {args.budget:.1f}); load average {os.getloadavg()[0]:.1f} "
-          f"on {os.cpu_count()} CPUs")
-    return 0 if ratio <= args.budget else 1
+    wall = statistics.median(t.wall for t in full) / statistics.median(t.wall for t in trivial)
+    cpu = statistics.median(t.cpu for t in full) / statistics.median(t.cpu for t in trivial)
+    print(f"median ratio, all environments / trivial app: wall clock {wall:.2f}, CPU time {cpu:.2f} "
+          f"({os.cpu_count()} CPUs)")
+    # On a shared machine the wall clock measures the neighbours as much as the synthesis; the
+    # CPU time each synthesis needs does not depend on them, so the budget applies to it.
+    print(f"budget {args.budget:.1f}: {'ok' if cpu <= args.budget else 'OVER'}")
+    return 0 if cpu <= args.budget else 1
 
 
 if __name__ == "__main__":
