@@ -27,6 +27,7 @@ from aws_cdk import (
 )
 from cdklabs import cdk_validator_cfnguard
 from cdklabs.cdk_validator_cfnguard import CfnGuardValidator
+from constructs import IConstruct
 
 from config import EnvironmentConfig
 
@@ -264,12 +265,15 @@ def control_tower_exceptions(config: EnvironmentConfig) -> dict[str, dict[str, s
 def acknowledge_control_tower_exceptions(stage: Stage, config: EnvironmentConfig) -> None:
     """Acknowledge each exception on its construct; a path that no longer exists is an error,
     so a stale exception cannot linger."""
-    constructs = {c.node.path.removeprefix(f"{stage.node.path}/"): c for c in stage.node.find_all()}
     for path, controls in control_tower_exceptions(config).items():
-        if path not in constructs:
+        # Walked id by id: listing every construct of the stage costs a jsii call per construct.
+        construct: IConstruct | None = stage
+        for construct_id in path.split("/"):
+            construct = construct.node.try_find_child(construct_id) if construct else None
+        if construct is None:
             raise ValueError(f"Control Tower exception for {path!r}: no such construct in {stage.node.path}")
         for control, reason in controls.items():
-            Validations.of(constructs[path]).acknowledge(
+            Validations.of(construct).acknowledge(
                 Acknowledgment(id=f"{PLUGIN_NAME}::{RULES[control]}", reason=f"[{control}] {reason}")
             )
 
