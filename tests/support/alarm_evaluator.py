@@ -290,13 +290,18 @@ class AlarmDefinition:
             return cache[ident]
         return get(self.result_id)
 
-    def range_at(self, store: MetricStore, minute: int) -> list[bool | None]:
-        """The evaluation range ending at `minute`, oldest first (True = breaching)."""
+    def range_at(self, store: MetricStore, minute: int,
+                 seen: dict[int, Value] | None = None) -> list[bool | None]:
+        """The evaluation range ending at `minute`, oldest first (True = breaching). `seen`
+        keeps the data points already computed (by the last minute of their period)."""
         p, breach = self.period_minutes, COMPARISONS[self.comparison]
+        seen = {} if seen is None else seen
         out = []
         for k in reversed(range(evaluation_range_size(self.evaluation_periods))):
             last = minute - k * p
-            v = self.value(store, last - p + 1, last)
+            if last not in seen:
+                seen[last] = self.value(store, last - p + 1, last)
+            v = seen[last]
             out.append(None if v is None else breach(v, self.threshold))
         return out
 
@@ -326,13 +331,16 @@ class Transition:
 def run_alarms(alarms: Iterable[AlarmDefinition], store: MetricStore,
                minutes: Iterable[int]) -> list[Transition]:
     """Evaluate every alarm at the end of each minute; return the state changes in order
-    (every alarm starts in INSUFFICIENT_DATA, as a new alarm does)."""
+    (every alarm starts in INSUFFICIENT_DATA, as a new alarm does). The store must be complete
+    for the minutes evaluated (data points are computed once)."""
     alarms = list(alarms)
     state = {a.name: INSUFFICIENT for a in alarms}
+    seen: dict[str, dict[int, Value]] = {a.name: {} for a in alarms}
     changes = []
     for minute in minutes:
         for a in alarms:
-            new = alarm_state(a.range_at(store, minute), evaluation_periods=a.evaluation_periods,
+            points = a.range_at(store, minute, seen[a.name])
+            new = alarm_state(points, evaluation_periods=a.evaluation_periods,
                               datapoints_to_alarm=a.datapoints_to_alarm,
                               treat_missing=a.treat_missing, current=state[a.name])
             if new != state[a.name]:
