@@ -343,9 +343,11 @@ def deploy_calls(names: dict[str, str]) -> list[dict]:
     cfn["detail"].update(sourceIPAddress=CLOUDFORMATION, userAgent=CLOUDFORMATION)
     cfn["detail"]["userIdentity"] = {
         "type": "AssumedRole", "invokedBy": CLOUDFORMATION,
-        "arn": f"arn:aws:sts::{ACCOUNT}:assumed-role/cdk-hnb659fds-cfn-exec-role-{ACCOUNT}-{REGION}/AWSCloudFormation"}
+        "arn": f"arn:aws:sts::{ACCOUNT}:assumed-role/"
+               f"cdk-hnb659fds-cfn-exec-role-{ACCOUNT}-{REGION}/AWSCloudFormation"}
     handler = user_call(names, "s3", "PutBucketNotificationConfiguration", bucketName=names["bucket"])
-    handler["detail"].update(sourceIPAddress="198.51.100.20", userAgent="Boto3/1.34 Python/3.12 exec-env/AWS_Lambda_python3.12")
+    handler["detail"].update(sourceIPAddress="198.51.100.20",
+                             userAgent="Boto3/1.34 Python/3.12 exec-env/AWS_Lambda_python3.12")
     handler["detail"]["userIdentity"] = {
         "type": "AssumedRole",
         "arn": f"arn:aws:sts::{ACCOUNT}:assumed-role/{names['handler_role']}/BucketNotificationsHandler"}
