@@ -44,8 +44,8 @@ class SearchAlarmThresholds:
     defaults. The storage threshold is a share of the configured volume, not a constant."""
 
     # FreeStorageSpace (MiB, per node; the alarm reads the smallest node) at or below this
-    # share of search.volume_size_gib.
-    free_storage_percent: float = 20.0
+    # share of search.volume_size_gib: the page recommends 25 % of each node's storage.
+    free_storage_percent: float = 25.0
     jvm_memory_pressure_percent: float = 95.0
     jvm_memory_pressure_minutes: int = 3
     cpu_percent: float = 80.0
