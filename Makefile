@@ -19,12 +19,13 @@ VENV_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 PY39_STAMP := $(VENV)/.py39-installed
 
-.PHONY: help setup test-setup synth test lint bench diff deploy destroy clean
+.PHONY: help setup test-setup synth test lint bench alarm-replay diff deploy destroy clean
 
 help:
 	@echo "make synth                 set up, synthesize dev, staging and prod into cdk.out"
 	@echo "make test                  set up, run the whole test suite (lint, cfn-lint, pytest)"
 	@echo "make bench                 set up, run the worker benchmark on a local moto server"
+	@echo "make alarm-replay          replay the incidents through the alarms, rewrite docs/alarms.md's table"
 	@echo "make diff [BASE=ref]       offline diff of every stack against BASE (default HEAD)"
 	@echo "make deploy ENV=dev        cdk deploy the stacks of one environment"
 	@echo "make destroy ENV=dev       cdk destroy the stacks of one environment"
@@ -66,6 +67,9 @@ test: test-setup lint
 
 bench: setup
 	$(PY) bench/worker_bench.py
+
+alarm-replay: setup
+	UPDATE_ALARM_REPLAY=1 $(PY) -m pytest -q tests/infra/test_alarm_replay.py
 
 diff: setup
 	$(PY) -m tools.template_diff --base $(or $(BASE),HEAD)

@@ -325,10 +325,11 @@ def business_uploads(minute: int) -> int:
     return 1000 if m < 3 else 40
 
 
-def user_call(names: dict[str, str], source: str, event_name: str, **params) -> dict:
-    """A CloudTrail record (EventBridge's "AWS API Call via CloudTrail" event) made by a person."""
-    return {"source": f"aws.{source}", "detail-type": "AWS API Call via CloudTrail", "detail": {
-        "eventSource": f"{source}.amazonaws.com", "eventName": event_name,
+def user_call(names: dict[str, str], service: str, event_name: str, **params) -> dict:
+    """A CloudTrail record (EventBridge's "AWS API Call via CloudTrail" event) made by a person;
+    `params` are its requestParameters."""
+    return {"source": f"aws.{service}", "detail-type": "AWS API Call via CloudTrail", "detail": {
+        "eventSource": f"{service}.amazonaws.com", "eventName": event_name,
         "sourceIPAddress": "203.0.113.7", "userAgent": "aws-cli/2.15.0",
         "userIdentity": {"type": "AssumedRole", "arn": f"arn:aws:sts::{ACCOUNT}:assumed-role/Admin/alice",
                          "sessionContext": {"sessionIssuer": {
