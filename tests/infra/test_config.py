@@ -14,6 +14,7 @@ from config import (
     AlarmThresholds,
     ConfigError,
     EnvironmentConfig,
+    NetworkConfig,
     QueueConfig,
     SearchAlarmThresholds,
 )
@@ -42,6 +43,14 @@ def test_invalid_queue_settings_name_the_field_and_value(queue, field, value):
     with pytest.raises(ConfigError) as error:
         EnvironmentConfig(name="dev", queue=queue)
     assert f"dev.{field} = {value}:" in str(error.value)
+
+
+@pytest.mark.parametrize("azs", [0, 3])
+def test_interface_endpoints_cannot_sit_in_more_azs_than_the_vpc_has(azs):
+    with pytest.raises(ConfigError) as error:
+        EnvironmentConfig(name="dev", network=NetworkConfig(interface_endpoint_azs=azs))
+    assert f"dev.network.interface_endpoint_azs = {azs}: must be None (every AZ) or between 1 " \
+           "and the VPC's 2 AZs" in str(error.value)
 
 
 def test_every_problem_is_reported_at_once():
