@@ -15,6 +15,7 @@ import os
 
 import pytest
 
+from tests.support.alarm_evaluator import ALARM, MetricStore, run_alarms
 from tests.support.cdk_app import REPO
 from tests.support.incident_replay import Environment, Scenario, results_table, scenarios
 
@@ -97,3 +98,21 @@ def test_docs_carry_the_current_replay_results(replays):
         DOC.write_text(fresh)
     assert text == fresh, ("docs/alarms.md's replay table is stale: run "
                            "UPDATE_ALARM_REPLAY=1 .venv/bin/python -m pytest tests/infra/test_alarm_replay.py")
+
+
+def test_no_incoming_messages_fires_when_sqs_stops_publishing(prod):
+    """An idle queue with nobody polling (dev at zero instances, workers stopped) has no
+    NumberOfMessagesSent data at all after about six hours: the synthesized alarm (missing data
+    = breaching) still fires; with notBreaching it would never fire. While the evaluation range
+    (24 + 2 hours) still holds a real, non-breaching hour, CloudWatch keeps it and fills only the
+    rest, so with no data at all it fires once the whole range is empty: 26 h."""
+    alarm = prod.alarms["no-incoming-messages"]
+    (key,) = {q.key for q in alarm.metrics.values()}
+    store = MetricStore()
+    for minute in range(-26 * 60, 0):           # a day of traffic, then SQS goes quiet
+        store.put(key, minute, 5)
+    minutes = range(-26 * 60, 26 * 60)
+    fired = [c for c in run_alarms([alarm], store, minutes) if c.state == ALARM]
+    assert fired and fired[0].minute == 26 * 60 - 1
+    green = dataclasses.replace(alarm, treat_missing="notBreaching")
+    assert not [c for c in run_alarms([green], store, minutes) if c.state == ALARM]
