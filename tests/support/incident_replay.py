@@ -479,10 +479,13 @@ class Environment:
             "domain": values.attribute("Search", domain, None),
         }
 
-    def replay(self, scenario: Scenario) -> Replay:
+    def replay(self, scenario: Scenario,
+               alarms: dict[str, AlarmDefinition] | None = None) -> Replay:
         """Minute 0 is 00:00 of the scenario's day; the day before is a normal business day
         (WARM_UP minutes, longer than any alarm's evaluation range), as real alarms have
-        history. Only notifications from minute 0 on are the scenario's."""
+        history. Only notifications from minute 0 on are the scenario's. `alarms` replaces the
+        synthesized definitions (to show what another threshold would have done)."""
+        alarms = self.alarms if alarms is None else alarms
         model = PipelineModel(self.env, self.names)
         notes = []
         for minute in range(-WARM_UP, scenario.minutes):
@@ -495,7 +498,7 @@ class Environment:
                 for short, (pattern, topic) in self.rules.items():
                     if matches(pattern, event):
                         notes.append(Notification(minute, topic, short))
-        for change in run_alarms(self.alarms.values(), model.store,
+        for change in run_alarms(alarms.values(), model.store,
                                  range(-WARM_UP, scenario.minutes)):
             if change.state == ALARM and change.minute >= 0:
                 short = change.alarm.removeprefix(ENVIRONMENTS[self.env].name_prefix + "-")
