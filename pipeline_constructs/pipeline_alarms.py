@@ -57,7 +57,8 @@ class PipelineAlarms(Construct):
 
         # Queue metrics: an SQS queue stops reporting after about six hours without messages or
         # API calls. A queue holding messages always reports, so a gap means "empty and idle":
-        # NOT_BREACHING for every queue alarm.
+        # NOT_BREACHING for every queue alarm except no-incoming-messages (below), for which
+        # "idle" is the failure.
         dlq_visible = queue_metric(dead_letter_queue, "ApproximateNumberOfMessagesVisible",
                                    "Maximum", ONE_MINUTE, "DLQ visible")
         self._alarm(
