@@ -97,6 +97,9 @@ def _remove_queue_notifications(aws: Aws, deployed: Deployed, console: Console,
         Bucket=deployed[RAW_BUCKET], NotificationConfiguration=kept)
     console.say(f"Removed {len(live.configurations)} queue configuration(s) from "
                 f"{deployed[RAW_BUCKET]}")
+    if live.eventbridge:
+        console.say("warning: EventBridge stays enabled on the bucket, so rules may still "
+                    "forward uploads to the queue (see `ops drift`)")
 
 
 def declared_notification(declared: Declared, deployed: Deployed) -> dict[str, Any]:

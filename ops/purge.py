@@ -41,6 +41,8 @@ def purge(aws: Aws, deployed: Deployed, console: Console, *, queue: str, archive
     depth = depth_of(attributes)
     now = datetime.datetime.now(datetime.UTC)
     path = archive_dir / f"{deployed.env}-{queue}-{now:%Y%m%dT%H%M%SZ}.jsonl"
+    if path.exists():
+        raise OpsError(f"{path} exists; an archive is never overwritten. Nothing was changed.")
     console.confirm(f"Delete every message of the {queue} queue of {deployed.env} (about {depth}), "
                     f"after writing each one to {path}.")
     archive_dir.mkdir(parents=True, exist_ok=True)
@@ -98,8 +100,12 @@ def replay(aws: Aws, deployed: Deployed, console: Console, *, path: Path,
     sqs = aws.client("sqs")
     sent = 0
     for message in messages:
-        send_verified(sqs, url, message["Body"],
-                      attributes_from_archive(message.get("MessageAttributes", {})))
+        try:
+            send_verified(sqs, url, message["Body"],
+                          attributes_from_archive(message.get("MessageAttributes", {})))
+        except Exception as error:
+            raise OpsError(f"stopped after sending {sent} of {len(messages)} (the first {sent} "
+                           f"lines of the archive; do not replay those again): {error}") from None
         sent += 1
     console.say(f"Sent {sent} message(s) to the {target} queue.")
     return 0

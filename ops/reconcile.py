@@ -45,8 +45,10 @@ class Findings:
             self.examples[kind].append(key)
 
 
-def objects(s3: Any, bucket: str, prefix: str) -> Iterator[dict]:
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+def objects(s3: Any, bucket: str, prefix: str, page_size: int) -> Iterator[dict]:
+    pages = s3.get_paginator("list_objects_v2").paginate(
+        Bucket=bucket, Prefix=prefix, PaginationConfig={"PageSize": page_size})
+    for page in pages:
         for item in page.get("Contents", []):
             yield {"key": item["Key"], "etag": item["ETag"].strip('"'), "size": item["Size"]}
 
@@ -113,7 +115,8 @@ def reconcile(aws: Aws, deployed: Deployed, console: Console, *, search: Search,
             to_delete.append(doc["id"])
             flush()
 
-    object_iter = ordered(objects(aws.client("s3"), bucket, prefix), "S3 listing")
+    object_iter = ordered(objects(aws.client("s3"), bucket, prefix, search.page_size),
+                          "S3 listing")
     doc_iter = ordered(search.documents(bucket=bucket, prefix=prefix), "index")
     obj, doc = next(object_iter, None), next(doc_iter, None)
     while obj is not None or doc is not None:

@@ -64,10 +64,9 @@ def redrive(aws: Aws, deployed: Deployed, console: Console, *, rate: int, reason
     if reason is None:
         console.confirm(f"Start a move task of every DLQ message ({summary.depth}) to the main "
                         f"queue of {deployed.env}, at most {rate} messages/s.")
-        task = sqs.start_message_move_task(
-            SourceArn=deployed[DLQ_ARN], DestinationArn=deployed[MAIN_QUEUE_ARN],
-            MaxNumberOfMessagesPerSecond=rate)
-        console.say(f"Move task started: {task['TaskHandle']}\nWatch it with: aws sqs "
+        handle = start_move_task(sqs, source_arn=deployed[DLQ_ARN],
+                                 destination_arn=deployed[MAIN_QUEUE_ARN], rate=rate)
+        console.say(f"Move task started: {handle}\nWatch it with: aws sqs "
                     f"list-message-move-tasks --source-arn {deployed[DLQ_ARN]}")
         return 0
     console.confirm(f"Move the DLQ messages whose reason is {reason!r} to the main queue of "
@@ -77,6 +76,12 @@ def redrive(aws: Aws, deployed: Deployed, console: Console, *, rate: int, reason
     for error in errors:
         console.say(f"  error: {error}")
     return 1 if errors else 0
+
+
+def start_move_task(sqs: Any, *, source_arn: str, destination_arn: str, rate: int) -> str:
+    """SQS's server-side DLQ redrive (one task per queue at a time, at most 500 messages/s)."""
+    return sqs.start_message_move_task(SourceArn=source_arn, DestinationArn=destination_arn,
+                                       MaxNumberOfMessagesPerSecond=rate)["TaskHandle"]
 
 
 def move_by_reason(sqs: Any, deployed: Deployed, *, reason: str, rate: int,

@@ -18,12 +18,13 @@ from ops.aws import OpsError
 
 class Search:
     def __init__(self, *, endpoint: str, index: str, region: str, credentials: Any | None,
-                 timeout: float = 60.0) -> None:
+                 timeout: float = 60.0, page_size: int = 1000) -> None:
         self.endpoint = endpoint.rstrip("/")
         self.index = index
         self.region = region
         self.credentials = credentials
         self.timeout = timeout
+        self.page_size = page_size
 
     def request(self, method: str, path: str, body: Any = None, *, ndjson: bool = False) -> Any:
         url = self.endpoint + path
@@ -47,7 +48,7 @@ class Search:
             raise OpsError(f"cannot reach OpenSearch at {self.endpoint} ({error}); the domain "
                            "is VPC-only: run this from a host inside the VPC") from None
 
-    def documents(self, *, bucket: str, prefix: str, page_size: int = 1000) -> Iterator[dict]:
+    def documents(self, *, bucket: str, prefix: str) -> Iterator[dict]:
         """Every document of `bucket` under `prefix`, ordered by key (a keyword field, so the
         order is the UTF-8 byte order S3 lists keys in), one page in memory at a time."""
         query = {"bool": {"filter": [{"term": {"bucket": bucket}},
@@ -55,14 +56,14 @@ class Search:
         after = None
         path = f"/{urllib.parse.quote(self.index)}/_search"
         while True:
-            body: dict[str, Any] = {"size": page_size, "query": query, "sort": [{"key": "asc"}],
+            body: dict[str, Any] = {"size": self.page_size, "query": query, "sort": [{"key": "asc"}],
                                     "_source": ["bucket", "key", "etag"]}
             if after is not None:
                 body["search_after"] = after
             hits = self.request("POST", path, body)["hits"]["hits"]
             for hit in hits:
                 yield {"id": hit["_id"], **hit["_source"]}
-            if len(hits) < page_size:
+            if len(hits) < self.page_size:
                 return
             after = hits[-1]["sort"]
 
