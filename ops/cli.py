@@ -93,6 +93,8 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--apply", action="store_true",
                    help="enqueue missing/stale objects and delete orphaned documents")
     c.add_argument("--search-endpoint", help="override the domain endpoint from the outputs")
+    c.add_argument("--page-size", type=int, default=1000,
+                   help="objects and documents read per request (1000)")
     c.add_argument("--no-sign", action="store_true", help=argparse.SUPPRESS)  # local fake only
     return top
 
@@ -146,6 +148,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
     if args.command == "reconcile":
         search = Search(endpoint=args.search_endpoint or env[SEARCH_ENDPOINT],
                         index=env[SEARCH_INDEX], region=aws.region,
-                        credentials=None if args.no_sign else aws.credentials())
+                        credentials=None if args.no_sign else aws.credentials(),
+                        page_size=args.page_size)
         return reconcile(aws, env, console, search=search, apply=args.apply)
     raise AssertionError(args.command)
