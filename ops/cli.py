@@ -116,7 +116,8 @@ def main(argv: list[str] | None = None, *, stdin: TextIO | None = None,
 
 
 def run(args: argparse.Namespace, console: Console) -> int:
-    if getattr(args, "rate", 1) is not None and not 1 <= getattr(args, "rate", 1) <= 500:
+    rate = getattr(args, "rate", None)
+    if rate is not None and not 1 <= rate <= 500:
         raise OpsError("--rate must be between 1 and 500 (SQS moves at most 500 messages/s)")
     aws = Aws(profile=args.profile, region=args.region, endpoint_url=args.endpoint_url)
     env = deployed(aws, args.env)

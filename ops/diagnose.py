@@ -211,7 +211,7 @@ def notification(c: Context) -> Check:
     if len(to_main) != 1:
         problems.append(f"{len(to_main)} queue configurations to the main queue (declared "
                         f"{len(c.declared.notification)})")
-    elif sorted(to_main) != sorted(c.declared.notification):
+    elif Counter(to_main) != Counter(c.declared.notification):
         problems.append(f"the queue configuration differs: live {to_main[0].describe()}, "
                         f"declared {'; '.join(q.describe() for q in c.declared.notification)}")
     others = [q.describe() for q in live.configurations if q.queue != MAIN] + list(live.others)

@@ -123,3 +123,15 @@ def test_log_errors_other_than_delete_failures_warn(deployed, ops):
     assert line.startswith("WARN ")
     assert "message_failed 1" in line and "consumption_paused 1" in line and "delete_failed 0" in line
     assert code == 0
+
+
+def test_one_configuration_with_other_events_or_prefix_fails(deployed, ops):
+    deployed.s3.put_bucket_notification_configuration(Bucket=deployed.bucket, NotificationConfiguration={
+        "QueueConfigurations": [{"QueueArn": deployed.queue_arn, "Events": ["s3:ObjectCreated:Put"],
+                                 "Filter": {"Key": {"FilterRules": [{"Name": "prefix",
+                                                                     "Value": "raw/"}]}}}]})
+    code, out = ops("diagnose")
+    line = lines_by_check(out)["notification"]
+    assert code == 1 and line.startswith("FAIL ")
+    assert ("the queue configuration differs: live s3:ObjectCreated:Put prefix 'raw/' -> main queue, "
+            "declared s3:ObjectCreated:* prefix 'raw-files/' -> main queue") in line

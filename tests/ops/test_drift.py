@@ -69,3 +69,21 @@ def test_templates_are_synthesized_when_the_assembly_lacks_them(synthesized, tmp
         "s3:ObjectCreated:* prefix 'raw-files/' -> main queue"]
     with pytest.raises(OpsError, match="has no templates for 'dev'"):
         declared.load("dev", tmp_path / "empty", synthesize=False)
+
+
+def test_a_pipe_into_the_queue_is_drift_and_blocks_redrive(deployed, ops):
+    import boto3
+
+    from tests.support.local_aws import REGION
+
+    source = deployed.sqs.create_queue(QueueName="somewhere-else")["QueueUrl"]
+    boto3.client("pipes", endpoint_url=deployed.url, region_name=REGION).create_pipe(
+        Name="forward-to-ingest", RoleArn="arn:aws:iam::123456789012:role/pipe",
+        Source=deployed.arn(source), Target=deployed.queue_arn)
+    code, out = ops("drift")
+    assert code == 1
+    assert ("EventBridge pipes targeting the main queue:\n    - declared: none\n"
+            "    + live:     forward-to-ingest") in out
+    deployed.send_to_dlq("{}", "object_missing")
+    code, out = ops("redrive", "--yes")
+    assert code == 2 and "EventBridge pipe forward-to-ingest targets the main queue" in out
