@@ -111,6 +111,7 @@ def _queue_metrics(context: Context) -> dict[str, list[tuple[datetime.datetime, 
         "main_visible": (main, "ApproximateNumberOfMessagesVisible", "Maximum"),
         "main_age": (main, "ApproximateAgeOfOldestMessage", "Maximum"),
         "dlq_visible": (dlq, "ApproximateNumberOfMessagesVisible", "Maximum"),
+        "dlq_age": (dlq, "ApproximateAgeOfOldestMessage", "Maximum"),
         "received": (main, "NumberOfMessagesReceived", "Sum"),
         "deleted": (main, "NumberOfMessagesDeleted", "Sum"),
     }
@@ -187,7 +188,8 @@ def received_not_deleted(c: Context) -> Check:
 def dlq(c: Context) -> Check:
     summary = summarize_reasons(c.aws.client("sqs"), c.deployed[DLQ_URL], limit=c.sample)
     then = _at(c.metrics["dlq_visible"], c.now - datetime.timedelta(minutes=c.window))
-    age = None
+    # The oldest message read, else (nothing read: --sample 0) CloudWatch's latest figure.
+    age = _latest(c.metrics["dlq_age"])
     if summary.oldest_sent_ms:
         age = int(c.now.timestamp() - summary.oldest_sent_ms / 1000)
     evidence = {**summary.as_dict(), "visible_then": then, "oldest_age_s": age}

@@ -135,3 +135,14 @@ def test_one_configuration_with_other_events_or_prefix_fails(deployed, ops):
     assert code == 1 and line.startswith("FAIL ")
     assert ("the queue configuration differs: live s3:ObjectCreated:Put prefix 'raw/' -> main queue, "
             "declared s3:ObjectCreated:* prefix 'raw-files/' -> main queue") in line
+
+
+def test_the_daily_run_reads_no_dlq_message(deployed, ops):
+    """--sample 0 (the scheduled workflow's read-only role): depth and age, nothing received."""
+    deployed.send_to_dlq("{}", "object_missing")
+    deployed.metric(deployed.dlq_url, "ApproximateAgeOfOldestMessage", [(2, 86400)])
+    code, out = ops("diagnose", "--sample", "0")
+    line = lines_by_check(out)["dlq"]
+    assert line.startswith("WARN ") and "1 message(s)" in line and "oldest 86400 s" in line
+    assert "reasons in 0 read: none" in line
+    assert deployed.peek_all(deployed.dlq_url)[0]["Attributes"]["ApproximateReceiveCount"] == "1"
