@@ -62,3 +62,17 @@ def test_replay_refuses_an_archive_of_another_environment(deployed, ops, tmp_pat
                                    "queue": "dlq"}) + "\n")
     code, out = ops("replay", str(archive), "--yes")
     assert code == 2 and "was written in prod, not dev" in out
+
+
+def test_purge_of_the_main_queue_says_what_it_could_not_take(deployed, ops, tmp_path):
+    for i in range(3):
+        deployed.sqs.send_message(QueueUrl=deployed.queue_url, MessageBody=json.dumps({"i": i}))
+    held = deployed.sqs.receive_message(QueueUrl=deployed.queue_url, MaxNumberOfMessages=1,
+                                        VisibilityTimeout=600)["Messages"]  # a worker's
+    code, out = ops("purge", "--queue", "main", "--yes", "--archive-dir", str(tmp_path))
+    assert code == 0, out
+    assert "Archived 2 message(s)" in out
+    assert "1 message(s) remain: in flight at another consumer" in out
+    archive, = tmp_path.glob("dev-main-*.jsonl")
+    bodies = sorted(json.loads(line)["Body"] for line in archive.read_text().splitlines()[1:])
+    assert held[0]["Body"] not in bodies and len(bodies) == 2

@@ -72,3 +72,20 @@ def test_the_server_side_move_task_call(deployed):
         assert start_move_task(sqs, source_arn=deployed.dlq_arn,
                                destination_arn=deployed.queue_arn, rate=50) == "handle-1"
         stub.assert_no_pending_responses()
+
+
+def test_the_reason_summary_comes_before_the_move_task_is_confirmed(deployed, ops):
+    deployed.send_to_dlq("{}", "object_missing")
+    deployed.send_to_dlq("{}", None)
+    code, out = ops("redrive", tty=False)
+    assert code == 2
+    summary = out.index("DLQ holds 2 message(s); reasons in all:")
+    plan = out.index("Start a move task of every DLQ message (2) to the main queue of dev, "
+                     "at most 50 messages/s.")
+    assert summary < plan < out.index("pass --yes")
+    assert deployed.depth(deployed.dlq_url) == 2
+
+
+def test_an_empty_dlq_has_nothing_to_redrive(deployed, ops):
+    code, out = ops("redrive", tty=False)
+    assert code == 0 and "DLQ is empty" in out and "Nothing to redrive." in out
