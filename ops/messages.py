@@ -129,16 +129,15 @@ def summarize_reasons(sqs: Any, url: str, *, limit: int, hold_seconds: int = 30)
     ensure_no_redrive(attributes, "dead-letter queue")
     summary = ReasonSummary(depth=depth_of(attributes))
     with held(sqs, url, summary.release_errors) as holding:
-        seen: set[str] = set()
-        while len(seen) < limit:
+        while len(holding) < limit:
             batch = receive(sqs, url, visibility=hold_seconds)
             if not batch:
                 break
             for message in batch:
-                holding.append(message["ReceiptHandle"])
-                if message["MessageId"] in seen:
+                seen_before = message["MessageId"] in holding
+                holding[message["MessageId"]] = message["ReceiptHandle"]  # the newest handle
+                if seen_before:
                     continue
-                seen.add(message["MessageId"])
                 summary.reasons[reason_of(message)] += 1
                 system = message.get("Attributes", {})
                 sent = int(system.get("SentTimestamp", 0)) or None
@@ -146,18 +145,19 @@ def summarize_reasons(sqs: Any, url: str, *, limit: int, hold_seconds: int = 30)
                     summary.oldest_sent_ms = sent
                 summary.max_receive_count = max(summary.max_receive_count,
                                                 int(system.get("ApproximateReceiveCount", 0)))
-        summary.sampled = len(seen)
+        summary.sampled = len(holding)
     return summary
 
 
 @contextmanager
-def held(sqs: Any, url: str, errors: list[str]) -> Iterator[list[str]]:
-    """Receipt handles appended to the yielded list are released on the way out, always."""
-    receipts: list[str] = []
+def held(sqs: Any, url: str, errors: list[str]) -> Iterator[dict[str, str]]:
+    """Messages put in the yielded dict (message id -> its newest receipt handle: an older
+    handle of a message received again cannot release it) are released on the way out."""
+    receipts: dict[str, str] = {}
     try:
         yield receipts
     finally:
-        errors.extend(release(sqs, url, receipts))
+        errors.extend(release(sqs, url, list(receipts.values())))
 
 
 def archive_line(message: dict) -> str:

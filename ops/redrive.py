@@ -90,7 +90,6 @@ def move_by_reason(sqs: Any, deployed: Deployed, *, reason: str, rate: int,
     ensure_no_redrive(sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["All"])["Attributes"],
                       "dead-letter queue")
     moved, errors = 0, []
-    kept: set[str] = set()
     interval = 1.0 / rate
     with held(sqs, dlq, errors) as others:
         while True:
@@ -99,8 +98,7 @@ def move_by_reason(sqs: Any, deployed: Deployed, *, reason: str, rate: int,
                 break
             for message in batch:
                 if reason_of(message) != reason:
-                    others.append(message["ReceiptHandle"])
-                    kept.add(message["MessageId"])
+                    others[message["MessageId"]] = message["ReceiptHandle"]
                     continue
                 started = clock.monotonic()
                 try:
@@ -118,4 +116,5 @@ def move_by_reason(sqs: Any, deployed: Deployed, *, reason: str, rate: int,
                 spare = interval - (clock.monotonic() - started)
                 if spare > 0:
                     clock.sleep(spare)
-    return moved, len(kept), errors
+        kept = len(others)
+    return moved, kept, errors
