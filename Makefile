@@ -19,13 +19,18 @@ VENV_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 PY39_STAMP := $(VENV)/.py39-installed
 
-.PHONY: help setup test-setup synth test lint bench diff deploy destroy ops clean
+.PHONY: help setup test-setup synth test lint bench bench-moto bench-aws-profile diff cost local local-demo deploy destroy ops clean
 
 help:
 	@echo "make synth                 set up, synthesize dev, staging and prod into cdk.out"
 	@echo "make test                  set up, run the whole test suite (lint, cfn-lint, pytest)"
-	@echo "make bench                 set up, run the worker benchmark on a local moto server"
+	@echo "make bench                 set up, run both worker benchmarks below (about 4 minutes)"
+	@echo "make bench-moto            the worker benchmark on a local moto server"
+	@echo "make bench-aws-profile     the worker under in-region latency (SQS/S3 stand-in)"
 	@echo "make diff [BASE=ref]       offline diff of every stack against BASE (default HEAD)"
+	@echo "make cost                  synthesize, then estimate each environment's monthly cost"
+	@echo "make local                 the pipeline on this machine (no AWS) until Ctrl-C"
+	@echo "make local-demo            the same, unattended: uploads samples/, checks every outcome"
 	@echo "make deploy ENV=dev        cdk deploy the stacks of one environment"
 	@echo "make destroy ENV=dev       cdk destroy the stacks of one environment"
 	@echo "make ops ARGS=\"...\"        the operations CLI, e.g. ARGS=\"diagnose --env prod\" (docs/runbook.md)"
@@ -63,13 +68,31 @@ lint: setup
 	$(VENV)/bin/ruff check .
 
 test: test-setup lint
-	$(PY) -m pytest
+	$(PY) -m pytest --cov --cov-report=term
 
-bench: setup
+# Both write their part of BENCH_RESULTS.json and keep the other's.
+bench: bench-moto bench-aws-profile
+
+bench-moto: setup
 	$(PY) bench/worker_bench.py
+
+bench-aws-profile: setup
+	$(PY) bench/aws_profile.py
 
 diff: setup
 	$(PY) -m tools.template_diff --base $(or $(BASE),HEAD)
+
+# The pipeline on this machine, built from the dev templates in cdk.out (synthesized if missing).
+# Options: LOCAL_ARGS="--aws-port 5051 --worker-env WORKER_LOG_LEVEL=DEBUG"; python -m local --help
+local: setup
+	$(PY) -m local $(LOCAL_ARGS)
+
+local-demo: setup
+	$(PY) -m local.demo $(LOCAL_ARGS)
+
+# Prices: tools/prices.toml (dated; one region, on-demand). Options: python -m tools.cost --help
+cost: synth
+	$(PY) -m tools.cost --assembly cdk.out
 
 deploy: setup
 	$(CDK) deploy -c env=$(ENV) $(STACKS)

@@ -1,4 +1,4 @@
-"""Session fixtures shared by several test directories (helpers live in tests/support)."""
+"""Fixtures shared by several test packages (the helpers they return live in tests/support)."""
 
 from __future__ import annotations
 
@@ -9,5 +9,5 @@ from tests.support.cdk_app import Synthesized, synthesize_all
 
 @pytest.fixture(scope="session")
 def synthesized(tmp_path_factory) -> Synthesized:
-    """The real app, every environment, synthesized once per session (tests/infra, tests/ops)."""
+    """The real app, every environment, synthesized once per session (infra, cost and ops tests)."""
     return synthesize_all(tmp_path_factory.mktemp("cdk.out"))

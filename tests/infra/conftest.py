@@ -1,4 +1,5 @@
-"""Fixtures for the infra tests; the synthesized app (`synthesized`) is in tests/conftest.py."""
+"""Fixtures for the infra tests. `synthesized` (the real app, synthesized once per session) is in
+tests/conftest.py: the cost tests read the same templates."""
 
 from __future__ import annotations
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import urllib.request
 
-from ingest_worker.events import parse_body, wanted
-from ingest_worker.worker import doc_id
+from ingest_worker.events import parse_body, should_index
+from ingest_worker.planning import doc_id
 
 from tests.support.local_aws import REGION, InProcessWorker, wait_for
 
@@ -73,7 +73,7 @@ def test_apply_repairs_through_the_workers_normal_path(deployed, search, ops, mo
     refs = [ref for m in messages for ref in parse_body(m["Body"]).records]
     assert sorted(r.key for r in refs) == ["raw-files/b.txt", "raw-files/c d.txt",
                                            "raw-files/z/é.txt", "raw-files/zz.md"]
-    assert all(wanted(r, "raw-files/") and r.bucket == deployed.bucket for r in refs)
+    assert all(should_index(r, "raw-files/") and r.bucket == deployed.bucket for r in refs)
     assert doc_id(deployed.bucket, "raw-files/deleted.txt") not in search.docs(INDEX)
 
     worker_env = {

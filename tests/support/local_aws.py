@@ -29,6 +29,7 @@ REGION = "us-east-1"
 FAKE_CREDS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
               "AWS_DEFAULT_REGION": REGION}
 MAX_RECEIVE_COUNT = 5
+INDEX = "file-index"
 DLQ_RETENTION_SECONDS = 14 * 24 * 3600
 TEST_VISIBILITY = 6
 
@@ -111,7 +112,7 @@ class Aws:
             "WORKER_QUEUE_URL": self.queue_url,
             "WORKER_DLQ_URL": self.dlq_url,
             "WORKER_OPENSEARCH_ENDPOINT": fake.url,
-            "WORKER_OPENSEARCH_INDEX": "file-index",
+            "WORKER_OPENSEARCH_INDEX": INDEX,
             "WORKER_OPENSEARCH_AUTH": "none",
             "WORKER_CONCURRENCY": "4",
             "WORKER_VISIBILITY_TIMEOUT_SECONDS": str(self.visibility),
@@ -177,6 +178,10 @@ class InProcessWorker:
     def __exit__(self, *exc: Any) -> None:
         if self.thread.is_alive():
             self.stop()
+
+    def processed(self, outcome: str | None = None) -> list[dict]:
+        """The worker's `message_processed` lines, optionally only those with one outcome."""
+        return self.logs.events("message_processed", **({"outcome": outcome} if outcome else {}))
 
 
 class WorkerProcess:

@@ -73,6 +73,6 @@ def parse_body(body: str) -> ParsedMessage:
     return ParsedMessage(test_event=False, records=tuple(refs))
 
 
-def wanted(ref: ObjectRef, prefix: str) -> bool:
+def should_index(ref: ObjectRef, prefix: str) -> bool:
     """Only ObjectCreated:* under the configured prefix is indexed."""
     return ref.event_name.startswith("ObjectCreated:") and ref.key.startswith(prefix)

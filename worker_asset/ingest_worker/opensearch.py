@@ -29,7 +29,7 @@ INDEX_BODY = {
 }
 
 
-class IndexError_(Exception):
+class SearchRequestError(Exception):
     """Failure of a whole request. transient=True means retry later."""
 
     def __init__(self, code: str, transient: bool, detail: str = "") -> None:
@@ -62,7 +62,7 @@ class OpenSearch:
 
         creds = self._credentials
         if creds is None:
-            raise IndexError_("NoCredentials", True, "no AWS credentials to sign with")
+            raise SearchRequestError("NoCredentials", True, "no AWS credentials to sign with")
         request = AWSRequest(method=method, url=url, data=body or b"", headers=headers)
         SigV4Auth(creds.get_frozen_credentials(), "es", self.region).add_auth(request)
         return dict(request.headers.items())
@@ -82,7 +82,7 @@ class OpenSearch:
         except (urllib.error.URLError, socket.timeout, ConnectionError, OSError) as exc:
             reason = getattr(exc, "reason", exc)
             code = "Timeout" if isinstance(reason, socket.timeout) else "ConnectionError"
-            raise IndexError_(code, True, str(reason)[:200]) from None
+            raise SearchRequestError(code, True, str(reason)[:200]) from None
         try:
             payload = json.loads(raw.decode("utf-8")) if raw else None
         except ValueError:
@@ -94,7 +94,7 @@ class OpenSearch:
             return payload
         err = payload.get("error") if isinstance(payload, dict) else None
         etype = err.get("type") if isinstance(err, dict) else None
-        raise IndexError_(etype or f"HTTP{status}", is_transient_status(status),
+        raise SearchRequestError(etype or f"HTTP{status}", is_transient_status(status),
                           f"{what} answered {status}")
 
     def ensure_index(self) -> bool:
@@ -119,7 +119,7 @@ class OpenSearch:
             if doc.get("found"):
                 found[doc["_id"]] = doc.get("_source") or {}
             elif "error" in doc:
-                raise IndexError_("mget_item_error", True, str(doc["error"])[:200])
+                raise SearchRequestError("mget_item_error", True, str(doc["error"])[:200])
         return found
 
     def bulk_index(self, docs: List[Tuple[str, int, Dict]]) -> List[Dict]:
@@ -141,5 +141,5 @@ class OpenSearch:
         payload = self._check(status, payload, "_bulk")
         items = (payload or {}).get("items")
         if not isinstance(items, list) or len(items) != len(docs):
-            raise IndexError_("BadBulkResponse", True, "item count does not match the request")
+            raise SearchRequestError("BadBulkResponse", True, "item count does not match the request")
         return [next(iter(item.values())) for item in items]

@@ -1,13 +1,12 @@
-"""The worker in-process against moto's SQS/S3 and the fake OpenSearch."""
+"""rounds.py: the worker in-process against moto's SQS/S3 and the fake OpenSearch: what a round
+indexes, skips, retries and dead-letters."""
 from __future__ import annotations
 
 import json
 
-from ingest_worker.worker import doc_id
+from ingest_worker.planning import doc_id
 
-from tests.support.local_aws import MAX_RECEIVE_COUNT, wait_for
-
-INDEX = "file-index"
+from tests.support.local_aws import INDEX, MAX_RECEIVE_COUNT, wait_for
 
 
 def test_happy_path_indexes_deletes_and_skips_the_test_event(aws, fake_os, run_worker):
@@ -40,10 +39,6 @@ def test_happy_path_indexes_deletes_and_skips_the_test_event(aws, fake_os, run_w
     assert paths and all(p == f"/{INDEX}" or p.startswith(f"/{INDEX}/") for p in paths), paths
 
 
-def _processed(w, outcome=None):
-    return w.logs.events("message_processed", **({"outcome": outcome} if outcome else {}))
-
-
 def test_same_object_notified_twice_and_reuploaded_unchanged_gives_one_write(
         aws, fake_os, run_worker):
     key = "raw-files/dup.txt"
@@ -54,12 +49,12 @@ def test_same_object_notified_twice_and_reuploaded_unchanged_gives_one_write(
         "Messages", []) if "Records" in m["Body"]], what="notification")[0]
     aws.send_raw(msg["Body"])
     with run_worker(aws.env(fake_os)) as w:
-        wait_for(lambda: len(_processed(w)) >= 3, what="three messages")
+        wait_for(lambda: len(w.processed()) >= 3, what="three messages")
         wait_for(lambda: aws.depth() == 0, what="queue empty")
         aws.put(key, b"same bytes")  # DataSync re-sync: new event, new LastModified, same ETag
-        wait_for(lambda: len(_processed(w)) >= 4, what="re-upload processed")
+        wait_for(lambda: len(w.processed()) >= 4, what="re-upload processed")
         w.stop()
-    outcomes = sorted(e["outcome"] for e in _processed(w) if e["key"] == key)
+    outcomes = sorted(e["outcome"] for e in w.processed() if e["key"] == key)
     assert outcomes == ["indexed", "unchanged", "unchanged"]
     assert fake_os.writes == 1
     assert list(fake_os.docs(INDEX)) == [doc_id(aws.bucket, key)]
@@ -81,16 +76,16 @@ def test_keys_are_url_decoded_and_only_created_under_prefix_are_indexed(
     aws.send_raw(json.dumps(removed))
     aws.send_raw(json.dumps(outside))
     with run_worker(aws.env(fake_os)) as w:
-        wait_for(lambda: len(_processed(w)) >= 7, what="all messages")
+        wait_for(lambda: len(w.processed()) >= 7, what="all messages")
         wait_for(lambda: aws.depth() == 0, what="queue empty")
         w.stop()
     docs = fake_os.docs(INDEX)
     assert sorted(d["source"]["key"] for d in docs.values()) == sorted(keys)
     assert docs[doc_id(aws.bucket, "raw-files/x/y.bin")]["source"]["metadata_only"] is True
     assert "content" not in docs[doc_id(aws.bucket, "raw-files/x/y.bin")]["source"]
-    ignored = sorted(e["key"] for e in _processed(w, "ignored"))
+    ignored = sorted(e["key"] for e in w.processed("ignored"))
     assert ignored == ["other/x.txt", "raw-files/gone.txt"]
-    assert {e["outcome"] for e in _processed(w)} == {
+    assert {e["outcome"] for e in w.processed()} == {
         "indexed", "metadata_only", "ignored", "test_event"}
     assert aws.drain_dlq() == []
 
@@ -135,7 +130,7 @@ def test_index_answering_429_and_503_for_a_while_is_retried_and_nothing_is_lost(
                                             "unavailable_shards_exception"}
     assert max(e["receive_count"] for e in failed) < MAX_RECEIVE_COUNT
     assert aws.drain_dlq() == []
-    assert sorted(e["key"] for e in _processed(w, "indexed")) == keys
+    assert sorted(e["key"] for e in w.processed("indexed")) == keys
 
 
 def test_unindexable_document_goes_to_the_dlq(aws, fake_os, run_worker):
@@ -150,43 +145,6 @@ def test_unindexable_document_goes_to_the_dlq(aws, fake_os, run_worker):
         "index_rejected"]
 
 
-def test_failed_delete_is_retried_and_logged(aws, fake_os, run_worker):
-    aws.put("raw-files/del.txt")
-    with run_worker(aws.env(fake_os)) as w:
-        spoiled = []
-
-        def spoil_first_delete(params, **_):
-            if not spoiled:
-                spoiled.append(params["Entries"][0]["ReceiptHandle"])
-                params["Entries"][0]["ReceiptHandle"] = "not-a-valid-receipt-handle"
-
-        w.worker.sqs.meta.events.register(
-            "provide-client-params.sqs.DeleteMessageBatch", spoil_first_delete)
-        wait_for(lambda: aws.depth() == 0, what="queue empty")
-        w.stop()
-    failures = w.logs.events("delete_failed")
-    assert len(failures) == 1
-    assert failures[0]["msg"].startswith("Failed to delete message")
-    assert failures[0]["level"] == "ERROR" and failures[0]["attempt"] == 1
-    assert failures[0]["code"] == "ReceiptHandleIsInvalid"
-    assert w.logs.events("worker_stopped")[0]["counts"]["deleted"] == 2
-
-
-def test_heartbeat_extends_visibility_of_slow_messages(make_aws, fake_os, run_worker):
-    import time as _time
-
-    aws = make_aws(visibility=2)
-    aws.put("raw-files/slow.txt")
-    fake_os.after_bulk = lambda: _time.sleep(4)  # twice the visibility timeout
-    with run_worker(aws.env(fake_os)) as w:
-        wait_for(lambda: _processed(w, "indexed"), timeout=20, what="indexed")
-        wait_for(lambda: aws.depth() == 0, what="queue empty")
-        w.stop()
-    assert w.logs.events("worker_stopped")[0]["counts"]["visibility_extended"] >= 1
-    assert fake_os.count("POST", "_bulk") == 1  # never redelivered while held
-    assert [e["outcome"] for e in _processed(w) if e["key"]] == ["indexed"]
-
-
 def test_older_object_never_overwrites_newer_document(aws, fake_os, run_worker):
     key = "raw-files/raced.txt"
     fake_os.dispatch("PUT", "/" + INDEX, {}, b"{}")
@@ -196,7 +154,7 @@ def test_older_object_never_overwrites_newer_document(aws, fake_os, run_worker):
         "version": 99999999999999, "seq_no": 1, "source": newer}
     aws.put(key, b"old content")
     with run_worker(aws.env(fake_os)) as w:
-        wait_for(lambda: _processed(w, "unchanged"), what="unchanged")
+        wait_for(lambda: w.processed("unchanged"), what="unchanged")
         w.stop()
     assert fake_os.docs(INDEX)[doc_id(aws.bucket, key)]["source"] == newer
     assert fake_os.writes == 0

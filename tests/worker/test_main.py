@@ -1,21 +1,23 @@
-"""The worker as a real process (`python -m ingest_worker`): signals, exit codes, Python 3.9."""
+"""__main__.py: the command line (help, --check-config, exit codes), run as a function and as a
+real process, also under Python 3.9."""
 from __future__ import annotations
 
 import ast
+import json
 import os
 import shutil
 import signal
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import pytest
-from ingest_worker.worker import doc_id
+from ingest_worker import config
+from ingest_worker.__main__ import main
 
-from tests.support.local_aws import ROOT, WORKER_DIR, wait_for
+from tests.support.local_aws import INDEX, ROOT, WORKER_DIR, wait_for
+from tests.support.worker_env import MINIMAL_WORKER_ENV
 
-INDEX = "file-index"
 PY39_VENV = ROOT / ".venv" / "py39" / "bin" / "python"
 PY39 = os.environ.get("WORKER_TEST_PYTHON39") or (
     str(PY39_VENV) if PY39_VENV.exists() else shutil.which("python3.9")
@@ -26,72 +28,19 @@ def _has_boto3(python: str) -> bool:
     return subprocess.run([python, "-c", "import boto3"], capture_output=True).returncode == 0
 
 
-def test_sigkill_mid_batch_message_reappears_and_is_indexed_exactly_once(
-        make_aws, fake_os, worker_process):
-    aws = make_aws(visibility=3)
-    key = "raw-files/killed.txt"
-    written = threading.Event()
-    release = threading.Event()
-
-    def freeze_after_write():
-        written.set()
-        release.wait(10)
-
-    fake_os.after_bulk = freeze_after_write
-    first = worker_process(aws.env(fake_os, WORKER_VISIBILITY_TIMEOUT_SECONDS=3))
-    aws.put(key, b"kill me")
-    assert written.wait(20), "first worker never wrote"
-    # The document is written but the answer (and so the delete) never reaches the worker.
-    first.proc.send_signal(signal.SIGKILL)
-    first.proc.wait(10)
-    fake_os.after_bulk = None
-    release.set()
-    assert fake_os.writes == 1
-    second = worker_process(aws.env(fake_os, WORKER_VISIBILITY_TIMEOUT_SECONDS=3))
-    wait_for(lambda: [e for e in second.events("message_processed") if e["key"] == key],
-             timeout=20, what="redelivered message processed")
-    wait_for(lambda: aws.depth() == 0, what="queue empty")
-    second.proc.send_signal(signal.SIGTERM)
-    assert second.proc.wait(20) == 0
-    redelivered = [e for e in second.events("message_processed") if e["key"] == key]
-    assert [e["outcome"] for e in redelivered] == ["unchanged"]
-    assert fake_os.writes == 1 and list(fake_os.docs(INDEX)) == [doc_id(aws.bucket, key)]
-    assert aws.drain_dlq() == []
-
-
-def test_sigterm_finishes_in_flight_work_and_exits_zero(aws, fake_os, worker_process):
-    keys = [f"raw-files/term-{i}.txt" for i in range(5)]
-    in_bulk = threading.Event()
-
-    def slow_bulk():
-        in_bulk.set()
-        threading.Event().wait(1.5)
-
-    fake_os.after_bulk = slow_bulk
-    wp = worker_process(aws.env(fake_os, WORKER_CONCURRENCY=2))
-    for key in keys:
-        aws.put(key, key.encode())
-    assert in_bulk.wait(20)
-    wp.proc.send_signal(signal.SIGTERM)
-    assert wp.proc.wait(20) == 0
-    events = [e["event"] for e in wp.lines()]
-    assert events[0] == "worker_started" and events[-1] == "worker_stopped"
-    assert "worker_stopping" in events and "_non_json" not in events
-    stopping = wp.events("worker_stopping")[0]
-    assert stopping["reason"] == "SIGTERM" and stopping["in_flight"] >= 1  # mid-batch
-    assert wp.events("worker_stopped")[0]["drained"] is True
-    fake_os.after_bulk = None
-    # Whatever the first worker did not finish is still in the queue: nothing is lost.
-    indexed = {e["key"] for e in wp.events("message_processed") if e["outcome"] == "indexed"}
-    assert indexed, "the in-flight batch was finished, not dropped"
-    second = worker_process(aws.env(fake_os))
-    wait_for(lambda: second.events("index_ready"), what="second worker ready")
-    wait_for(lambda: len(fake_os.docs(INDEX)) == len(keys), timeout=20, what="all indexed")
-    wait_for(lambda: aws.depth() == 0, what="queue empty")
-    second.proc.send_signal(signal.SIGTERM)
-    assert second.proc.wait(20) == 0
-    assert fake_os.writes == len(keys)
-    assert aws.drain_dlq() == []
+def test_main_exits_2_on_bad_config_and_help_lists_every_variable(capsys):
+    assert main([], environ={**MINIMAL_WORKER_ENV, "WORKER_VISIBILITY_TIMEOUT_SECONDS": "-1"}) == 2
+    out = capsys.readouterr()
+    line = json.loads(out.out.strip().splitlines()[-1])
+    assert line["event"] == "config_invalid" and line["level"] == "ERROR"
+    assert "WORKER_VISIBILITY_TIMEOUT_SECONDS='-1'" in out.err
+    with pytest.raises(SystemExit) as exc:
+        main(["--help"], environ=MINIMAL_WORKER_ENV)
+    assert exc.value.code == 0
+    helptext = capsys.readouterr().out
+    assert all(name in helptext for name, _, _ in config.ENV_VARS)
+    assert main(["--check-config"], environ=MINIMAL_WORKER_ENV) == 0
+    assert json.loads(capsys.readouterr().out)["queue_url"] == MINIMAL_WORKER_ENV["WORKER_QUEUE_URL"]
 
 
 def test_invalid_configuration_exits_2_naming_the_variable(aws, fake_os):

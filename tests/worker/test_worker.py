@@ -1,0 +1,78 @@
+"""worker.py: the lifecycle of the real process (`python -m ingest_worker`): SIGKILL mid-batch,
+SIGTERM drains in-flight work and exits 0."""
+from __future__ import annotations
+
+import signal
+import threading
+
+from ingest_worker.planning import doc_id
+
+from tests.support.local_aws import INDEX, wait_for
+
+
+def test_sigkill_mid_batch_message_reappears_and_is_indexed_exactly_once(
+        make_aws, fake_os, worker_process):
+    aws = make_aws(visibility=3)
+    key = "raw-files/killed.txt"
+    written = threading.Event()
+    release = threading.Event()
+
+    def freeze_after_write():
+        written.set()
+        release.wait(10)
+
+    fake_os.after_bulk = freeze_after_write
+    first = worker_process(aws.env(fake_os, WORKER_VISIBILITY_TIMEOUT_SECONDS=3))
+    aws.put(key, b"kill me")
+    assert written.wait(20), "first worker never wrote"
+    # The document is written but the answer (and so the delete) never reaches the worker.
+    first.proc.send_signal(signal.SIGKILL)
+    first.proc.wait(10)
+    fake_os.after_bulk = None
+    release.set()
+    assert fake_os.writes == 1
+    second = worker_process(aws.env(fake_os, WORKER_VISIBILITY_TIMEOUT_SECONDS=3))
+    wait_for(lambda: [e for e in second.events("message_processed") if e["key"] == key],
+             timeout=20, what="redelivered message processed")
+    wait_for(lambda: aws.depth() == 0, what="queue empty")
+    second.proc.send_signal(signal.SIGTERM)
+    assert second.proc.wait(20) == 0
+    redelivered = [e for e in second.events("message_processed") if e["key"] == key]
+    assert [e["outcome"] for e in redelivered] == ["unchanged"]
+    assert fake_os.writes == 1 and list(fake_os.docs(INDEX)) == [doc_id(aws.bucket, key)]
+    assert aws.drain_dlq() == []
+
+
+def test_sigterm_finishes_in_flight_work_and_exits_zero(aws, fake_os, worker_process):
+    keys = [f"raw-files/term-{i}.txt" for i in range(5)]
+    in_bulk = threading.Event()
+
+    def slow_bulk():
+        in_bulk.set()
+        threading.Event().wait(1.5)
+
+    fake_os.after_bulk = slow_bulk
+    wp = worker_process(aws.env(fake_os, WORKER_CONCURRENCY=2))
+    for key in keys:
+        aws.put(key, key.encode())
+    assert in_bulk.wait(20)
+    wp.proc.send_signal(signal.SIGTERM)
+    assert wp.proc.wait(20) == 0
+    events = [e["event"] for e in wp.lines()]
+    assert events[0] == "worker_started" and events[-1] == "worker_stopped"
+    assert "worker_stopping" in events and "_non_json" not in events
+    stopping = wp.events("worker_stopping")[0]
+    assert stopping["reason"] == "SIGTERM" and stopping["in_flight"] >= 1  # mid-batch
+    assert wp.events("worker_stopped")[0]["drained"] is True
+    fake_os.after_bulk = None
+    # Whatever the first worker did not finish is still in the queue: nothing is lost.
+    indexed = {e["key"] for e in wp.events("message_processed") if e["outcome"] == "indexed"}
+    assert indexed, "the in-flight batch was finished, not dropped"
+    second = worker_process(aws.env(fake_os))
+    wait_for(lambda: second.events("index_ready"), what="second worker ready")
+    wait_for(lambda: len(fake_os.docs(INDEX)) == len(keys), timeout=20, what="all indexed")
+    wait_for(lambda: aws.depth() == 0, what="queue empty")
+    second.proc.send_signal(signal.SIGTERM)
+    assert second.proc.wait(20) == 0
+    assert fake_os.writes == len(keys)
+    assert aws.drain_dlq() == []
