@@ -19,7 +19,7 @@ VENV_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 PY39_STAMP := $(VENV)/.py39-installed
 
-.PHONY: help setup test-setup synth test lint bench bench-moto bench-aws-profile alarm-replay diff cost local local-demo deploy destroy clean
+.PHONY: help setup test-setup synth test lint bench bench-moto bench-aws-profile alarm-replay diff cost local local-demo deploy destroy ops clean
 
 help:
 	@echo "make synth                 set up, synthesize dev, staging and prod into cdk.out"
@@ -34,6 +34,7 @@ help:
 	@echo "make local-demo            the same, unattended: uploads samples/, checks every outcome"
 	@echo "make deploy ENV=dev        cdk deploy the stacks of one environment"
 	@echo "make destroy ENV=dev       cdk destroy the stacks of one environment"
+	@echo "make ops ARGS=\"...\"        the operations CLI, e.g. ARGS=\"diagnose --env prod\" (docs/runbook.md)"
 	@echo "make clean                 remove cdk.out and caches (keeps .venv and node_modules)"
 
 $(VENV_STAMP): requirements.txt requirements-dev.txt
@@ -102,6 +103,10 @@ deploy: setup
 
 destroy: setup
 	$(CDK) destroy -c env=$(ENV) $(STACKS)
+
+# The operations CLI (python -m ops): make ops ARGS="diagnose --env prod".
+ops: setup
+	$(PY) -m ops $(ARGS)
 
 clean:
 	rm -rf cdk.out .pytest_cache .ruff_cache .coverage htmlcov

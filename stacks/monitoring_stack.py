@@ -18,12 +18,14 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from config import EnvironmentConfig
+from ops import outputs
 from pipeline_constructs.alarm_factory import AlarmFactory
 from pipeline_constructs.change_watch import OutOfBandChangeWatch
 from pipeline_constructs.pipeline_alarms import PipelineAlarms
 from pipeline_constructs.pipeline_dashboard import PipelineDashboard
 from pipeline_constructs.search_alarms import SearchDomainAlarms
 from pipeline_constructs.worker_log_metrics import WorkerLogMetrics, metric_namespace
+from stacks.ops_outputs import add_ops_outputs
 
 
 class MonitoringStack(Stack):
@@ -64,3 +66,5 @@ class MonitoringStack(Stack):
             group_name=group_name, log_metrics=self.log_metrics,
             alarms=list(factory.alarms.values()),
         )
+        # PipelineAlarms names every alarm <name_prefix>-<what>.
+        add_ops_outputs(self, {outputs.ALARM_PREFIX: f"{config.name_prefix}-"})
