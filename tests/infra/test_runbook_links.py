@@ -33,6 +33,14 @@ def heading_slugs(text: str) -> set[str]:
             for title in re.findall(r"^#+ (.+)$", text, flags=re.MULTILINE)}
 
 
+def section(anchor: str) -> str:
+    """The runbook's text from `anchor` to the next anchor."""
+    text = RUNBOOK.read_text()
+    start = text.index(f'<a id="{anchor}"></a>')
+    end = text.find("<a id=", start + 1)
+    return text[start:end if end > 0 else None]
+
+
 def missing_anchors(text: str, known: set[str]) -> list[str]:
     """The runbook anchors `text` links that the runbook lacks; fails if it links none."""
     links = LINK.findall(text)
@@ -81,8 +89,13 @@ def test_every_alarm_links_an_existing_runbook_section_and_names_an_ops_command(
         name, description = props["AlarmName"], props["AlarmDescription"]
         assert missing_anchors(description, known) == [], name
         # Its own section, by the convention `alarm-<short>`.
-        assert LINK.findall(description) == [f"alarm-{name.removeprefix(f'file-search-{env}-')}"], name
-        assert accepted_commands(description, env), name
+        (anchor,) = LINK.findall(description)
+        assert anchor == f"alarm-{name.removeprefix(f'file-search-{env}-')}", name
+        # The section starts from the command the page names (`ops diagnose`, `ops drift`).
+        commands = accepted_commands(description, env)
+        assert commands, f"{name} names no ops command"
+        for command in commands:
+            assert f"ops {command.split()[3]} --env <env>" in section(anchor), name
 
 
 def test_every_change_rule_links_an_existing_runbook_section_and_names_ops_drift(synthesized, env):
@@ -96,6 +109,7 @@ def test_every_change_rule_links_an_existing_runbook_section_and_names_ops_drift
             assert missing_anchors(text, known) == [], short
         (message,) = rule_texts(props)[1:]
         assert accepted_commands(message, env) == [f"python -m ops drift --env {env}"], short
+    assert "ops drift --env <env>" in section("alarm-out-of-band-change")
 
 
 def test_runbook_and_alarm_docs_link_only_existing_runbook_sections():
