@@ -19,7 +19,7 @@ VENV_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 PY39_STAMP := $(VENV)/.py39-installed
 
-.PHONY: help setup test-setup synth synth-time test lint bench bench-moto bench-aws-profile diff cost local local-demo deploy destroy clean
+.PHONY: help setup test-setup synth synth-time test lint bench bench-moto bench-aws-profile alarm-replay diff cost local local-demo deploy destroy ops clean
 
 help:
 	@echo "make synth                 set up, synthesize dev, staging and prod into cdk.out"
@@ -28,12 +28,14 @@ help:
 	@echo "make bench-moto            the worker benchmark on a local moto server"
 	@echo "make bench-aws-profile     the worker under in-region latency (SQS/S3 stand-in)"
 	@echo "make synth-time            set up, time synthesis of all environments vs a one-bucket app"
+	@echo "make alarm-replay          replay the incidents through the alarms, rewrite docs/alarms.md's table"
 	@echo "make diff [BASE=ref]       offline diff of every stack against BASE (default HEAD)"
 	@echo "make cost                  synthesize, then estimate each environment's monthly cost"
 	@echo "make local                 the pipeline on this machine (no AWS) until Ctrl-C"
 	@echo "make local-demo            the same, unattended: uploads samples/, checks every outcome"
 	@echo "make deploy ENV=dev        cdk deploy the stacks of one environment"
 	@echo "make destroy ENV=dev       cdk destroy the stacks of one environment"
+	@echo "make ops ARGS=\"...\"        the operations CLI, e.g. ARGS=\"diagnose --env prod\" (docs/runbook.md)"
 	@echo "make clean                 remove cdk.out and caches (keeps .venv and node_modules)"
 
 $(VENV_STAMP): requirements.txt requirements-dev.txt
@@ -82,6 +84,9 @@ bench-moto: setup
 bench-aws-profile: setup
 	$(PY) bench/aws_profile.py
 
+alarm-replay: setup
+	UPDATE_ALARM_REPLAY=1 $(PY) -m pytest -q tests/infra/test_alarm_replay.py
+
 diff: setup
 	$(PY) -m tools.template_diff --base $(or $(BASE),HEAD)
 
@@ -102,6 +107,10 @@ deploy: setup
 
 destroy: setup
 	$(CDK) destroy -c env=$(ENV) $(STACKS)
+
+# The operations CLI (python -m ops): make ops ARGS="diagnose --env prod".
+ops: setup
+	$(PY) -m ops $(ARGS)
 
 clean:
 	rm -rf cdk.out .pytest_cache .ruff_cache .coverage htmlcov

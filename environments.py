@@ -10,11 +10,13 @@ from __future__ import annotations
 from aws_cdk import RemovalPolicy
 
 from config import (
+    AlarmThresholds,
     BucketConfig,
     ConfigError,
     EnvironmentConfig,
     FleetConfig,
     NetworkConfig,
+    SearchAlarmThresholds,
     SearchConfig,
 )
 
@@ -34,6 +36,10 @@ ENVIRONMENTS: dict[str, EnvironmentConfig] = {
             search=SearchConfig(fine_grained_access_control=False),
             # Scales to zero when the queue is empty; the first message starts an instance.
             fleet=FleetConfig(min_capacity=0, max_capacity=2, min_healthy_percentage=0),
+            # No "no incoming messages" alarm: dev gets uploads only when someone tests.
+            # No yellow alarm: one data node can never hold the index's replica.
+            alarms=AlarmThresholds(
+                search=SearchAlarmThresholds(cluster_yellow_alarm=False)),
             log_retention_days=14,
             customer_managed_log_key=False,
         ),
@@ -45,6 +51,8 @@ ENVIRONMENTS: dict[str, EnvironmentConfig] = {
                                 availability_zone_count=2, volume_size_gib=20,
                                 admin_role_name="file-search-staging-search-admin"),
             fleet=FleetConfig(min_capacity=1, max_capacity=4),
+            # No "no incoming messages" alarm: staging receives test uploads, not a daily flow,
+            # so a quiet day is normal there.
             log_retention_days=30,
         ),
         EnvironmentConfig(
@@ -58,6 +66,10 @@ ENVIRONMENTS: dict[str, EnvironmentConfig] = {
             fleet=FleetConfig(instance_type="m6i.large", fallback_instance_types=("m6a.large",),
                               min_capacity=2, max_capacity=10,
                               rollout_batch_size=1, min_healthy_percentage=100),
+            # Uploads every business day and the DataSync run every night: a whole day (the
+            # longest window an alarm can evaluate) without one message means the notification
+            # is gone or narrowed. A day with neither uploads nor synced files pages once.
+            alarms=AlarmThresholds(no_incoming_messages_hours=24),
             log_retention_days=365,
         ),
     )

@@ -8,6 +8,9 @@ shapes (checked against OpenSearch 2.x responses):
                                      version_conflict_engine_exception; auto-creates the index
   POST|GET /<index>/_mget            {"ids": [...]} or {"docs": [{"_id": ...}]}, _source_includes
   GET  /<index>/_doc/<id>            found / 404 found:false / 404 index_not_found_exception
+  POST|GET /<index>/_search          (used by ops reconcile) query: match_all, term, prefix and
+                                     bool.filter of those; sort on one field asc/desc (missing
+                                     values last); search_after; size; _source includes
 Fault injection: fail_next(n, status) answers the next n requests with 429/5xx;
 reject_doc(id, ...) makes bulk items for that id fail; after_bulk (a callable) runs after a
 _bulk request was applied and before it is answered (to kill or delay the worker there).
@@ -38,6 +41,25 @@ from urllib.parse import parse_qs, unquote, urlsplit
 def _error(status: int, etype: str, reason: str, **extra: Any) -> tuple[int, dict]:
     cause = {"type": etype, "reason": reason, **extra}
     return status, {"error": {"root_cause": [cause], **cause}, "status": status}
+
+
+def _query(query: dict) -> Callable[[dict], bool]:
+    """A predicate over a document's source for the few query types the fake knows."""
+    ((kind, spec),) = query.items()
+    if kind == "match_all":
+        return lambda source: True
+    if kind in ("term", "prefix"):
+        ((field, value),) = spec.items()
+        value = value.get("value") if isinstance(value, dict) else value
+        if kind == "term":
+            return lambda source: source.get(field) == value
+        return lambda source: isinstance(source.get(field), str) and source[field].startswith(value)
+    if kind == "bool" and set(spec) <= {"filter", "must"}:
+        parts = [_query(q) for key in ("filter", "must")
+                 for q in (spec.get(key) if isinstance(spec.get(key), list)
+                           else [spec[key]] if key in spec else [])]
+        return lambda source: all(p(source) for p in parts)
+    raise KeyError(f"query type {kind}")
 
 
 class FakeOpenSearch:
@@ -150,6 +172,8 @@ class FakeOpenSearch:
                 return self._mget(parts[0], body, query)
             if method == "GET" and len(parts) == 3 and parts[1] == "_doc":
                 return self._get(parts[0], parts[2])
+            if method in ("GET", "POST") and len(parts) == 2 and parts[1] == "_search":
+                return self._search(parts[0], body)
             return _error(400, "illegal_argument_exception",
                           f"fake does not implement {method} {url.path}")
 
@@ -195,6 +219,56 @@ class FakeOpenSearch:
                 doc["_source"] = {k: v for k, v in doc["_source"].items() if k in includes}
             docs.append(doc)
         return 200, {"docs": docs}
+
+    def _search(self, index: str, body: bytes) -> tuple[int, dict]:
+        if index not in self.indices:
+            return self._index_missing(index)
+        try:
+            req = json.loads(body or b"{}")
+            matches = _query(req.get("query", {"match_all": {}}))
+        except (ValueError, KeyError) as error:
+            return _error(400, "parsing_exception", f"fake cannot parse the query: {error}")
+        hits = [(doc_id, doc) for doc_id, doc in self.indices[index].items()
+                if matches(doc["source"])]
+        sort = req.get("sort") or []
+        if len(sort) > 1:
+            return _error(400, "illegal_argument_exception", "fake sorts on one field only")
+        field, order = None, "asc"
+        if sort:
+            spec = sort[0]
+            field, order = (spec, "asc") if isinstance(spec, str) else next(iter(spec.items()))
+            order = order.get("order", "asc") if isinstance(order, dict) else order
+            present = sorted((h for h in hits if h[1]["source"].get(field) is not None),
+                             key=lambda h: h[1]["source"][field], reverse=order == "desc")
+            hits = present + [h for h in hits if h[1]["source"].get(field) is None]
+            after = req.get("search_after")
+            if after is not None:
+                if len(after) != 1:
+                    return _error(400, "illegal_argument_exception",
+                                  "search_after has 1 value(s) but sort has 1 field")
+                beyond = (lambda v: v > after[0]) if order == "asc" else (lambda v: v < after[0])
+                hits = [h for h in hits if h[1]["source"].get(field) is not None
+                        and beyond(h[1]["source"][field])]
+        elif "search_after" in req:
+            return _error(400, "action_request_validation_exception",
+                          "Validation Failed: 1: sort must be on a field when search_after is used;")
+        total = len(hits)
+        hits = hits[: int(req.get("size", 10))]
+        includes = req.get("_source")
+        out = []
+        for doc_id, doc in hits:
+            source = doc["source"]
+            if isinstance(includes, list):
+                source = {k: v for k, v in source.items() if k in includes}
+            hit = {"_index": index, "_id": doc_id, "_score": None if sort else 1.0,
+                   "_source": source}
+            if sort:
+                hit["sort"] = [doc["source"].get(field)]
+            out.append(hit)
+        return 200, {"took": 1, "timed_out": False,
+                     "_shards": {"total": 1, "successful": 1, "skipped": 0, "failed": 0},
+                     "hits": {"total": {"value": total, "relation": "eq"},
+                              "max_score": None if sort else 1.0, "hits": out}}
 
     def _bulk(self, default_index: str | None, headers: dict[str, str],
               body: bytes) -> tuple[int, dict]:

@@ -12,9 +12,11 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from config import EnvironmentConfig
+from ops import outputs
 from pipeline_constructs.log_encryption import log_key_for
 from pipeline_constructs.search_security import SearchSecuritySettings
 from pipeline_constructs.worker_fleet import WorkerFleet
+from stacks.ops_outputs import add_ops_outputs
 
 
 class FleetStack(Stack):
@@ -61,3 +63,7 @@ class FleetStack(Stack):
                 log_retention_days=config.log_retention_days, log_key=log_key,
             )
             self.workers.group.node.add_dependency(self.search_settings.resource)
+        add_ops_outputs(self, {
+            outputs.WORKER_GROUP: self.workers.group.auto_scaling_group_name,
+            outputs.WORKER_LOG_GROUP: self.workers.log_group.log_group_name,
+        })

@@ -9,5 +9,5 @@ from tests.support.cdk_app import Synthesized, synthesize_all
 
 @pytest.fixture(scope="session")
 def synthesized(tmp_path_factory) -> Synthesized:
-    """The real app, every environment, synthesized once per session (infra and cost tests)."""
+    """The real app, every environment, synthesized once per session (infra, cost and ops tests)."""
     return synthesize_all(tmp_path_factory.mktemp("cdk.out"))
