@@ -126,12 +126,8 @@ class Settler:
                 failed = {e["Id"]: error_code(exc) for e in entries}
             for n, (m, d) in enumerate(chunk):
                 code = failed.get(str(n))
-                if code is not None:
-                    self.log.error("message_failed",
-                                   f"Could not send poison message to the DLQ: {code}",
-                                   message_id=m.message_id, error="DlqSendFailed",
-                                   transient=True, receive_count=m.receive_count)
-                    self.release([(m, Retry("DlqSendFailed", code))])
+                if code is not None:  # logged once, as message_failed, by release
+                    self.release([(m, Retry("DlqSendFailed", f"the DLQ refused it: {code}"))])
                     continue
                 self.counters.add("sent_to_dlq")
                 self.log.error("sent_to_dlq", f"Sent to the DLQ: {d.detail}",
@@ -153,6 +149,15 @@ class Settler:
         messages = [m for m, _ in retries]
         self.change_visibility(messages, lambda m: retry_delay(m.receive_count, vt))
         self.on_settled(messages)
+
+    def give_back(self, messages: Sequence[ReceivedMessage]) -> None:
+        """The worker is stopping before these were finished: visible again at once."""
+        messages = list(messages)
+        self.change_visibility(messages, lambda m: 0)
+        self.on_settled(messages)
+        self.counters.add("given_back", len(messages))
+        self.log.info("messages_given_back", "Stopping: unfinished messages are visible again",
+                      count=len(messages))
 
     def change_visibility(self, messages: Sequence[ReceivedMessage],
                           seconds: Callable[[ReceivedMessage], int]) -> List[ReceivedMessage]:

@@ -1,0 +1,151 @@
+"""Environment faults pause consumption; message faults go to the DLQ.
+
+When S3 or the index fails in a way that is not the message's fault (unreachable, 5xx, 429,
+write block, AccessDenied/KMS for an object the event says exists), `ConsumptionGate.call`
+retries the operation in-process a few times with jittered backoff. If it still fails, it
+closes the gate: the pipelines stop receiving new messages, the heartbeat keeps the visibility
+of the held ones extended (their receive count does not grow), and the operation is probed with
+capped exponential backoff until the dependency answers; then the gate opens by itself.
+"""
+from __future__ import annotations
+
+import random
+import threading
+from typing import Callable, Dict, Optional, Tuple, TypeVar
+
+from .clock import Clock
+from .logs import JsonLog
+from .stats import Counters
+
+T = TypeVar("T")
+
+# In-process retries before pausing (seconds, each jittered +-50 %): about 3 s in all.
+RETRY_DELAYS = (0.2, 0.4, 0.8, 1.6)
+# Probes while paused: 1, 2, 4, ... seconds, at most one a minute (each jittered +-20 %).
+PROBE_FIRST = 1.0
+PROBE_CAP = 60.0
+
+
+class DependencyFault(Exception):
+    """S3 or the index failed in a way that is not the message's fault."""
+
+    def __init__(self, dependency: str, code: str, detail: str = "") -> None:
+        super().__init__(f"{dependency} {code}: {detail}" if detail else f"{dependency} {code}")
+        self.dependency = dependency
+        self.code = code
+        self.detail = detail
+
+
+class Stopping(Exception):
+    """The worker is stopping while waiting for a dependency: give the messages back."""
+
+
+def probe_delay(attempt: int, rand: Callable[[], float] = random.random) -> float:
+    """Delay before probe number `attempt` (0-based) of a paused dependency."""
+    return min(PROBE_CAP, PROBE_FIRST * 2 ** min(attempt, 16)) * (0.8 + 0.4 * rand())
+
+
+def retry_delay_in_process(attempt: int, rand: Callable[[], float] = random.random) -> float:
+    return RETRY_DELAYS[attempt] * (0.5 + rand())
+
+
+class ConsumptionGate:
+    def __init__(self, *, log: JsonLog, counters: Counters, clock: Clock,
+                 stop_event: threading.Event) -> None:
+        self.log = log
+        self.counters = counters
+        self.clock = clock
+        self.stop_event = stop_event
+        self._cond = threading.Condition()
+        self._paused: Dict[str, Tuple[float, str]] = {}  # dependency -> (since, error code)
+        self._generation = 0  # bumps on every resume: waiting probers retry at once
+
+    # -- for the receivers -------------------------------------------------------------------
+
+    def is_open(self) -> bool:
+        with self._cond:
+            return not self._paused
+
+    def wait_open(self, timeout: float) -> bool:
+        """Wait (real seconds) until no dependency is paused; True if open."""
+        with self._cond:
+            self._cond.wait_for(lambda: not self._paused, timeout)
+            return not self._paused
+
+    def paused_dependencies(self) -> Dict[str, str]:
+        with self._cond:
+            return {dep: code for dep, (_, code) in self._paused.items()}
+
+    # -- for the rounds ----------------------------------------------------------------------
+
+    def call(self, op: Callable[[], T]) -> T:
+        """Run op; on DependencyFault retry in-process, then pause and probe until it works.
+        Raises Stopping if the worker stops meanwhile; any other exception passes through."""
+        fault: Optional[DependencyFault] = None
+        for attempt in range(len(RETRY_DELAYS) + 1):
+            try:
+                return op()
+            except DependencyFault as exc:
+                fault = exc
+            if attempt < len(RETRY_DELAYS):
+                self.counters.add("in_process_retries")
+                if self.clock.wait(self.stop_event, retry_delay_in_process(attempt)):
+                    raise Stopping()
+        assert fault is not None
+        self._pause(fault)
+        paused_here = {fault.dependency}
+        probe = 0
+        while True:
+            with self._cond:
+                generation = self._generation
+            if self._wait_probe(probe_delay(probe), generation):
+                raise Stopping()
+            probe += 1
+            try:
+                result = op()
+            except DependencyFault as exc:
+                self.counters.add("probes_failed")
+                self._pause(exc)  # may be another dependency now
+                paused_here.add(exc.dependency)
+                continue
+            for dependency in sorted(paused_here):
+                self._resume(dependency)
+            return result
+
+    def _wait_probe(self, seconds: float, generation: int) -> bool:
+        """Sleep until the next probe, or until another prober saw the dependency answer.
+        True if the worker is stopping."""
+        deadline = self.clock.now() + seconds
+        while not self.stop_event.is_set():
+            left = deadline - self.clock.now()
+            if left <= 0:
+                return False
+            with self._cond:
+                if self._generation != generation:
+                    return False
+                self._cond.wait(min(left / self.clock.speed, 0.5))
+        return True
+
+    def _pause(self, fault: DependencyFault) -> None:
+        with self._cond:
+            if fault.dependency in self._paused:
+                return
+            self._paused[fault.dependency] = (self.clock.now(), fault.code)
+        self.counters.add("consumption_paused")
+        self.log.warning("consumption_paused",
+                         f"{fault.dependency} is failing ({fault.code}): no new messages are "
+                         "received until it answers; held messages stay invisible",
+                         dependency=fault.dependency, error=fault.code,
+                         detail=fault.detail[:300])
+
+    def _resume(self, dependency: str) -> None:
+        with self._cond:
+            paused = self._paused.pop(dependency, None)
+            self._generation += 1
+            self._cond.notify_all()
+        if paused is None:
+            return  # another prober already resumed it
+        since, code = paused
+        self.log.info("consumption_resumed", f"{dependency} answers again: consuming",
+                      dependency=dependency, error=code,
+                      paused_s=round(self.clock.now() - since, 1))
