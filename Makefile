@@ -62,7 +62,7 @@ lint: setup
 	$(VENV)/bin/ruff check .
 
 test: test-setup lint
-	$(PY) -m pytest
+	$(PY) -m pytest --cov --cov-report=term
 
 bench: setup
 	$(PY) bench/worker_bench.py

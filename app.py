@@ -11,7 +11,8 @@ import sys
 
 from aws_cdk import App
 
-from environments import ConfigError, environments_named
+from config import ConfigError
+from environments import environments_named
 from stacks.ingestion_stage import compose_app
 
 

@@ -6,7 +6,7 @@ from aws_cdk import Duration, Names, RemovalPolicy, Stack
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from environments import QueueConfig
+from config import QueueConfig
 
 
 class IngestQueues(Construct):

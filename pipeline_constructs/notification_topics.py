@@ -10,13 +10,13 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
-from environments import AlarmConfig
+from config import AlarmSubscriptions
 
 
 class NotificationTopics(Construct):
     """`critical` pages someone now; `warning` needs a look today. Subscriptions from config."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, settings: AlarmConfig) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, settings: AlarmSubscriptions) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
         # alias/aws/sns cannot be used by CloudWatch alarms or Auto Scaling, so the topics get

@@ -1,8 +1,9 @@
 """The alarms that would have caught the incident, each sent to its severity's topic.
 
 Every alarm notifies on ALARM and on OK (so whoever was paged also hears that it is over), has
-a stable name `file-search-<env>-<what>`, and a description that says what to do first and
-where the runbook step is (docs/alarms.md). Thresholds come from `AlarmConfig`.
+a stable name `file-search-<env>-<what>` (the environment's name prefix, then the short name), and
+a description that says what to do first and where the runbook step is (docs/alarms.md).
+Thresholds come from `AlarmThresholds`.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from environments import AlarmConfig
+from config import AlarmThresholds
+from pipeline_constructs.aws_metrics import group_metric, queue_metric
 from pipeline_constructs.worker_log_metrics import (
     DELETE_FAILURES,
     DLQ_SENDS,
@@ -29,27 +31,13 @@ Compare = cloudwatch.ComparisonOperator
 Missing = cloudwatch.TreatMissingData
 
 
-def queue_metric(queue: sqs.IQueue, name: str, statistic: str, period: Duration,
-                 label: str | None = None) -> cloudwatch.Metric:
-    return cloudwatch.Metric(namespace="AWS/SQS", metric_name=name,
-                             dimensions_map={"QueueName": queue.queue_name},
-                             statistic=statistic, period=period, label=label)
-
-
-def group_metric(group_name: str, name: str, statistic: str, period: Duration,
-                 label: str | None = None) -> cloudwatch.Metric:
-    return cloudwatch.Metric(namespace="AWS/AutoScaling", metric_name=name,
-                             dimensions_map={"AutoScalingGroupName": group_name},
-                             statistic=statistic, period=period, label=label)
-
-
 class PipelineAlarms(Construct):
     """Queue, DLQ, worker-log and fleet alarms. `alarms` maps the short name to the alarm."""
 
     def __init__(
         self, scope: Construct, construct_id: str, *,
-        settings: AlarmConfig,
-        environment: str,
+        settings: AlarmThresholds,
+        name_prefix: str,
         main_queue: sqs.IQueue,
         dead_letter_queue: sqs.IQueue,
         group_name: str,
@@ -58,7 +46,7 @@ class PipelineAlarms(Construct):
         warning: sns.ITopic,
     ) -> None:
         super().__init__(scope, construct_id)
-        self._environment = environment
+        self._name_prefix = name_prefix
         self.alarms: dict[str, cloudwatch.Alarm] = {}
         s = settings
 
@@ -229,7 +217,7 @@ class PipelineAlarms(Construct):
                what: str, first: str) -> cloudwatch.Alarm:
         alarm = cloudwatch.Alarm(
             self, short,
-            alarm_name=f"file-search-{self._environment}-{short}",
+            alarm_name=f"{self._name_prefix}-{short}",
             alarm_description=f"{what} First: {first} Runbook: {RUNBOOK}{short}",
             metric=metric,
             threshold=threshold,

@@ -7,7 +7,7 @@ from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from pipeline_constructs.pipeline_alarms import group_metric, queue_metric
+from pipeline_constructs.aws_metrics import group_metric, queue_metric
 from pipeline_constructs.worker_log_metrics import (
     DELETE_FAILURES,
     DLQ_SENDS,

@@ -8,7 +8,7 @@ from aws_cdk import aws_s3_notifications as s3n
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from environments import BucketConfig
+from config import BucketConfig
 from pipeline_constructs.nag import acknowledge_stack_singleton
 
 # CDK names the stack-wide singleton that applies bucket notifications this way
@@ -73,7 +73,6 @@ class RawFilesBucket(Construct):
             ],
             **private,
         )
-        self.raw_prefix = settings.raw_prefix
 
         self.bucket.add_event_notification(
             s3.EventType.OBJECT_CREATED,

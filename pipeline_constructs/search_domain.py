@@ -8,10 +8,8 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_opensearchservice as opensearch
 from constructs import Construct
 
-from environments import SearchConfig
-from pipeline_constructs.access_policies import SearchWriterPolicy
+from config import SearchConfig, retention_days
 from pipeline_constructs.nag import acknowledge, acknowledge_stack_singleton
-from pipeline_constructs.retention import retention_days
 
 # The id CDK gives the stack-wide Lambda behind every AwsCustomResource.
 _AWS_CUSTOM_RESOURCE_SINGLETON_ID = "AWS679f53fac002430cb0da5b7982bd2287"
@@ -37,7 +35,6 @@ class SearchDomain(Construct):
         removal_policy: RemovalPolicy,
     ) -> None:
         super().__init__(scope, construct_id)
-        self.index_name = settings.index_name
 
         if settings.imported:
             self.domain = opensearch.Domain.from_domain_attributes(
@@ -47,9 +44,6 @@ class SearchDomain(Construct):
                 domain_endpoint=settings.existing_domain_endpoint,
             )
             self.endpoint_url = settings.existing_domain_endpoint
-            self.writer_policy = SearchWriterPolicy(
-                self, "WriterAccess", domain_arn=self.domain.domain_arn, index_name=self.index_name
-            )
             return
 
         def log_group(name: str) -> logs.LogGroup:
@@ -99,9 +93,6 @@ class SearchDomain(Construct):
             removal_policy=removal_policy,
         )
         self.endpoint_url = f"https://{self.domain.domain_endpoint}"
-        self.writer_policy = SearchWriterPolicy(
-            self, "WriterAccess", domain_arn=self.domain.domain_arn, index_name=self.index_name
-        )
 
         # CDK writes the domain's log-publishing resource policy through an AwsCustomResource.
         acknowledge(

@@ -15,9 +15,8 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from environments import FleetConfig, QueueConfig
+from config import FleetConfig, QueueConfig, retention_days
 from pipeline_constructs.nag import acknowledge, wildcard_resource_finding
-from pipeline_constructs.retention import retention_days
 from pipeline_constructs.worker_boot import BootSettings, boot_commands
 
 WORKER_ASSET_DIR = Path(__file__).resolve().parent.parent / "worker_asset"

@@ -4,7 +4,7 @@ The worker writes one JSON object per line with an `event` field (worker_asset/i
 README "Logs"). The filters match that field, never free text: a phrase filter such as
 "Failed to delete message" would also count a processed object whose key contains the phrase
 (the processed line's `msg` carries the key). The runbook's phrase is still what an operator
-searches for: every `delete_failed` line's `msg` begins with it (tests/infra/test_monitoring.py
+searches for: every `delete_failed` line's `msg` begins with it (tests/infra/test_monitoring_stack.py
 runs the worker and checks both).
 """
 

@@ -8,8 +8,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from environments import NetworkConfig
-from pipeline_constructs.retention import retention_days
+from config import NetworkConfig, retention_days
 
 HTTPS = ec2.Port.tcp(443)
 

@@ -7,7 +7,7 @@ from typing import Any
 from aws_cdk import Stack
 from constructs import Construct
 
-from environments import EnvironmentConfig
+from config import EnvironmentConfig
 from pipeline_constructs.notification_topics import NotificationTopics
 
 
@@ -15,4 +15,4 @@ class AlertsStack(Stack):
     def __init__(self, scope: Construct, construct_id: str, *, config: EnvironmentConfig,
                  **kwargs: Any) -> None:
         super().__init__(scope, construct_id, **kwargs)
-        self.topics = NotificationTopics(self, "Topics", settings=config.alarms)
+        self.topics = NotificationTopics(self, "Topics", settings=config.subscriptions)

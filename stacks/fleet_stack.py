@@ -5,40 +5,39 @@ from __future__ import annotations
 from typing import Any
 
 from aws_cdk import RemovalPolicy, Stack
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from environments import EnvironmentConfig
-from pipeline_constructs.access_policies import IngestConsumerPolicy
-from pipeline_constructs.ingest_queues import IngestQueues
-from pipeline_constructs.notification_topics import NotificationTopics
-from pipeline_constructs.raw_bucket import RawFilesBucket
-from pipeline_constructs.search_domain import SearchDomain
+from config import EnvironmentConfig
 from pipeline_constructs.worker_fleet import WorkerFleet
-from pipeline_constructs.worker_network import WorkerNetwork
 
 
 class FleetStack(Stack):
     def __init__(
         self, scope: Construct, construct_id: str, *, config: EnvironmentConfig,
-        network: WorkerNetwork, queues: IngestQueues, raw_files: RawFilesBucket,
-        ingest_access: IngestConsumerPolicy, search: SearchDomain, topics: NotificationTopics,
-        **kwargs: Any,
+        vpc: ec2.IVpc, subnets: ec2.SubnetSelection, security_group: ec2.ISecurityGroup,
+        main_queue: sqs.IQueue, dead_letter_queue: sqs.IQueue,
+        access_policies: list[iam.IManagedPolicy], search_endpoint_url: str,
+        notification_topic: sns.ITopic, **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
-        self.fleet = WorkerFleet(
+        self.workers = WorkerFleet(
             self, "Workers",
             settings=config.fleet,
             queue_settings=config.queue,
-            vpc=network.vpc,
-            subnets=network.subnets,
-            security_group=network.worker_security_group,
-            main_queue=queues.main_queue,
-            dead_letter_queue=queues.dead_letter_queue,
-            raw_prefix=raw_files.raw_prefix,
-            access_policies=[ingest_access.policy, search.writer_policy.policy],
-            search_endpoint_url=search.endpoint_url,
-            notification_topic=topics.warning,
-            index_name=search.index_name,
+            vpc=vpc,
+            subnets=subnets,
+            security_group=security_group,
+            main_queue=main_queue,
+            dead_letter_queue=dead_letter_queue,
+            raw_prefix=config.bucket.raw_prefix,
+            access_policies=access_policies,
+            search_endpoint_url=search_endpoint_url,
+            notification_topic=notification_topic,
+            index_name=config.search.index_name,
             log_retention_days=config.log_retention_days,
             # Worker logs are evidence after an incident: kept unless the environment is disposable.
             removal_policy=config.removal_policy if config.removal_policy == RemovalPolicy.DESTROY

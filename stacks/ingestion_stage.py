@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aws_cdk import App, Environment, Stage, Tags
 
-from environments import EnvironmentConfig
+from config import EnvironmentConfig
 from pipeline_constructs.synthesis_checks import add_synthesis_checks
 from stacks.alerts_stack import AlertsStack
 from stacks.fleet_stack import FleetStack
@@ -29,34 +29,42 @@ class IngestionStage(Stage):
         )
         Tags.of(self).add("project", "file-search-ingestion")
         Tags.of(self).add("environment", config.name)
+
         def named(part: str, what: str) -> dict[str, str]:
-            return {"stack_name": f"file-search-{config.name}-{part}",
+            return {"stack_name": f"{config.name_prefix}-{part}",
                     "description": f"File-search ingestion ({config.name}): {what}"}
 
+        # Stacks hand each other AWS resources; plain values each stack reads from `config`.
         self.alerts = AlertsStack(self, "Alerts", config=config, **named("alerts", "alarm topics"))
         self.stateful = StatefulStack(
             self, "Stateful", config=config, **named("stateful", "raw bucket, ingest queue, DLQ")
         )
+        queues, topics = self.stateful.queues, self.alerts.topics
         self.network = NetworkStack(
             self, "Network", config=config, raw_bucket=self.stateful.raw_files.bucket,
             **named("network", "VPC without NAT, VPC endpoints, security groups"),
         )
+        network = self.network.worker_network
         self.search = SearchStack(
-            self, "Search", config=config, network=self.network.network,
+            self, "Search", config=config, vpc=network.vpc, subnets=network.subnets,
+            security_group=network.search_security_group,
             **named("search", "OpenSearch domain"),
         )
         self.fleet = FleetStack(
-            self, "Fleet", config=config, network=self.network.network,
-            queues=self.stateful.queues, raw_files=self.stateful.raw_files,
-            ingest_access=self.stateful.worker_access, search=self.search.search,
-            topics=self.alerts.topics, **named("fleet", "worker Auto Scaling group"),
+            self, "Fleet", config=config, vpc=network.vpc, subnets=network.subnets,
+            security_group=network.worker_security_group,
+            main_queue=queues.main_queue, dead_letter_queue=queues.dead_letter_queue,
+            access_policies=[self.stateful.worker_access.policy, self.search.writer_access.policy],
+            search_endpoint_url=self.search.domain.endpoint_url,
+            notification_topic=topics.warning, **named("fleet", "worker Auto Scaling group"),
         )
         self.monitoring = MonitoringStack(
-            self, "Monitoring", config=config, queues=self.stateful.queues,
-            fleet=self.fleet.fleet, topics=self.alerts.topics,
+            self, "Monitoring", config=config,
+            main_queue=queues.main_queue, dead_letter_queue=queues.dead_letter_queue,
+            worker_log_group=self.fleet.workers.log_group, group_name=self.fleet.workers.group_name,
+            critical_topic=topics.critical, warning_topic=topics.warning,
             **named("monitoring", "worker log metrics, alarms, dashboard"),
         )
-
 
 def compose_app(app: App, configs: list[EnvironmentConfig]) -> dict[str, IngestionStage]:
     """Add one stage per environment and the synthesis checks; the single way to build the app."""

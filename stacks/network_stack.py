@@ -8,7 +8,7 @@ from aws_cdk import Stack
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from environments import EnvironmentConfig
+from config import EnvironmentConfig
 from pipeline_constructs.worker_network import WorkerNetwork
 
 
@@ -18,7 +18,7 @@ class NetworkStack(Stack):
         raw_bucket: s3.IBucket, **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
-        self.network = WorkerNetwork(
+        self.worker_network = WorkerNetwork(
             self, "WorkerNetwork", settings=config.network,
             readable_object_arns=[raw_bucket.arn_for_objects(f"{config.bucket.raw_prefix}*")],
             removal_policy=config.removal_policy,

@@ -5,23 +5,32 @@ from __future__ import annotations
 from typing import Any
 
 from aws_cdk import Stack
+from aws_cdk import aws_ec2 as ec2
 from constructs import Construct
 
-from environments import EnvironmentConfig
+from config import EnvironmentConfig
+from pipeline_constructs.access_policies import SearchWriterPolicy
 from pipeline_constructs.search_domain import SearchDomain
-from pipeline_constructs.worker_network import WorkerNetwork
 
 
 class SearchStack(Stack):
     def __init__(
         self, scope: Construct, construct_id: str, *, config: EnvironmentConfig,
-        network: WorkerNetwork, **kwargs: Any,
+        vpc: ec2.IVpc, subnets: ec2.SubnetSelection, security_group: ec2.ISecurityGroup,
+        **kwargs: Any,
     ) -> None:
         super().__init__(
             scope, construct_id, termination_protection=config.termination_protection, **kwargs
         )
-        self.search = SearchDomain(
-            self, "Search", settings=config.search, vpc=network.vpc, subnets=network.subnets,
-            security_group=network.search_security_group,
+        self.domain = SearchDomain(
+            self, "Search", settings=config.search, vpc=vpc, subnets=subnets,
+            security_group=security_group,
             log_retention_days=config.log_retention_days, removal_policy=config.removal_policy,
+        )
+        # The workers' access to the index, defined beside the domain like the Stateful stack's
+        # WorkerAccess. Its scope is the domain construct because that is where the policy has
+        # always lived: another path would give it another logical ID.
+        self.writer_access = SearchWriterPolicy(
+            self.domain, "WriterAccess", domain_arn=self.domain.domain.domain_arn,
+            index_name=config.search.index_name,
         )

@@ -7,7 +7,7 @@ from typing import Any
 from aws_cdk import Stack
 from constructs import Construct
 
-from environments import EnvironmentConfig
+from config import EnvironmentConfig
 from pipeline_constructs.access_policies import IngestConsumerPolicy
 from pipeline_constructs.ingest_queues import IngestQueues
 from pipeline_constructs.raw_bucket import RawFilesBucket
@@ -30,6 +30,7 @@ class StatefulStack(Stack):
             notification_queue=self.queues.main_queue,
             removal_policy=config.removal_policy,
         )
+        # The workers' access to these resources, defined beside them (same-stack ARNs).
         self.worker_access = IngestConsumerPolicy(
             self, "WorkerAccess", main_queue=self.queues.main_queue,
             dead_letter_queue=self.queues.dead_letter_queue, raw_bucket=self.raw_files.bucket,

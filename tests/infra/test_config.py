@@ -7,8 +7,10 @@ import subprocess
 import sys
 
 import pytest
+from aws_cdk import RemovalPolicy
 
-from environments import ENVIRONMENTS, ConfigError, EnvironmentConfig, QueueConfig, environments_named
+from config import AlarmSubscriptions, AlarmThresholds, ConfigError, EnvironmentConfig, QueueConfig
+from environments import ENVIRONMENTS, environments_named
 from tests.support.cdk_app import REPO
 
 
@@ -64,10 +66,39 @@ def test_app_refuses_an_unknown_environment_before_synthesizing(tmp_path):
 
 
 def test_alarm_windows_must_outlast_the_longest_job():
-    from environments import AlarmConfig
     with pytest.raises(ConfigError) as error:
         EnvironmentConfig(name="dev", queue=QueueConfig(worker_max_processing_seconds=900),
-                          alarms=AlarmConfig(silent_worker_minutes=15, undeleted_window_minutes=20))
+                          alarms=AlarmThresholds(silent_worker_minutes=15, undeleted_window_minutes=20))
     assert "dev.alarms.silent_worker_minutes = 15: must be longer than queue.worker_max_processing_seconds" in str(
         error.value)
     assert "undeleted_window_minutes" not in str(error.value)
+
+
+@pytest.mark.parametrize("field,value", [
+    ("undeleted_min_received", 0), ("delete_failures_warning", 0),
+    ("queue_depth_warning_minutes", 0), ("worker_error_rate_window_minutes", 2000),
+    ("silent_worker_minutes", 1441)])
+def test_bad_alarm_settings_are_refused_naming_the_field(field, value):
+    with pytest.raises(ConfigError, match=rf"x\.alarms\.{field} = {value}"):
+        EnvironmentConfig(name="x", alarms=AlarmThresholds(**{field: value}))
+
+
+def test_bad_subscriptions_are_refused_naming_the_field():
+    with pytest.raises(ConfigError) as error:
+        EnvironmentConfig(name="x", subscriptions=AlarmSubscriptions(warning_emails=("oncall",)))
+    assert "x.subscriptions.warning_emails = ('oncall',): not e-mail addresses: ['oncall']" in str(error.value)
+
+
+def test_names_start_with_the_environment_prefix():
+    assert ENVIRONMENTS["staging"].name_prefix == "file-search-staging"
+
+
+def test_prod_retains_and_protects():
+    prod = ENVIRONMENTS["prod"]
+    assert prod.termination_protection is True
+    assert prod.removal_policy == RemovalPolicy.RETAIN
+
+
+def test_prod_keeps_every_instance_in_service_during_a_rollout():
+    prod = ENVIRONMENTS["prod"].fleet
+    assert prod.min_healthy_percentage == 100 and prod.min_capacity >= 2

@@ -5,11 +5,12 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-from aws_cdk.assertions import Template
 
-from environments import ENVIRONMENTS, ExistingVpc, NetworkConfig, SearchConfig
+from config import ExistingVpc, NetworkConfig, SearchConfig
+from environments import ENVIRONMENTS
 from stacks.ingestion_stage import compose_app
 from tests.support.cdk_app import new_app
+from tests.support.templates import only_resource, rendered, resources_of_type
 
 DOMAIN_ARN = "arn:aws:es:eu-west-1:123456789012:domain/shared-search"
 ENDPOINT = "https://vpc-shared-search-abc123.eu-west-1.es.amazonaws.com"
@@ -17,7 +18,7 @@ SUBNETS = ("subnet-0aaaaaaaaaaaaaaaa", "subnet-0bbbbbbbbbbbbbbbb")
 
 
 @pytest.fixture(scope="module")
-def templates(tmp_path_factory) -> dict[str, Template]:
+def templates(tmp_path_factory) -> dict[str, dict]:
     config = dataclasses.replace(
         ENVIRONMENTS["staging"], name="shared",
         network=NetworkConfig(existing_vpc=ExistingVpc(
@@ -30,28 +31,27 @@ def templates(tmp_path_factory) -> dict[str, Template]:
     stage = compose_app(app, [config])["shared"]
     app.synth()  # cdk-nag and the guard pass for this shape too
     assembly = stage.synth()
-    return {s.node.id: Template.from_json(assembly.get_stack_by_name(s.stack_name).template)
+    return {s.node.id: assembly.get_stack_by_name(s.stack_name).template
             for s in (stage.alerts, stage.stateful, stage.network, stage.search, stage.fleet)}
 
 
 def test_no_vpc_or_domain_is_created(templates):
     for template in templates.values():
-        template.resource_count_is("AWS::EC2::VPC", 0)
-        template.resource_count_is("AWS::OpenSearchService::Domain", 0)
+        assert resources_of_type(template, "AWS::EC2::VPC") == {}
+        assert resources_of_type(template, "AWS::OpenSearchService::Domain") == {}
 
 
 def test_endpoints_and_workers_use_the_given_subnets(templates):
-    endpoints = templates["Network"].find_resources("AWS::EC2::VPCEndpoint")
+    endpoints = resources_of_type(templates["Network"], "AWS::EC2::VPCEndpoint")
     assert endpoints and all(e["Properties"]["VpcId"] == "vpc-0123456789abcdef0" for e in endpoints.values())
-    (group,) = templates["Fleet"].find_resources("AWS::AutoScaling::AutoScalingGroup").values()
+    _, group = only_resource(templates["Fleet"], "AWS::AutoScaling::AutoScalingGroup")
     assert tuple(group["Properties"]["VPCZoneIdentifier"]) == SUBNETS
 
 
 def test_workers_index_into_the_given_domain(templates):
-    (launch_template,) = templates["Fleet"].find_resources("AWS::EC2::LaunchTemplate").values()
-    parts = launch_template["Properties"]["LaunchTemplateData"]["UserData"]["Fn::Base64"]["Fn::Join"][1]
-    text = "".join(p for p in parts if isinstance(p, str))
+    _, launch_template = only_resource(templates["Fleet"], "AWS::EC2::LaunchTemplate")
+    text = rendered(launch_template["Properties"]["LaunchTemplateData"]["UserData"]["Fn::Base64"])
     assert f"WORKER_OPENSEARCH_ENDPOINT={ENDPOINT}\n" in text
-    (policy,) = templates["Search"].find_resources("AWS::IAM::ManagedPolicy").values()
+    _, policy = only_resource(templates["Search"], "AWS::IAM::ManagedPolicy")
     (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
     assert statement["Resource"] == [f"{DOMAIN_ARN}/file-index", f"{DOMAIN_ARN}/file-index/*"]

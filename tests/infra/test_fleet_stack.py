@@ -1,107 +1,27 @@
-"""Network, search domain and worker fleet, in every environment."""
+"""Fleet stack: instances, rollout, scaling, the worker role's permissions and the worker's
+start-up, in every environment."""
 
 from __future__ import annotations
 
 import re
 
-from aws_cdk.assertions import Match
-
 from environments import ENVIRONMENTS
-from pipeline_constructs.worker_network import INTERFACE_ENDPOINTS
-
-ANYWHERE = ("0.0.0.0/0", "::/0")
+from tests.support.templates import only_resource, rendered, resources_of_type
 
 
-def resources(synthesized, env, kind):
-    return {(stack, lid): r for stack, t in synthesized.templates[env].items()
-            for lid, r in t["Resources"].items() if r["Type"] == kind}
-
-
-def only(found: dict):
-    assert len(found) == 1, list(found)
-    return next(iter(found.values()))
+def fleet_resource(synthesized, env: str, kind: str) -> tuple[str, dict]:
+    return only_resource(synthesized.templates[env]["Fleet"], kind)
 
 
 def user_data_text(synthesized, env) -> str:
-    template = only(resources(synthesized, env, "AWS::EC2::LaunchTemplate"))
-    joined = template["Properties"]["LaunchTemplateData"]["UserData"]["Fn::Base64"]["Fn::Join"][1]
-    return "".join(p if isinstance(p, str) else "<token>" for p in joined)
-
-
-# --- network ---------------------------------------------------------------------------------
-
-def test_no_nat_no_internet_gateway_only_isolated_subnets(synthesized, env):
-    for kind in ("AWS::EC2::NatGateway", "AWS::EC2::InternetGateway", "AWS::EC2::EgressOnlyInternetGateway"):
-        assert resources(synthesized, env, kind) == {}, kind
-    for route in resources(synthesized, env, "AWS::EC2::Route").values():
-        assert route["Properties"].get("DestinationCidrBlock") not in ANYWHERE
-    subnets = resources(synthesized, env, "AWS::EC2::Subnet")
-    assert len(subnets) == 2
-    for subnet in subnets.values():
-        assert subnet["Properties"]["MapPublicIpOnLaunch"] is False
-
-
-def test_flow_logs_go_to_a_log_group_with_retention(synthesized, env):
-    flow_log = only(resources(synthesized, env, "AWS::EC2::FlowLog"))
-    assert flow_log["Properties"]["LogDestinationType"] == "cloud-watch-logs"
-    template = synthesized.template(env, "Network")
-    template.has_resource_properties("AWS::Logs::LogGroup", {
-        "RetentionInDays": ENVIRONMENTS[env].network.flow_log_retention_days})
-
-
-def test_interface_endpoints_for_every_api_the_instances_call(synthesized, env):
-    endpoints = resources(synthesized, env, "AWS::EC2::VPCEndpoint")
-    interface = [e["Properties"] for e in endpoints.values() if e["Properties"].get("VpcEndpointType") == "Interface"]
-    services = set()
-    for props in interface:
-        assert props["PrivateDnsEnabled"] is True
-        assert len(props["SecurityGroupIds"]) == 1
-        name = props["ServiceName"]
-        services.add(name if isinstance(name, str) else "".join(p if isinstance(p, str) else "" for p in name["Fn::Join"][1]))
-    suffixes = {s.rsplit(".", 1)[-1] for s in services}
-    assert suffixes == {"sqs", "logs", "monitoring", "ssm", "ssmmessages", "ec2messages", "autoscaling",
-                        "cloudformation"}
-    assert len(interface) == len(INTERFACE_ENDPOINTS)
-
-
-def test_s3_gateway_endpoint_only_reads_what_the_fleet_needs(synthesized, env):
-    endpoints = resources(synthesized, env, "AWS::EC2::VPCEndpoint")
-    (gateway,) = [e["Properties"] for e in endpoints.values() if e["Properties"].get("VpcEndpointType") == "Gateway"]
-    (statement,) = gateway["PolicyDocument"]["Statement"]
-    assert statement["Effect"] == "Allow"
-    assert statement["Action"] == ["s3:GetObject", "s3:GetObjectVersion"]
-    rendered = [r if isinstance(r, str) else "".join(p if isinstance(p, str) else "<token>" for p in r["Fn::Join"][1])
-                for r in statement["Resource"]]
-    assert sum(r.endswith("/raw-files/*") for r in rendered) == 1
-    assert any(re.search(r":s3:::cdk-hnb659fds-assets-<token>-<token>/\*$", r) for r in rendered)
-    assert any(re.search(r":s3:::al2023-repos-<token>-de612dc2/\*$", r) for r in rendered)
-    assert len(rendered) == 3
-
-
-def test_no_security_group_admits_the_internet(synthesized, env):
-    for sg in resources(synthesized, env, "AWS::EC2::SecurityGroup").values():
-        for rule in sg["Properties"].get("SecurityGroupIngress", []):
-            assert rule.get("CidrIp") not in ANYWHERE and rule.get("CidrIpv6") not in ANYWHERE
-    for rule in resources(synthesized, env, "AWS::EC2::SecurityGroupIngress").values():
-        props = rule["Properties"]
-        assert props.get("CidrIp") not in ANYWHERE
-        assert "SourceSecurityGroupId" in props
-        assert (props["FromPort"], props["ToPort"], props["IpProtocol"]) == (443, 443, "tcp")
-
-
-def test_workers_have_no_ingress_and_only_https_egress(synthesized, env):
-    template = synthesized.template(env, "Network")
-    (sg,) = [r for r in template.find_resources("AWS::EC2::SecurityGroup").values()
-             if r["Properties"]["GroupDescription"].startswith("Ingest workers")]
-    assert "SecurityGroupIngress" not in sg["Properties"]
-    assert sg["Properties"]["SecurityGroupEgress"] == [
-        {"CidrIp": "0.0.0.0/0", "Description": "HTTPS to AWS APIs", "FromPort": 443, "IpProtocol": "tcp", "ToPort": 443}]
+    _, template = fleet_resource(synthesized, env, "AWS::EC2::LaunchTemplate")
+    return rendered(template["Properties"]["LaunchTemplateData"]["UserData"]["Fn::Base64"])
 
 
 # --- instances ---------------------------------------------------------------------------------
 
 def test_launch_template_hardening(synthesized, env):
-    data = only(resources(synthesized, env, "AWS::EC2::LaunchTemplate"))["Properties"]["LaunchTemplateData"]
+    data = fleet_resource(synthesized, env, "AWS::EC2::LaunchTemplate")[1]["Properties"]["LaunchTemplateData"]
     fleet = ENVIRONMENTS[env].fleet
     assert data["MetadataOptions"] == {"HttpTokens": "required", "HttpPutResponseHopLimit": 1}
     assert data["BlockDeviceMappings"] == [{"DeviceName": "/dev/xvda", "Ebs": {
@@ -114,7 +34,7 @@ def test_launch_template_hardening(synthesized, env):
 
 def test_group_size_metrics_notifications_and_rollout(synthesized, env):
     fleet = ENVIRONMENTS[env].fleet
-    (group,) = resources(synthesized, env, "AWS::AutoScaling::AutoScalingGroup").values()
+    _, group = fleet_resource(synthesized, env, "AWS::AutoScaling::AutoScalingGroup")
     props = group["Properties"]
     assert props["AutoScalingGroupName"] == f"file-search-{env}-fleet-workers"
     assert (props["MinSize"], props["MaxSize"]) == (str(fleet.min_capacity), str(fleet.max_capacity))
@@ -133,13 +53,8 @@ def test_group_size_metrics_notifications_and_rollout(synthesized, env):
         assert "WaitOnResourceSignals" not in rolling
 
 
-def test_prod_keeps_every_instance_in_service_during_a_rollout():
-    prod = ENVIRONMENTS["prod"].fleet
-    assert prod.min_healthy_percentage == 100 and prod.min_capacity >= 2
-
-
 def test_termination_hook_gives_the_worker_time_to_drain(synthesized, env):
-    hook = only(resources(synthesized, env, "AWS::AutoScaling::LifecycleHook"))["Properties"]
+    hook = fleet_resource(synthesized, env, "AWS::AutoScaling::LifecycleHook")[1]["Properties"]
     assert hook["LifecycleTransition"] == "autoscaling:EC2_INSTANCE_TERMINATING"
     assert hook["LifecycleHookName"] == "drain-worker"
     assert hook["HeartbeatTimeout"] == ENVIRONMENTS[env].fleet.drain_timeout_seconds
@@ -151,7 +66,7 @@ def test_termination_hook_gives_the_worker_time_to_drain(synthesized, env):
 
 
 def test_scaling_tracks_backlog_per_in_service_instance(synthesized, env):
-    policy = only(resources(synthesized, env, "AWS::AutoScaling::ScalingPolicy"))["Properties"]
+    policy = fleet_resource(synthesized, env, "AWS::AutoScaling::ScalingPolicy")[1]["Properties"]
     assert policy["PolicyType"] == "TargetTrackingScaling"
     config = policy["TargetTrackingConfiguration"]
     assert config["TargetValue"] == ENVIRONMENTS[env].fleet.backlog_per_instance_target
@@ -162,7 +77,7 @@ def test_scaling_tracks_backlog_per_in_service_instance(synthesized, env):
     assert visible["Metric"]["Dimensions"][0]["Name"] == "QueueName"
     in_service = metrics["in_service"]["MetricStat"]
     assert in_service["Metric"]["MetricName"] == "GroupInServiceInstances"
-    ((_, group_id),) = resources(synthesized, env, "AWS::AutoScaling::AutoScalingGroup")
+    group_id, _ = fleet_resource(synthesized, env, "AWS::AutoScaling::AutoScalingGroup")
     assert in_service["Metric"]["Dimensions"] == [{"Name": "AutoScalingGroupName", "Value": {"Ref": group_id}}]
     result = metrics["backlog_per_instance"]
     assert result["Expression"] == "IF(in_service > 0, visible / in_service, visible)"
@@ -174,15 +89,16 @@ def test_scaling_tracks_backlog_per_in_service_instance(synthesized, env):
 
 def worker_permissions(synthesized, env) -> dict[tuple[str, ...], list]:
     """Every statement that reaches the worker role: (actions) -> resources."""
+    templates = synthesized.templates[env]
     statements = []
-    for (stack, _), policy in resources(synthesized, env, "AWS::IAM::Policy").items():
-        if stack == "Fleet" and "WorkerRole" in str(policy["Properties"]["Roles"]):
+    for policy in resources_of_type(templates["Fleet"], "AWS::IAM::Policy").values():
+        if "WorkerRole" in str(policy["Properties"]["Roles"]):
             statements += policy["Properties"]["PolicyDocument"]["Statement"]
-    (role,) = [r for (stack, lid), r in resources(synthesized, env, "AWS::IAM::Role").items() if stack == "Fleet"]
+    _, role = only_resource(templates["Fleet"], "AWS::IAM::Role")
     attached = role["Properties"]["ManagedPolicyArns"]
     assert len(attached) == 2, "the ingest-consumer and search-writer policies, no AWS managed policy"
-    for (stack, _), policy in resources(synthesized, env, "AWS::IAM::ManagedPolicy").items():
-        if stack in ("Stateful", "Search"):
+    for stack in ("Stateful", "Search"):
+        for policy in resources_of_type(templates[stack], "AWS::IAM::ManagedPolicy").values():
             statements += policy["Properties"]["PolicyDocument"]["Statement"]
     found = {}
     for s in statements:
@@ -215,9 +131,9 @@ def test_worker_role_has_exactly_these_permissions(synthesized, env):
 
 def test_worker_role_resources_are_scoped(synthesized, env):
     found = worker_permissions(synthesized, env)
-    stateful = synthesized.template(env, "Stateful").find_resources("AWS::SQS::Queue")
-    main_id = next(k for k, v in stateful.items() if "RedrivePolicy" in v["Properties"])
-    dlq_id = next(k for k, v in stateful.items() if "RedriveAllowPolicy" in v["Properties"])
+    stateful = synthesized.templates[env]["Stateful"]
+    main_id, _ = only_resource(stateful, "AWS::SQS::Queue", lambda r: "RedrivePolicy" in r["Properties"])
+    dlq_id, _ = only_resource(stateful, "AWS::SQS::Queue", lambda r: "RedriveAllowPolicy" in r["Properties"])
     assert found[("sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:GetQueueAttributes",
                   "sqs:ReceiveMessage")] == [{"Fn::GetAtt": [main_id, "Arn"]}]
     assert found[("sqs:SendMessage",)] == [{"Fn::GetAtt": [dlq_id, "Arn"]}]
@@ -269,59 +185,3 @@ def test_systemd_unit_runs_the_worker_module_with_that_environment(synthesized, 
     assert stop < ENVIRONMENTS[env].fleet.drain_timeout_seconds
     assert "systemctl enable --now ingest-worker.service" in text
     assert '"file_path": "/var/log/ingest-worker/worker.log"' in text
-
-
-# --- search -------------------------------------------------------------------------------------
-
-def test_search_domain_is_private_encrypted_and_sized_from_config(synthesized, env):
-    settings = ENVIRONMENTS[env].search
-    domain = only(resources(synthesized, env, "AWS::OpenSearchService::Domain"))
-    props = domain["Properties"]
-    assert props["EngineVersion"] == f"OpenSearch_{settings.engine_version}"
-    assert props["EncryptionAtRestOptions"] == {"Enabled": True}
-    assert props["NodeToNodeEncryptionOptions"] == {"Enabled": True}
-    assert props["DomainEndpointOptions"] == {"EnforceHTTPS": True, "TLSSecurityPolicy": "Policy-Min-TLS-1-2-2019-07"}
-    assert len(props["VPCOptions"]["SubnetIds"]) == settings.availability_zone_count
-    assert "AccessPolicies" not in props, "IAM identity policies only"
-    cluster = props["ClusterConfig"]
-    assert cluster["InstanceCount"] == settings.data_node_count
-    assert cluster["InstanceType"] == settings.data_node_instance_type
-    assert cluster["DedicatedMasterEnabled"] is (settings.master_node_count > 0)
-    assert cluster["ZoneAwarenessEnabled"] is (settings.availability_zone_count > 1)
-    assert set(props["LogPublishingOptions"]) == {"SEARCH_SLOW_LOGS", "INDEX_SLOW_LOGS", "ES_APPLICATION_LOGS"}
-    assert domain["DeletionPolicy"] == ("Delete" if env == "dev" else "Retain")
-
-
-def test_prod_search_is_multi_az_with_dedicated_masters(synthesized):
-    cluster = only(resources(synthesized, "prod", "AWS::OpenSearchService::Domain"))["Properties"]["ClusterConfig"]
-    assert cluster["DedicatedMasterCount"] == 3
-    assert cluster["ZoneAwarenessConfig"] == {"AvailabilityZoneCount": 2}
-
-
-def test_search_domain_admits_only_the_workers_on_443(synthesized, env):
-    template = synthesized.template(env, "Network")
-    groups = template.find_resources("AWS::EC2::SecurityGroup")
-    search_sg = next(k for k, v in groups.items() if v["Properties"]["GroupDescription"].startswith("OpenSearch"))
-    worker_sg = next(k for k, v in groups.items() if v["Properties"]["GroupDescription"].startswith("Ingest workers"))
-    template.has_resource_properties("AWS::EC2::SecurityGroupIngress", {
-        "GroupId": {"Fn::GetAtt": [search_sg, "GroupId"]},
-        "SourceSecurityGroupId": {"Fn::GetAtt": [worker_sg, "GroupId"]},
-        "FromPort": 443, "ToPort": 443, "IpProtocol": "tcp",
-    })
-
-
-def test_stateful_stacks_are_protected_in_prod(synthesized):
-    stage = synthesized.stages["prod"]
-    assert stage.stateful.termination_protection and stage.search.termination_protection
-    assert not stage.fleet.termination_protection and not stage.network.termination_protection
-
-
-def test_topics_are_encrypted_and_tls_only(synthesized, env):
-    template = synthesized.template(env, "Alerts")
-    topics = template.find_resources("AWS::SNS::Topic")
-    assert len(topics) == 2
-    for topic in topics.values():
-        assert "KmsMasterKeyId" in topic["Properties"]
-    template.has_resource_properties("AWS::KMS::Key", {"EnableKeyRotation": True})
-    template.has_resource_properties("AWS::SNS::TopicPolicy", {"PolicyDocument": {"Statement": Match.array_with([
-        Match.object_like({"Effect": "Deny", "Condition": {"Bool": {"aws:SecureTransport": "false"}}})])}})

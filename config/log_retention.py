@@ -1,9 +1,14 @@
-"""CloudWatch Logs retention from a number of days (config speaks days, CDK an enum)."""
+"""CloudWatch Logs retention periods: the one list of allowed values.
+
+Configuration speaks days; CDK speaks an enum. Validation (`LOG_RETENTION_DAYS_ALLOWED`) and the
+constructs (`retention_days`) both read this table, so they cannot disagree.
+"""
 
 from __future__ import annotations
 
 from aws_cdk import aws_logs as logs
 
+# Days -> CDK's enum, for every period CloudWatch Logs accepts.
 _BY_DAYS = {
     1: logs.RetentionDays.ONE_DAY, 3: logs.RetentionDays.THREE_DAYS, 5: logs.RetentionDays.FIVE_DAYS,
     7: logs.RetentionDays.ONE_WEEK, 14: logs.RetentionDays.TWO_WEEKS, 30: logs.RetentionDays.ONE_MONTH,
@@ -16,8 +21,9 @@ _BY_DAYS = {
     2557: logs.RetentionDays.SEVEN_YEARS, 2922: logs.RetentionDays.EIGHT_YEARS,
     3288: logs.RetentionDays.NINE_YEARS, 3653: logs.RetentionDays.TEN_YEARS,
 }
+LOG_RETENTION_DAYS_ALLOWED = frozenset(_BY_DAYS)
 
 
 def retention_days(days: int) -> logs.RetentionDays:
-    """The RetentionDays for `days`; environments.py already refused any other value."""
+    """The RetentionDays for `days`; the configuration already refused any other value."""
     return _BY_DAYS[days]

@@ -1,10 +1,9 @@
-"""Monitoring: every alarm, metric filter and the dashboard, in every environment; the metric
-filters evaluated against the worker's real log output; notification topics from config."""
+"""Monitoring stack: every alarm, metric filter and the dashboard, in every environment; the
+metric filters evaluated against the worker's real log output."""
 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from aws_cdk import App, Stack
@@ -13,30 +12,25 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from aws_cdk.assertions import Match, Template
 
-from environments import ENVIRONMENTS, AlarmConfig, ConfigError, EnvironmentConfig, SlackChannel
-from pipeline_constructs.notification_topics import NotificationTopics
+from config import AlarmThresholds
+from environments import ENVIRONMENTS
 from pipeline_constructs.pipeline_alarms import PipelineAlarms
 from pipeline_constructs.worker_log_metrics import WorkerLogMetrics
-from tests.infra.filter_pattern import matches
-from tests.infra.worker_log_scenario import PHRASE_KEY, run_worker_scenario
+from tests.support.cdk_app import REPO
+from tests.support.filter_pattern import matches
+from tests.support.templates import only_resource, resources_of_type
+from tests.support.worker_log_scenario import PHRASE_KEY, run_worker_scenario
 
-REPO = Path(__file__).resolve().parents[2]
 RUNBOOK_PHRASE = "Failed to delete message"
 
 
 # --- reading the templates ---------------------------------------------------------------------
 
-def of_type(template: dict, kind: str) -> dict[str, dict]:
-    return {lid: r["Properties"] for lid, r in template["Resources"].items() if r["Type"] == kind}
-
-
 def output_value(synthesized, env: str, ref) -> object:
     """The value behind a cross-stack reference (Fn::GetStackOutput to another stack's Output)."""
     target = ref["Fn::GetStackOutput"]
-    for template_id, template in synthesized.templates[env].items():
-        if target["StackName"] == f"file-search-{env}-{template_id.lower()}":
-            return template["Outputs"][target["OutputName"]]["Value"]
-    raise AssertionError(f"no stack {target['StackName']}")
+    (stack,) = [s for s in synthesized.stages[env].node.children if getattr(s, "stack_name", None) == target["StackName"]]
+    return synthesized.templates[env][stack.node.id]["Outputs"][target["OutputName"]]["Value"]
 
 
 def topic_of(synthesized, env: str, refs: list) -> str:
@@ -73,8 +67,8 @@ def queries(synthesized, env: str, props: dict) -> dict[str, tuple]:
 
 
 def alarms(synthesized, env: str) -> dict[str, dict]:
-    found = of_type(synthesized.templates[env]["Monitoring"], "AWS::CloudWatch::Alarm")
-    return {props["AlarmName"]: props for props in found.values()}
+    found = resources_of_type(synthesized.templates[env]["Monitoring"], "AWS::CloudWatch::Alarm")
+    return {r["Properties"]["AlarmName"]: r["Properties"] for r in found.values()}
 
 
 # --- what each environment must have ---------------------------------------------------------
@@ -160,12 +154,12 @@ def test_alarm_metric_statistic_threshold_period_and_topic(synthesized, env, sho
 
 
 def test_thresholds_follow_the_config_not_constants():
-    """Same code, other numbers: a changed AlarmConfig reaches the alarms."""
+    """Same code, other numbers: a changed AlarmThresholds reaches the alarms."""
     stack = Stack(App(), "Probe")
-    settings = AlarmConfig(dlq_critical_messages=42, oldest_message_critical_seconds=120,
+    settings = AlarmThresholds(dlq_critical_messages=42, oldest_message_critical_seconds=120,
                            undeleted_min_received=3, silent_worker_minutes=7)
     metrics = WorkerLogMetrics(stack, "M", log_group=logs.LogGroup(stack, "L"), namespace="NS")
-    PipelineAlarms(stack, "A", settings=settings, environment="probe",
+    PipelineAlarms(stack, "A", settings=settings, name_prefix="file-search-probe",
                    main_queue=sqs.Queue(stack, "Q"), dead_letter_queue=sqs.Queue(stack, "D"),
                    group_name="g", log_metrics=metrics,
                    critical=sns.Topic(stack, "C"), warning=sns.Topic(stack, "W"))
@@ -182,15 +176,6 @@ def test_thresholds_follow_the_config_not_constants():
             "Expression": "IF(received >= 3, (received - FILL(deleted, 0)) / received, 0)"})])})
 
 
-@pytest.mark.parametrize("field,value", [
-    ("undeleted_min_received", 0), ("delete_failures_warning", 0),
-    ("queue_depth_warning_minutes", 0), ("worker_error_rate_window_minutes", 2000),
-    ("silent_worker_minutes", 1441)])
-def test_bad_alarm_settings_are_refused_naming_the_field(field, value):
-    with pytest.raises(ConfigError, match=rf"x\.alarms\.{field} = {value}"):
-        EnvironmentConfig(name="x", alarms=AlarmConfig(**{field: value}))
-
-
 # --- metric filters --------------------------------------------------------------------------
 
 EXPECTED_FILTERS = {
@@ -205,9 +190,9 @@ EXPECTED_FILTERS = {
 
 
 def metric_filters(synthesized, env: str) -> dict[str, dict]:
-    found = of_type(synthesized.templates[env]["Monitoring"], "AWS::Logs::MetricFilter")
+    found = resources_of_type(synthesized.templates[env]["Monitoring"], "AWS::Logs::MetricFilter")
     out = {}
-    for props in found.values():
+    for props in (r["Properties"] for r in found.values()):
         (transform,) = props["MetricTransformations"]
         out[transform["MetricName"]] = {**props, "transform": transform}
     return out
@@ -333,7 +318,8 @@ def test_runbook_phrase_is_in_every_delete_failure_and_only_there(synthesized, w
 # --- dashboard -------------------------------------------------------------------------------
 
 def dashboard_parts(synthesized, env: str) -> list:
-    (props,) = of_type(synthesized.templates[env]["Monitoring"], "AWS::CloudWatch::Dashboard").values()
+    _, dashboard = only_resource(synthesized.templates[env]["Monitoring"], "AWS::CloudWatch::Dashboard")
+    props = dashboard["Properties"]
     assert props["DashboardName"] == f"file-search-{env}-ingestion"
     return props["DashboardBody"]["Fn::Join"][1]
 
@@ -360,7 +346,7 @@ def test_dashboard_shows_queue_dlq_workers_and_fleet(synthesized, env):
     alarm_refs = [p["Fn::GetAtt"][0] for p in dashboard_parts(synthesized, env)
                   if isinstance(p, dict) and "Fn::GetAtt" in p]
     assert sorted(alarm_refs) == sorted(
-        lid for lid in of_type(synthesized.templates[env]["Monitoring"], "AWS::CloudWatch::Alarm"))
+        resources_of_type(synthesized.templates[env]["Monitoring"], "AWS::CloudWatch::Alarm"))
 
 
 # --- runbook ---------------------------------------------------------------------------------
@@ -371,41 +357,3 @@ def test_docs_have_a_runbook_step_and_the_threshold_for_every_alarm(synthesized)
         anchor = props["AlarmDescription"].rsplit("#", 1)[1]
         assert f'<a id="{anchor}"></a>' in text, anchor
         assert f"`{name.replace('-prod-', '-<env>-')}`" in text, name
-
-
-# --- notification topics from config ----------------------------------------------------------
-
-def topics_template(settings: AlarmConfig) -> Template:
-    stack = Stack(App(), "Alerts")
-    NotificationTopics(stack, "Topics", settings=settings)
-    return Template.from_stack(stack)
-
-
-def test_topics_subscribe_the_configured_addresses_and_slack():
-    template = topics_template(AlarmConfig(
-        critical_emails=("oncall@example.com", "lead@example.com"),
-        warning_emails=("team@example.com",),
-        slack=SlackChannel(workspace_id="T0123ABCD", channel_id="C0456EFGH")))
-    subs = template.find_resources("AWS::SNS::Subscription")
-    by_topic: dict[str, set[str]] = {}
-    for sub in subs.values():
-        p = sub["Properties"]
-        assert p["Protocol"] == "email"
-        by_topic.setdefault(p["TopicArn"]["Ref"][:-8], set()).add(p["Endpoint"])
-    assert by_topic == {"TopicsCritical": {"oncall@example.com", "lead@example.com"},
-                        "TopicsWarning": {"team@example.com"}}
-    (chatbot,) = template.find_resources("AWS::Chatbot::SlackChannelConfiguration").values()
-    props = chatbot["Properties"]
-    assert props["SlackWorkspaceId"] == "T0123ABCD" and props["SlackChannelId"] == "C0456EFGH"
-    assert sorted(t["Ref"][:-8] for t in props["SnsTopicArns"]) == ["TopicsCritical", "TopicsWarning"]
-    for topic in template.find_resources("AWS::SNS::Topic").values():
-        assert "KmsMasterKeyId" in topic["Properties"]
-
-
-def test_topics_without_config_have_no_subscriptions(synthesized, env):
-    template = synthesized.templates[env]["Alerts"]
-    config = ENVIRONMENTS[env].alarms
-    subs = of_type(template, "AWS::SNS::Subscription")
-    assert len(subs) == len(config.critical_emails) + len(config.warning_emails)
-    assert bool(of_type(template, "AWS::Chatbot::SlackChannelConfiguration")) == (config.slack is not None)
-    assert len(of_type(template, "AWS::SNS::Topic")) == 2

@@ -1,0 +1,84 @@
+"""One environment's whole configuration, validated across its sections when it is built."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, is_dataclass
+
+from aws_cdk import RemovalPolicy
+
+from config.alarms import AlarmSubscriptions, AlarmThresholds
+from config.bucket import BucketConfig
+from config.fleet import FleetConfig
+from config.log_retention import LOG_RETENTION_DAYS_ALLOWED
+from config.network import NetworkConfig
+from config.queue import QueueConfig
+from config.search import SearchConfig
+
+# Every CloudFormation stack and every named resource of an environment starts with this.
+NAME_PREFIX = "file-search"
+
+
+class ConfigError(ValueError):
+    """An environment's configuration is invalid; the message names every bad field."""
+
+
+@dataclass(frozen=True)
+class EnvironmentConfig:
+    """Everything that differs between environments. Built once, validated at construction."""
+
+    name: str
+    # Both optional: without them the stacks are environment-agnostic and synthesis needs
+    # no credentials; `cdk deploy` then targets the caller's default account and region.
+    account: str | None = None
+    region: str | None = None
+    removal_policy: RemovalPolicy = RemovalPolicy.RETAIN
+    termination_protection: bool = True
+    queue: QueueConfig = field(default_factory=QueueConfig)
+    bucket: BucketConfig = field(default_factory=BucketConfig)
+    network: NetworkConfig = field(default_factory=NetworkConfig)
+    search: SearchConfig = field(default_factory=SearchConfig)
+    fleet: FleetConfig = field(default_factory=FleetConfig)
+    alarms: AlarmThresholds = field(default_factory=AlarmThresholds)
+    subscriptions: AlarmSubscriptions = field(default_factory=AlarmSubscriptions)
+    log_retention_days: int = 90
+
+    @property
+    def name_prefix(self) -> str:
+        """`file-search-<env>`: the start of every stack name, alarm name and dashboard name."""
+        return f"{NAME_PREFIX}-{self.name}"
+
+    def __post_init__(self) -> None:
+        found: list[tuple[str, str]] = []
+        if not re.fullmatch(r"[a-z][a-z0-9-]{0,19}", self.name or ""):
+            found.append(("name", "must be 1-20 lowercase letters, digits or '-'"))
+        if self.account is not None and not re.fullmatch(r"\d{12}", self.account):
+            found.append(("account", "must be a 12-digit AWS account id or None"))
+        if self.region is not None and not re.fullmatch(r"[a-z]{2}(-[a-z]+)+-\d", self.region):
+            found.append(("region", "must be an AWS region like 'eu-west-1' or None"))
+        if self.log_retention_days not in LOG_RETENTION_DAYS_ALLOWED:
+            found.append(("log_retention_days",
+                          f"must be one of CloudWatch's periods {sorted(LOG_RETENTION_DAYS_ALLOWED)}"))
+        # A window shorter than one job would call a worker that is busy with one long file
+        # silent, or its not-yet-deleted messages undeleted.
+        for window in ("silent_worker_minutes", "undeleted_window_minutes"):
+            if getattr(self.alarms, window) * 60 <= self.queue.worker_max_processing_seconds:
+                found.append((f"alarms.{window}",
+                              f"must be longer than queue.worker_max_processing_seconds "
+                              f"({self.queue.worker_max_processing_seconds} s)"))
+        if self.bucket.auto_delete_objects and self.removal_policy != RemovalPolicy.DESTROY:
+            found.append(("bucket.auto_delete_objects",
+                          "may only be true when removal_policy is DESTROY"))
+        for section in ("queue", "bucket", "network", "search", "fleet", "alarms", "subscriptions"):
+            found += [(f"{section}.{name}", why) for name, why in getattr(self, section).problems()]
+        if found:
+            lines = [f"{self.name or '?'}.{path} = {_value_at(self, path)!r}: {why}"
+                     for path, why in found]
+            raise ConfigError("invalid environment configuration:\n  " + "\n  ".join(lines))
+
+
+def _value_at(config: object, dotted: str) -> object:
+    value = config
+    for part in dotted.split("."):
+        value = getattr(value, part) if is_dataclass(value) else value
+    return value

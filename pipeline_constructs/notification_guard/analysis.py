@@ -1,0 +1,56 @@
+"""The guard's analysis on plain template dicts: run every detector, group the paths by queue."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pipeline_constructs.notification_guard.conditions import largest_simultaneous
+from pipeline_constructs.notification_guard.detectors import (
+    eventbridge_on_bucket,
+    eventbridge_rules,
+    lambda_functions,
+    pipes,
+    queue_configurations,
+    sns_topics,
+)
+from pipeline_constructs.notification_guard.findings import LambdaNotification, NotificationPath, Violation
+from pipeline_constructs.notification_guard.template_graph import ResourceKey, TemplateGraph
+
+
+def find_duplicate_paths(
+    templates: dict[str, dict[str, Any]], stack_names: dict[str, str] | None = None
+) -> list[Violation]:
+    """Every queue that S3 events reach through more than one path.
+
+    `templates` maps template path -> template; `stack_names` maps CloudFormation stack name
+    -> template path (needed to follow cross-stack references within the app). Paths under
+    conditions count together only when their conditions can hold at once; the violation
+    lists the largest such set.
+    """
+    graph = TemplateGraph(templates, stack_names)
+    direct = queue_configurations.detect(graph)
+    paths = [
+        *direct,
+        *eventbridge_on_bucket.detect(graph, direct),
+        *eventbridge_rules.detect(graph),
+        *pipes.detect(graph),
+        *sns_topics.detect(graph),
+    ]
+    by_queue: dict[ResourceKey, list[NotificationPath]] = {}
+    for p in paths:
+        by_queue.setdefault(p.queue, []).append(p)
+    violations = []
+    for queue, queue_paths in by_queue.items():
+        together = largest_simultaneous(queue_paths)
+        if len(together) > 1:
+            buckets = sorted({graph.display_name(p.bucket) for p in together if p.bucket})
+            violations.append(Violation(graph.display_name(queue), tuple(buckets), tuple(together)))
+    return violations
+
+
+def find_lambda_notifications(
+    templates: dict[str, dict[str, Any]], stack_names: dict[str, str] | None = None
+) -> list[LambdaNotification]:
+    """Every Lambda function a bucket notifies: for a reviewer, never a synthesis failure."""
+    graph = TemplateGraph(templates, stack_names)
+    return lambda_functions.detect(graph, queue_configurations.detect(graph))

@@ -1,0 +1,101 @@
+"""Network stack: isolated subnets, flow logs, VPC endpoints and security groups, in every
+environment."""
+
+from __future__ import annotations
+
+import re
+
+from environments import ENVIRONMENTS
+from pipeline_constructs.worker_network import INTERFACE_ENDPOINTS
+from tests.support.templates import only_resource, rendered, resources_of_type
+
+ANYWHERE = ("0.0.0.0/0", "::/0")
+
+
+def in_every_stack(synthesized, env: str, kind: str) -> list[dict]:
+    """Resources of `kind` in all stacks of the environment: nothing outside Network may open a path."""
+    return [r for t in synthesized.templates[env].values() for r in resources_of_type(t, kind).values()]
+
+
+def interface_endpoints(synthesized, env: str) -> list[dict]:
+    return [e["Properties"] for e in resources_of_type(synthesized.templates[env]["Network"], "AWS::EC2::VPCEndpoint").values()
+            if e["Properties"].get("VpcEndpointType") == "Interface"]
+
+
+def security_group_id(template: dict, description_start: str) -> str:
+    logical_id, _ = only_resource(template, "AWS::EC2::SecurityGroup",
+                                  lambda r: r["Properties"]["GroupDescription"].startswith(description_start))
+    return logical_id
+
+
+def test_no_nat_no_internet_gateway_only_isolated_subnets(synthesized, env):
+    for kind in ("AWS::EC2::NatGateway", "AWS::EC2::InternetGateway", "AWS::EC2::EgressOnlyInternetGateway"):
+        assert in_every_stack(synthesized, env, kind) == [], kind
+    for route in in_every_stack(synthesized, env, "AWS::EC2::Route"):
+        assert route["Properties"].get("DestinationCidrBlock") not in ANYWHERE
+    subnets = in_every_stack(synthesized, env, "AWS::EC2::Subnet")
+    assert len(subnets) == 2
+    for subnet in subnets:
+        assert subnet["Properties"]["MapPublicIpOnLaunch"] is False
+
+
+def test_flow_logs_go_to_a_log_group_with_retention(synthesized, env):
+    _, flow_log = only_resource(synthesized.templates[env]["Network"], "AWS::EC2::FlowLog")
+    assert flow_log["Properties"]["LogDestinationType"] == "cloud-watch-logs"
+    template = synthesized.template(env, "Network")
+    template.has_resource_properties("AWS::Logs::LogGroup", {
+        "RetentionInDays": ENVIRONMENTS[env].network.flow_log_retention_days})
+
+
+def test_interface_endpoints_for_every_api_the_instances_call(synthesized, env):
+    interface = interface_endpoints(synthesized, env)
+    services = set()
+    for props in interface:
+        assert props["PrivateDnsEnabled"] is True
+        assert len(props["SecurityGroupIds"]) == 1
+        services.add(rendered(props["ServiceName"], token=""))
+    suffixes = {s.rsplit(".", 1)[-1] for s in services}
+    assert suffixes == {"sqs", "logs", "monitoring", "ssm", "ssmmessages", "ec2messages", "autoscaling",
+                        "cloudformation"}
+    assert len(interface) == len(INTERFACE_ENDPOINTS)
+
+
+def test_s3_gateway_endpoint_only_reads_what_the_fleet_needs(synthesized, env):
+    _, gateway = only_resource(synthesized.templates[env]["Network"], "AWS::EC2::VPCEndpoint",
+                               lambda r: r["Properties"]["VpcEndpointType"] == "Gateway")
+    (statement,) = gateway["Properties"]["PolicyDocument"]["Statement"]
+    assert statement["Effect"] == "Allow"
+    assert statement["Action"] == ["s3:GetObject", "s3:GetObjectVersion"]
+    resources = [rendered(r) for r in statement["Resource"]]
+    assert sum(r.endswith("/raw-files/*") for r in resources) == 1
+    assert any(re.search(r":s3:::cdk-hnb659fds-assets-<token>-<token>/\*$", r) for r in resources)
+    assert any(re.search(r":s3:::al2023-repos-<token>-de612dc2/\*$", r) for r in resources)
+    assert len(resources) == 3
+
+
+def test_no_security_group_admits_the_internet(synthesized, env):
+    for sg in in_every_stack(synthesized, env, "AWS::EC2::SecurityGroup"):
+        for rule in sg["Properties"].get("SecurityGroupIngress", []):
+            assert rule.get("CidrIp") not in ANYWHERE and rule.get("CidrIpv6") not in ANYWHERE
+    for rule in in_every_stack(synthesized, env, "AWS::EC2::SecurityGroupIngress"):
+        props = rule["Properties"]
+        assert props.get("CidrIp") not in ANYWHERE
+        assert "SourceSecurityGroupId" in props
+        assert (props["FromPort"], props["ToPort"], props["IpProtocol"]) == (443, 443, "tcp")
+
+
+def test_workers_have_no_ingress_and_only_https_egress(synthesized, env):
+    network = synthesized.templates[env]["Network"]
+    sg = network["Resources"][security_group_id(network, "Ingest workers")]
+    assert "SecurityGroupIngress" not in sg["Properties"]
+    assert sg["Properties"]["SecurityGroupEgress"] == [
+        {"CidrIp": "0.0.0.0/0", "Description": "HTTPS to AWS APIs", "FromPort": 443, "IpProtocol": "tcp", "ToPort": 443}]
+
+
+def test_search_domain_admits_only_the_workers_on_443(synthesized, env):
+    network = synthesized.templates[env]["Network"]
+    synthesized.template(env, "Network").has_resource_properties("AWS::EC2::SecurityGroupIngress", {
+        "GroupId": {"Fn::GetAtt": [security_group_id(network, "OpenSearch"), "GroupId"]},
+        "SourceSecurityGroupId": {"Fn::GetAtt": [security_group_id(network, "Ingest workers"), "GroupId"]},
+        "FromPort": 443, "ToPort": 443, "IpProtocol": "tcp",
+    })
