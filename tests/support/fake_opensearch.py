@@ -15,17 +15,21 @@ Fault injection: fail_next(n, status) answers the next n requests with 429/5xx;
 throttle(fraction) answers that share of requests 429 at random; down = True drops every
 connection without an answer (unreachable); block_writes("index") fails bulk writes per item
 with 403 cluster_block_exception (index write block), block_writes("cluster") the whole request
-(cluster read-only); latency (seconds) delays every answer, half before the request is applied
-and half after; reject_doc(id, ...) makes bulk items for that id fail; after_bulk (a callable)
+(cluster read-only); reject_doc(id, ...) makes bulk items for that id fail; after_bulk (a callable)
 runs after a _bulk request was applied and before it is answered (to kill or delay the worker).
 It records every request (method, path, headers) so tests can assert on signing and count
-requests honestly, and every applied write in `write_log` (id, op, etag, version_id, sequencer).
+requests honestly, every applied write in `write_log` (id, op, etag, version_id, sequencer), and
+the time.monotonic() at which each document was written (`written_at`).
+For benchmarks and races, latency(method, path, body) -> seconds delays each answer as a real
+cluster would (the sleep comes before the request is applied: a document is written when its
+answer leaves); set it in the constructor or as the attribute.
+Sockets use TCP_NODELAY: http.server writes headers and body separately, and delayed ACKs would
+otherwise add about 40 ms to answers on kept-alive connections.
 """
 from __future__ import annotations
 
 import json
 import random
-import socket
 import threading
 import time
 import uuid
@@ -41,7 +45,8 @@ def _error(status: int, etype: str, reason: str, **extra: Any) -> tuple[int, dic
 
 
 class FakeOpenSearch:
-    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0,
+                 latency: Callable[[str, str, bytes], float] | None = None) -> None:
         self.lock = threading.Lock()
         self.indices: dict[str, dict[str, dict]] = {}  # index -> id -> {version, seq, source}
         self.uuids: dict[str, str] = {}
@@ -52,7 +57,7 @@ class FakeOpenSearch:
         self._reject: dict[str, tuple[int, str]] = {}
         self.after_bulk: Callable[[], None] | None = None
         self.write_log: list[dict] = []
-        self.latency = 0.0
+        self.latency = latency
         self.down = False
         self._throttle = 0.0
         self._random = random.Random(7)
@@ -61,15 +66,10 @@ class FakeOpenSearch:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True
 
             def log_message(self, *args: Any) -> None:
                 pass
-
-            def setup(self) -> None:
-                super().setup()
-                # http.server writes headers and body apart: without this, delayed ACKs add
-                # about 40 ms to every answer on a kept-alive connection.
-                self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
             def _handle(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
@@ -80,11 +80,9 @@ class FakeOpenSearch:
                                               "headers": dict(self.headers), "dropped": True})
                     self.close_connection = True
                     return
-                if fake.latency:
-                    time.sleep(fake.latency / 2)
+                if fake.latency is not None:
+                    time.sleep(fake.latency(self.command, self.path, body))
                 status, payload = fake.dispatch(self.command, self.path, dict(self.headers), body)
-                if fake.latency:
-                    time.sleep(fake.latency / 2)
                 hook = fake.after_bulk
                 if hook is not None and "_bulk" in self.path:
                     hook()  # lets tests stop the world after a write is applied
@@ -348,7 +346,8 @@ class FakeOpenSearch:
         else:
             return fail(400, "illegal_argument_exception", f"No version type match [{vtype}]")
         self.seq_no += 1
-        docs[doc_id] = {"version": new_version, "seq_no": self.seq_no, "source": source}
+        docs[doc_id] = {"version": new_version, "seq_no": self.seq_no, "source": source,
+                        "written_at": time.monotonic()}
         self.writes += 1
         src = source if isinstance(source, dict) else {}
         self.write_log.append({"id": doc_id, "op": op, "etag": src.get("etag"),

@@ -188,7 +188,7 @@ def test_duplicates_on_two_instances_at_once_write_each_object_once(aws, fake_os
         aws.sqs.send_message_batch(QueueUrl=aws.queue_url, Entries=[
             {"Id": str(n), "MessageBody": b} for n, b in enumerate(copies[i:i + 10])])
     fake_os.dispatch("PUT", "/" + INDEX, {}, b"{}")
-    fake_os.latency = 0.1
+    fake_os.latency = lambda *_: 0.1
     env = aws.env(fake_os, WORKER_CONCURRENCY=8, WORKER_LOG_LEVEL="INFO")
     with run_worker(env) as one, run_worker(env) as two:
         wait_for(lambda: len(one.processed()) + len(two.processed()) >= 120, timeout=60,
