@@ -43,7 +43,8 @@ def test_invalid_values_name_the_variable(name, value, needle):
 
 
 def test_default_concurrency_follows_the_instance_size():
-    """16 fetch threads per vCPU (the work waits on the network), within 1-64."""
-    assert [config.default_concurrency(n) for n in (1, 2, 4, 8)] == [16, 32, 64, 64]
+    """16 fetch threads per vCPU (the work waits on the network), at most 32 (one core runs
+    the process's Python at a time)."""
+    assert [config.default_concurrency(n) for n in (1, 2, 4, 8)] == [16, 32, 32, 32]
     cfg = config.load({**MINIMAL_WORKER_ENV, "WORKER_CONCURRENCY": "8"})
     assert (cfg.concurrency, cfg.pipelines, cfg.max_in_flight) == (8, 2, 80)
