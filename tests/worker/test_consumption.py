@@ -78,6 +78,21 @@ def test_a_lasting_fault_pauses_until_the_probe_answers_then_resumes_by_itself()
     assert resumed["dependency"] == "s3" and resumed["paused_s"] > 0
 
 
+def test_a_probe_answering_with_the_messages_own_fault_resumes_and_passes_it_on():
+    g, logs, _ = gate()
+    calls = []
+
+    def op():
+        calls.append(1)
+        if len(calls) < 7:
+            raise DependencyFault("s3", "AccessDenied")
+        raise LookupError("NoSuchKey: the object is gone now")
+
+    with pytest.raises(LookupError):
+        g.call(op)
+    assert g.is_open() and len(logs.events("consumption_resumed")) == 1
+
+
 def test_stopping_while_paused_gives_up_the_wait():
     g, _, stop = gate(speed=1.0)
     threading.Timer(0.3, stop.set).start()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import random
 import threading
-from typing import Callable, Dict, Optional, Tuple, TypeVar
+from typing import Callable, Dict, Optional, Set, Tuple, TypeVar
 
 from .clock import Clock
 from .logs import JsonLog
@@ -108,8 +108,11 @@ class ConsumptionGate:
                 self._pause(exc)  # may be another dependency now
                 paused_here.add(exc.dependency)
                 continue
-            for dependency in sorted(paused_here):
-                self._resume(dependency)
+            except BaseException:
+                # It answered, with the message's own fault (e.g. the object is gone now).
+                self._resume_all(paused_here)
+                raise
+            self._resume_all(paused_here)
             return result
 
     def _wait_probe(self, seconds: float, generation: int) -> bool:
@@ -137,6 +140,10 @@ class ConsumptionGate:
                          "received until it answers; held messages stay invisible",
                          dependency=fault.dependency, error=fault.code,
                          detail=fault.detail[:300])
+
+    def _resume_all(self, dependencies: Set[str]) -> None:
+        for dependency in sorted(dependencies):
+            self._resume(dependency)
 
     def _resume(self, dependency: str) -> None:
         with self._cond:

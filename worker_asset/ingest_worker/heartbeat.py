@@ -13,6 +13,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 from .clock import Clock
 from .logs import JsonLog
 from .messages import ReceivedMessage
+from .settle import Settler
 from .stats import Counters
 
 SQS_MAX_HOLD_SECONDS = 12 * 3600
@@ -79,7 +80,7 @@ class InFlight:
 class Heartbeat:
     """Extends the visibility of every held message before it expires (daemon thread)."""
 
-    def __init__(self, *, in_flight: InFlight, settler: object, visibility_timeout: int,
+    def __init__(self, *, in_flight: InFlight, settler: Settler, visibility_timeout: int,
                  log: JsonLog, counters: Counters, clock: Clock) -> None:
         self.in_flight = in_flight
         self.settler = settler

@@ -16,6 +16,7 @@ from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 from .consumption import ConsumptionGate, DependencyFault, Stopping
 from .events import ObjectRef, PoisonMessage, parse_body, should_index
 from .fetch import ObjectFetcher
+from .heartbeat import InFlight
 from .logs import JsonLog
 from .messages import (
     DeadLetter,
@@ -73,7 +74,7 @@ class _BulkAttempt:
 class RoundProcessor:
     def __init__(self, *, prefix: str, fetcher: ObjectFetcher, search: OpenSearch,
                  fetch_pool: concurrent.futures.Executor, settler: Settler,
-                 gate: ConsumptionGate, log: JsonLog, counters: Counters,
+                 gate: ConsumptionGate, in_flight: InFlight, log: JsonLog, counters: Counters,
                  settle_pool: Optional[concurrent.futures.Executor] = None) -> None:
         self.prefix = prefix
         self.fetcher = fetcher
@@ -81,6 +82,7 @@ class RoundProcessor:
         self.fetch_pool = fetch_pool
         self.settler = settler
         self.gate = gate
+        self.in_flight = in_flight
         self.log = log
         self.counters = counters
         # Settling (deletes, DLQ) runs there without holding up the next round; None: inline.
@@ -129,6 +131,8 @@ class RoundProcessor:
         except Exception as exc:  # a bug must not strand messages until they expire
             self.log.error("round_failed", f"Unexpected error settling a round: {exc!r}",
                            error=type(exc).__name__)
+            retry = Retry(type(exc).__name__)
+            self.settler.release([(m, retry) for m, _ in outcomes if m in self.in_flight])
             return
         duration_ms = round((time.monotonic() - started) * 1000, 1)
         for m, outcome in outcomes:

@@ -67,7 +67,8 @@ class Worker:
             prefix=cfg.prefix,
             fetcher=ObjectFetcher(s3, cfg.max_object_bytes, cfg.expected_bucket_owner),
             search=search, fetch_pool=self._fetch_pool, settler=self.settler, gate=self.gate,
-            log=log, counters=self.counters, settle_pool=self._settle_pool)
+            in_flight=self.in_flight, log=log, counters=self.counters,
+            settle_pool=self._settle_pool)
         self.heartbeat = Heartbeat(in_flight=self.in_flight, settler=self.settler,
                                    visibility_timeout=cfg.visibility_timeout, log=log,
                                    counters=self.counters, clock=self.clock)
