@@ -8,6 +8,7 @@ more than one receive per message, so its real clock is the right one.
 """
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 
@@ -48,7 +49,7 @@ def gate(speed: float = 1000.0) -> tuple[ConsumptionGate, LogCapture, threading.
 
 def test_a_short_fault_is_retried_in_process_without_pausing():
     g, logs, _ = gate()
-    answers = iter([DependencyFault("opensearch", "es_rejected_execution_exception"), "ok"])
+    answers = iter([DependencyFault("index", "es_rejected_execution_exception"), "ok"])
 
     def op():
         answer = next(answers)
@@ -66,16 +67,16 @@ def test_a_lasting_fault_pauses_until_the_probe_answers_then_resumes_by_itself()
     def op():
         calls.append(1)
         if len(calls) < 9:  # 5 tries in-process, then 3 failed probes
-            raise DependencyFault("s3", "AccessDenied", "Access Denied")
+            raise DependencyFault("bucket", "AccessDenied", "Access Denied")
         assert not g.is_open()  # the receivers wait meanwhile
         return "object"
 
     assert g.call(op) == "object" and g.is_open()
     (paused,) = logs.events("consumption_paused")
-    assert (paused["dependency"], paused["error"], paused["level"]) == ("s3", "AccessDenied",
+    assert (paused["dependency"], paused["error"], paused["level"]) == ("bucket", "AccessDenied",
                                                                          "WARNING")
     (resumed,) = logs.events("consumption_resumed")
-    assert resumed["dependency"] == "s3" and resumed["paused_s"] > 0
+    assert resumed["dependency"] == "bucket" and resumed["paused_seconds"] > 0
 
 
 def test_a_probe_answering_with_the_messages_own_fault_resumes_and_passes_it_on():
@@ -85,7 +86,7 @@ def test_a_probe_answering_with_the_messages_own_fault_resumes_and_passes_it_on(
     def op():
         calls.append(1)
         if len(calls) < 7:
-            raise DependencyFault("s3", "AccessDenied")
+            raise DependencyFault("bucket", "AccessDenied")
         raise LookupError("NoSuchKey: the object is gone now")
 
     with pytest.raises(LookupError):
@@ -93,12 +94,36 @@ def test_a_probe_answering_with_the_messages_own_fault_resumes_and_passes_it_on(
     assert g.is_open() and len(logs.events("consumption_resumed")) == 1
 
 
+def test_a_pause_is_logged_again_every_minute_until_it_ends():
+    g, logs, _ = gate(speed=1000.0)
+    resume = threading.Event()
+
+    def index():
+        if not resume.is_set():
+            raise DependencyFault("index", "ConnectionError")
+        return "answered"
+
+    caller = threading.Thread(target=g.call, args=(index,))
+    caller.start()
+    wait_for(lambda: logs.events("consumption_paused"), what="paused")
+    # The worker's main loop calls remind() every second (of the worker's clock).
+    wait_for(lambda: g.remind() or len(logs.events("consumption_paused")) >= 3,
+             interval=0.005, what="two reminders")
+    resume.set()
+    caller.join(10)
+    paused = logs.events("consumption_paused")
+    since = [e["paused_seconds"] for e in paused]
+    assert since[0] == 0 and len(since) >= 3
+    assert all(b - a >= 55 for a, b in itertools.pairwise(since))
+    assert {e["dependency"] for e in paused} == {"index"} and g.is_open()
+
+
 def test_stopping_while_paused_gives_up_the_wait():
     g, _, stop = gate(speed=1.0)
     threading.Timer(0.3, stop.set).start()
 
     def down():
-        raise DependencyFault("opensearch", "ConnectionError")
+        raise DependencyFault("index", "ConnectionError")
 
     started = time.monotonic()
     with pytest.raises(Stopping):
@@ -168,10 +193,15 @@ def test_30_minute_index_outage_with_production_visibility_sends_nothing_to_the_
         wait_for(lambda: aws.depth() == 0, timeout=30, what="queue empty")
         w.stop()
     _assert_every_file_indexed_once_and_nothing_dead(w, aws, fake_os, keys)
-    (paused,) = w.logs.events("consumption_paused")
-    assert paused["dependency"] == "opensearch" and paused["error"] == "ConnectionError"
+    paused = w.logs.events("consumption_paused")
+    assert {(e["dependency"], e["error"]) for e in paused} == {("index", "ConnectionError")}
+    # Logged on pausing and again at least once a minute while paused (the pause alarm counts
+    # minutes with a line).
+    assert paused[0]["paused_seconds"] == 0 and len(paused) >= 30
+    since = [e["paused_seconds"] for e in paused]
+    assert max(b - a for a, b in itertools.pairwise(since)) <= 60
     resumed = w.logs.events("consumption_resumed")
-    assert resumed and resumed[0]["paused_s"] >= 29 * 60
+    assert resumed and resumed[0]["paused_seconds"] >= 29 * 60
     # Probes are at most a minute apart (+20 % jitter): recovery is seen within one.
     assert _worker_seconds_between(w, recovered, resumed_real) <= PROBE_CAP * 1.2 + 30
     counts = w.logs.events("worker_stopped")[0]["counts"]
@@ -223,9 +253,9 @@ def test_30_minute_s3_access_denied_pauses_and_resumes_without_the_dlq(
         wait_for(lambda: aws.depth() == 0, timeout=30, what="queue empty")
         w.stop()
     _assert_every_file_indexed_once_and_nothing_dead(w, aws, fake_os, keys)
-    (paused,) = w.logs.events("consumption_paused")
-    assert (paused["dependency"], paused["error"]) == ("s3", "AccessDenied")
-    assert w.logs.events("consumption_resumed")[0]["paused_s"] >= 29 * 60
+    paused = w.logs.events("consumption_paused")
+    assert {(e["dependency"], e["error"]) for e in paused} == {("bucket", "AccessDenied")}
+    assert w.logs.events("consumption_resumed")[0]["paused_seconds"] >= 29 * 60
     # While paused only the probes ask S3 (a few per minute), not every held message.
     assert len(denials) < 200
 
@@ -259,5 +289,5 @@ def test_a_write_block_pauses_and_lifting_it_resumes(aws, fake_os, run_worker):
         wait_for(lambda: aws.depth() == 0, what="queue empty")
         w.stop()
     _assert_every_file_indexed_once_and_nothing_dead(w, aws, fake_os, keys)
-    (paused,) = w.logs.events("consumption_paused")
-    assert (paused["dependency"], paused["error"]) == ("opensearch", "cluster_block_exception")
+    paused = w.logs.events("consumption_paused")
+    assert {(e["dependency"], e["error"]) for e in paused} == {("index", "cluster_block_exception")}

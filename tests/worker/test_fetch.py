@@ -91,5 +91,5 @@ def test_only_the_objects_own_faults_are_poison(code, kind):
 def test_connection_errors_are_the_dependencys_fault():
     fault = classify_s3_error(EndpointConnectionError(endpoint_url="https://s3"),
                               ObjectRef("b", "k", "ObjectCreated:Put"))
-    assert isinstance(fault, DependencyFault) and fault.dependency == "s3"
+    assert isinstance(fault, DependencyFault) and fault.dependency == "bucket"
     assert fault.code == "EndpointConnectionError" and error_code(ValueError()) == "ValueError"

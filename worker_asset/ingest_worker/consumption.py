@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import random
 import threading
-from typing import Callable, Dict, Optional, Set, Tuple, TypeVar
+from typing import Any, Callable, Dict, List, Optional, Set, TypeVar
 
 from .clock import Clock
 from .logs import JsonLog
@@ -24,10 +24,16 @@ RETRY_DELAYS = (0.2, 0.4, 0.8, 1.6)
 # Probes while paused: 1, 2, 4, ... seconds, at most one a minute (each jittered +-20 %).
 PROBE_FIRST = 1.0
 PROBE_CAP = 60.0
+# While paused, consumption_paused is logged again this often: the pause alarm counts minutes
+# with a line, so every minute of a pause must have one.
+REMIND_EVERY = 55.0
 
 
 class DependencyFault(Exception):
     """S3 or the index failed in a way that is not the message's fault."""
+
+    INDEX = "index"
+    BUCKET = "bucket"
 
     def __init__(self, dependency: str, code: str, detail: str = "") -> None:
         super().__init__(f"{dependency} {code}: {detail}" if detail else f"{dependency} {code}")
@@ -57,7 +63,8 @@ class ConsumptionGate:
         self.clock = clock
         self.stop_event = stop_event
         self._cond = threading.Condition()
-        self._paused: Dict[str, Tuple[float, str]] = {}  # dependency -> (since, error code)
+        # dependency -> [since, error code, last logged]
+        self._paused: Dict[str, List[Any]] = {}
         self._generation = 0  # bumps on every resume: waiting probers retry at once
 
     # -- for the receivers -------------------------------------------------------------------
@@ -74,7 +81,23 @@ class ConsumptionGate:
 
     def paused_dependencies(self) -> Dict[str, str]:
         with self._cond:
-            return {dep: code for dep, (_, code) in self._paused.items()}
+            return {dep: state[1] for dep, state in self._paused.items()}
+
+    def remind(self) -> None:
+        """Log consumption_paused again for every dependency paused for REMIND_EVERY seconds
+        since its last line (called by the worker's main loop)."""
+        now = self.clock.now()
+        due = []
+        with self._cond:
+            for dependency, state in self._paused.items():
+                if now - state[2] >= REMIND_EVERY:
+                    state[2] = now
+                    due.append((dependency, state[1], now - state[0]))
+        for dependency, code, paused_for in due:
+            self.log.warning("consumption_paused",
+                             f"Consumption still paused: the {dependency} is failing ({code})",
+                             dependency=dependency, error=code,
+                             paused_seconds=round(paused_for, 1))
 
     # -- for the rounds ----------------------------------------------------------------------
 
@@ -131,15 +154,18 @@ class ConsumptionGate:
 
     def _pause(self, fault: DependencyFault) -> None:
         with self._cond:
-            if fault.dependency in self._paused:
+            state = self._paused.get(fault.dependency)
+            if state is not None:
+                state[1] = fault.code  # the latest error, for the reminders
                 return
-            self._paused[fault.dependency] = (self.clock.now(), fault.code)
+            now = self.clock.now()
+            self._paused[fault.dependency] = [now, fault.code, now]
         self.counters.add("consumption_paused")
         self.log.warning("consumption_paused",
-                         f"{fault.dependency} is failing ({fault.code}): no new messages are "
-                         "received until it answers; held messages stay invisible",
-                         dependency=fault.dependency, error=fault.code,
-                         detail=fault.detail[:300])
+                         f"Consumption paused: the {fault.dependency} is failing ({fault.code}); "
+                         "no new messages are received until it answers, held messages stay "
+                         "invisible", dependency=fault.dependency, error=fault.code,
+                         paused_seconds=0, detail=fault.detail[:300])
 
     def _resume_all(self, dependencies: Set[str]) -> None:
         for dependency in sorted(dependencies):
@@ -152,7 +178,8 @@ class ConsumptionGate:
             self._cond.notify_all()
         if paused is None:
             return  # another prober already resumed it
-        since, code = paused
-        self.log.info("consumption_resumed", f"{dependency} answers again: consuming",
+        since, code = paused[0], paused[1]
+        self.log.info("consumption_resumed",
+                      f"Consumption resumed: the {dependency} answers again",
                       dependency=dependency, error=code,
-                      paused_s=round(self.clock.now() - since, 1))
+                      paused_seconds=round(self.clock.now() - since, 1))

@@ -41,7 +41,7 @@ def classify_s3_error(exc: BaseException, ref: ObjectRef) -> Exception:
         return PoisonMessage("bucket_missing", ref.bucket)
     if code in UNREADABLE_OBJECT_CODES:
         return PoisonMessage("object_unreadable", f"{code}: s3://{ref.bucket}/{ref.key}")
-    return DependencyFault("s3", code, str(exc)[:300])
+    return DependencyFault(DependencyFault.BUCKET, code, str(exc)[:300])
 
 
 class ObjectFetcher:
@@ -77,7 +77,8 @@ class ObjectFetcher:
                 if int(resp.get("ContentLength") or 0) <= self.max_object_bytes:
                     text = extract.extract_text(ref.key, body.read())
             except (BotoCoreError, OSError) as exc:
-                raise DependencyFault("s3", type(exc).__name__, str(exc)[:300]) from None
+                raise DependencyFault(DependencyFault.BUCKET, type(exc).__name__,
+                                      str(exc)[:300]) from None
             finally:
                 body.close()
         return build_document(owner, ref, resp, text)

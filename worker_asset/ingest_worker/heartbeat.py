@@ -88,18 +88,21 @@ class Heartbeat:
         self.log = log
         self.counters = counters
         self.clock = clock
-        self._never_set = threading.Event()
+        self._stopped = threading.Event()
 
     def start(self) -> threading.Thread:
         thread = threading.Thread(target=self._loop, name="heartbeat", daemon=True)
         thread.start()
         return thread
 
+    def stop(self) -> None:
+        """After the worker drained (not at the stop request: draining rounds still hold
+        messages)."""
+        self._stopped.set()
+
     def _loop(self) -> None:
         tick, margin = heartbeat_timing(self.visibility_timeout)
-        while True:
-            # Keeps beating after a stop request: draining rounds still hold messages.
-            self.clock.wait(self._never_set, tick * (0.9 + 0.2 * random.random()))
+        while not self.clock.wait(self._stopped, tick * (0.9 + 0.2 * random.random())):
             self.beat(margin)
 
     def beat(self, margin: float) -> None:

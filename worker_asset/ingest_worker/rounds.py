@@ -39,7 +39,7 @@ MAX_PLANS = 5
 
 
 def _index_fault(exc: SearchRequestError) -> DependencyFault:
-    return DependencyFault("opensearch", exc.code, str(exc))
+    return DependencyFault(DependencyFault.INDEX, exc.code, str(exc))
 
 
 class _BulkAttempt:
@@ -67,7 +67,7 @@ class _BulkAttempt:
         self.conflicts += results.conflicts
         self.remaining = list(results.refused)
         if self.remaining:
-            raise DependencyFault("opensearch", results.refusal,
+            raise DependencyFault(DependencyFault.INDEX, results.refusal,
                                   f"{len(self.remaining)} of {len(items)} writes refused")
 
 

@@ -82,6 +82,7 @@ class Settler:
     def delete(self, messages: Sequence[ReceivedMessage]) -> None:
         """DeleteMessageBatch in chunks of 10; failed entries are retried, then logged."""
         pending = list(messages)
+        last_codes: Dict[str, str] = {}
         for attempt in range(1, DELETE_ATTEMPTS + 1):
             failed: List[ReceivedMessage] = []
             for chunk in _chunks(pending):
@@ -96,6 +97,7 @@ class Settler:
                 except Exception as exc:
                     errors = [(m, error_code(exc)) for m in chunk]
                 for m, code in errors:
+                    last_codes[m.message_id] = code
                     self.log.error("delete_failed",
                                    f"Failed to delete message {m.message_id} "
                                    f"(attempt {attempt}/{DELETE_ATTEMPTS}): {code}",
@@ -110,6 +112,10 @@ class Settler:
         else:
             # It will reappear after the visibility timeout and be found unchanged.
             self.counters.add("delete_given_up", len(pending))
+            for m, code in last_codes.items():
+                self.log.error("delete_abandoned",
+                               f"Failed to delete message {m} after {DELETE_ATTEMPTS} attempts: "
+                               f"{code}", message_id=m, code=code, attempts=DELETE_ATTEMPTS)
         self.on_settled(messages)
 
     def send_to_dlq(self, dead: Sequence[Tuple[ReceivedMessage, DeadLetter]]

@@ -108,7 +108,8 @@ class Worker:
                                       daemon=True) for i in range(cfg.pipelines)]
         for t in pipelines:
             t.start()
-        while not self.stop_event.wait(0.5):
+        while not self.clock.wait(self.stop_event, 1.0):
+            self.gate.remind()
             if not any(t.is_alive() for t in pipelines):
                 self.log.error("worker_crashed", "All pipeline threads ended unexpectedly")
                 self.request_stop("crashed")
@@ -132,6 +133,7 @@ class Worker:
             return self._rounds_running == 0 and len(self.in_flight) == 0
 
     def _finish(self, drained: bool) -> int:
+        self.heartbeat.stop()
         self._fetch_pool.shutdown(wait=drained)
         self._settle_pool.shutdown(wait=drained)
         self._receive_pool.shutdown(wait=False)
