@@ -9,9 +9,10 @@ capped exponential backoff until the dependency answers; then the gate opens by 
 """
 from __future__ import annotations
 
+import dataclasses
 import random
 import threading
-from typing import Any, Callable, Dict, List, Optional, Set, TypeVar
+from typing import Callable, Dict, Optional, Set, TypeVar
 
 from .clock import Clock
 from .logs import JsonLog
@@ -55,6 +56,13 @@ def retry_delay_in_process(attempt: int, rand: Callable[[], float] = random.rand
     return RETRY_DELAYS[attempt] * (0.5 + rand())
 
 
+@dataclasses.dataclass
+class _Pause:
+    since: float  # worker clock
+    error: str  # the latest error code
+    last_logged: float
+
+
 class ConsumptionGate:
     def __init__(self, *, log: JsonLog, counters: Counters, clock: Clock,
                  stop_event: threading.Event) -> None:
@@ -63,8 +71,7 @@ class ConsumptionGate:
         self.clock = clock
         self.stop_event = stop_event
         self._cond = threading.Condition()
-        # dependency -> [since, error code, last logged]
-        self._paused: Dict[str, List[Any]] = {}
+        self._paused: Dict[str, _Pause] = {}  # by dependency
         self._generation = 0  # bumps on every resume: waiting probers retry at once
 
     # -- for the receivers -------------------------------------------------------------------
@@ -79,20 +86,16 @@ class ConsumptionGate:
             self._cond.wait_for(lambda: not self._paused, timeout)
             return not self._paused
 
-    def paused_dependencies(self) -> Dict[str, str]:
-        with self._cond:
-            return {dep: state[1] for dep, state in self._paused.items()}
-
     def remind(self) -> None:
         """Log consumption_paused again for every dependency paused for REMIND_EVERY seconds
         since its last line (called by the worker's main loop)."""
         now = self.clock.now()
         due = []
         with self._cond:
-            for dependency, state in self._paused.items():
-                if now - state[2] >= REMIND_EVERY:
-                    state[2] = now
-                    due.append((dependency, state[1], now - state[0]))
+            for dependency, pause in self._paused.items():
+                if now - pause.last_logged >= REMIND_EVERY:
+                    pause.last_logged = now
+                    due.append((dependency, pause.error, now - pause.since))
         for dependency, code, paused_for in due:
             self.log.warning("consumption_paused",
                              f"Consumption still paused: the {dependency} is failing ({code})",
@@ -154,12 +157,12 @@ class ConsumptionGate:
 
     def _pause(self, fault: DependencyFault) -> None:
         with self._cond:
-            state = self._paused.get(fault.dependency)
-            if state is not None:
-                state[1] = fault.code  # the latest error, for the reminders
+            pause = self._paused.get(fault.dependency)
+            if pause is not None:
+                pause.error = fault.code  # the latest error, for the reminders
                 return
             now = self.clock.now()
-            self._paused[fault.dependency] = [now, fault.code, now]
+            self._paused[fault.dependency] = _Pause(since=now, error=fault.code, last_logged=now)
         self.counters.add("consumption_paused")
         self.log.warning("consumption_paused",
                          f"Consumption paused: the {fault.dependency} is failing ({fault.code}); "
@@ -178,8 +181,7 @@ class ConsumptionGate:
             self._cond.notify_all()
         if paused is None:
             return  # another prober already resumed it
-        since, code = paused[0], paused[1]
         self.log.info("consumption_resumed",
                       f"Consumption resumed: the {dependency} answers again",
-                      dependency=dependency, error=code,
-                      paused_seconds=round(self.clock.now() - since, 1))
+                      dependency=dependency, error=paused.error,
+                      paused_seconds=round(self.clock.now() - paused.since, 1))
