@@ -156,6 +156,16 @@ def _upload(aws, n: int, prefix: str) -> list[str]:
     return keys
 
 
+def _drain_and_stop(w, aws, fake_os, n: int) -> None:
+    wait_for(lambda: len(fake_os.docs(INDEX)) == n, timeout=90, what="all indexed")
+    wait_for(lambda: aws.depth() == 0, timeout=30, what="queue empty")
+    w.stop()
+
+
+def _pause_causes(w) -> set[tuple[str, str]]:
+    return {(e["dependency"], e["error"]) for e in w.logs.events("consumption_paused")}
+
+
 def _assert_every_file_indexed_once_and_nothing_dead(w, aws, fake_os, keys):
     assert aws.drain_dlq() == []
     assert w.logs.events("message_failed") == [] and w.logs.events("sent_to_dlq") == []
@@ -189,12 +199,10 @@ def test_30_minute_index_outage_with_production_visibility_sends_nothing_to_the_
         recovered = time.monotonic()
         wait_for(lambda: w.logs.events("consumption_resumed"), timeout=10, what="resumed")
         resumed_real = time.monotonic()
-        wait_for(lambda: len(fake_os.docs(INDEX)) == 100, timeout=60, what="all indexed")
-        wait_for(lambda: aws.depth() == 0, timeout=30, what="queue empty")
-        w.stop()
+        _drain_and_stop(w, aws, fake_os, 100)
     _assert_every_file_indexed_once_and_nothing_dead(w, aws, fake_os, keys)
+    assert _pause_causes(w) == {("index", "ConnectionError")}
     paused = w.logs.events("consumption_paused")
-    assert {(e["dependency"], e["error"]) for e in paused} == {("index", "ConnectionError")}
     # Logged on pausing and again at least once a minute while paused (the pause alarm counts
     # minutes with a line).
     assert paused[0]["paused_seconds"] == 0 and len(paused) >= 30
@@ -249,12 +257,9 @@ def test_30_minute_s3_access_denied_pauses_and_resumes_without_the_dlq(
         wait_for(lambda: w.logs.events("consumption_paused"), timeout=30, what="paused")
         time.sleep(30 * 60 / SPEED)
         denied.clear()
-        wait_for(lambda: len(fake_os.docs(INDEX)) == 40, timeout=60, what="all indexed")
-        wait_for(lambda: aws.depth() == 0, timeout=30, what="queue empty")
-        w.stop()
+        _drain_and_stop(w, aws, fake_os, 40)
     _assert_every_file_indexed_once_and_nothing_dead(w, aws, fake_os, keys)
-    paused = w.logs.events("consumption_paused")
-    assert {(e["dependency"], e["error"]) for e in paused} == {("bucket", "AccessDenied")}
+    assert _pause_causes(w) == {("bucket", "AccessDenied")}
     assert w.logs.events("consumption_resumed")[0]["paused_seconds"] >= 29 * 60
     # While paused only the probes ask S3 (a few per minute), not every held message.
     assert len(denials) < 200
@@ -269,9 +274,7 @@ def test_10_minutes_of_30_percent_throttled_index_requests_lose_nothing(
         keys = _upload(aws, 120, "throttled")
         time.sleep(10 * 60 / SPEED)
         fake_os.throttle(0.0)
-        wait_for(lambda: len(fake_os.docs(INDEX)) == 120, timeout=90, what="all indexed")
-        wait_for(lambda: aws.depth() == 0, timeout=30, what="queue empty")
-        w.stop()
+        _drain_and_stop(w, aws, fake_os, 120)
     _assert_every_file_indexed_once_and_nothing_dead(w, aws, fake_os, keys)
     counts = w.logs.events("worker_stopped")[0]["counts"]
     assert counts["in_process_retries"] >= 1
@@ -285,9 +288,6 @@ def test_a_write_block_pauses_and_lifting_it_resumes(aws, fake_os, run_worker):
         keys = _upload(aws, 5, "blocked")
         wait_for(lambda: w.logs.events("consumption_paused"), timeout=30, what="paused")
         fake_os.block_writes(None)
-        wait_for(lambda: len(fake_os.docs(INDEX)) == 5, timeout=30, what="all indexed")
-        wait_for(lambda: aws.depth() == 0, what="queue empty")
-        w.stop()
+        _drain_and_stop(w, aws, fake_os, 5)
     _assert_every_file_indexed_once_and_nothing_dead(w, aws, fake_os, keys)
-    paused = w.logs.events("consumption_paused")
-    assert {(e["dependency"], e["error"]) for e in paused} == {("index", "cluster_block_exception")}
+    assert _pause_causes(w) == {("index", "cluster_block_exception")}

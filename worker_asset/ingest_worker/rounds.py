@@ -128,16 +128,20 @@ class RoundProcessor:
                 started: float) -> None:
         try:
             self.settler.settle(outcomes)
-        except Exception as exc:  # a bug must not strand messages until they expire
-            self.log.error("round_failed", f"Unexpected error settling a round: {exc!r}",
-                           error=type(exc).__name__)
-            retry = Retry(type(exc).__name__)
-            self.settler.release([(m, retry) for m, _ in outcomes if m in self.in_flight])
+        except Exception as exc:
+            self.give_back_after_bug([m for m, _ in outcomes], exc)
             return
         duration_ms = round((time.monotonic() - started) * 1000, 1)
         for m, outcome in outcomes:
             if isinstance(outcome, Finished):
                 self._log_finished(m, outcome, duration_ms)
+
+    def give_back_after_bug(self, batch: Sequence[ReceivedMessage], exc: Exception) -> None:
+        """A bug must not strand messages until they expire: log it, retry them soon."""
+        self.log.error("round_failed", f"Unexpected error in a round: {exc!r}",
+                       error=type(exc).__name__)
+        retry = Retry(type(exc).__name__)
+        self.settler.release([(m, retry) for m in batch if m in self.in_flight])
 
     def _log_finished(self, m: ReceivedMessage, outcome: Finished, duration_ms: float) -> None:
         if outcome.test_bucket is not None:

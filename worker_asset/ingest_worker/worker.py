@@ -22,7 +22,7 @@ from .consumption import ConsumptionGate
 from .fetch import ObjectFetcher, error_code
 from .heartbeat import Heartbeat, InFlight
 from .logs import JsonLog
-from .messages import ReceivedMessage, Retry
+from .messages import ReceivedMessage
 from .opensearch import OpenSearch, SearchRequestError
 from .rounds import RoundProcessor
 from .settle import Settler
@@ -205,11 +205,8 @@ class Worker:
             self._rounds_running += 1
         try:
             self.rounds.process(batch)
-        except Exception as exc:  # a bug must not strand messages until they expire
-            self.log.error("round_failed", f"Unexpected error in a round: {exc!r}",
-                           error=type(exc).__name__)
-            retry = Retry(type(exc).__name__)
-            self.settler.release([(m, retry) for m in batch if m in self.in_flight])
+        except Exception as exc:
+            self.rounds.give_back_after_bug(batch, exc)
         finally:
             with self._rounds_lock:
                 self._rounds_running -= 1
