@@ -19,15 +19,22 @@ VENV_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 PY39_STAMP := $(VENV)/.py39-installed
 
-.PHONY: help setup test-setup synth test lint bench diff deploy destroy clean
+.PHONY: help setup test-setup synth test lint bench bench-moto bench-aws-profile alarm-replay diff cost local local-demo deploy destroy ops clean
 
 help:
 	@echo "make synth                 set up, synthesize dev, staging and prod into cdk.out"
 	@echo "make test                  set up, run the whole test suite (lint, cfn-lint, pytest)"
-	@echo "make bench                 set up, run the worker benchmark on a local moto server"
+	@echo "make bench                 set up, run both worker benchmarks below (about 4 minutes)"
+	@echo "make bench-moto            the worker benchmark on a local moto server"
+	@echo "make bench-aws-profile     the worker under in-region latency (SQS/S3 stand-in)"
+	@echo "make alarm-replay          replay the incidents through the alarms, rewrite docs/alarms.md's table"
 	@echo "make diff [BASE=ref]       offline diff of every stack against BASE (default HEAD)"
+	@echo "make cost                  synthesize, then estimate each environment's monthly cost"
+	@echo "make local                 the pipeline on this machine (no AWS) until Ctrl-C"
+	@echo "make local-demo            the same, unattended: uploads samples/, checks every outcome"
 	@echo "make deploy ENV=dev        cdk deploy the stacks of one environment"
 	@echo "make destroy ENV=dev       cdk destroy the stacks of one environment"
+	@echo "make ops ARGS=\"...\"        the operations CLI, e.g. ARGS=\"diagnose --env prod\" (docs/runbook.md)"
 	@echo "make clean                 remove cdk.out and caches (keeps .venv and node_modules)"
 
 $(VENV_STAMP): requirements.txt requirements-dev.txt
@@ -64,17 +71,42 @@ lint: setup
 test: test-setup lint
 	$(PY) -m pytest --cov --cov-report=term
 
-bench: setup
+# Both write their part of BENCH_RESULTS.json and keep the other's.
+bench: bench-moto bench-aws-profile
+
+bench-moto: setup
 	$(PY) bench/worker_bench.py
+
+bench-aws-profile: setup
+	$(PY) bench/aws_profile.py
+
+alarm-replay: setup
+	UPDATE_ALARM_REPLAY=1 $(PY) -m pytest -q tests/infra/test_alarm_replay.py
 
 diff: setup
 	$(PY) -m tools.template_diff --base $(or $(BASE),HEAD)
+
+# The pipeline on this machine, built from the dev templates in cdk.out (synthesized if missing).
+# Options: LOCAL_ARGS="--aws-port 5051 --worker-env WORKER_LOG_LEVEL=DEBUG"; python -m local --help
+local: setup
+	$(PY) -m local $(LOCAL_ARGS)
+
+local-demo: setup
+	$(PY) -m local.demo $(LOCAL_ARGS)
+
+# Prices: tools/prices.toml (dated; one region, on-demand). Options: python -m tools.cost --help
+cost: synth
+	$(PY) -m tools.cost --assembly cdk.out
 
 deploy: setup
 	$(CDK) deploy -c env=$(ENV) $(STACKS)
 
 destroy: setup
 	$(CDK) destroy -c env=$(ENV) $(STACKS)
+
+# The operations CLI (python -m ops): make ops ARGS="diagnose --env prod".
+ops: setup
+	$(PY) -m ops $(ARGS)
 
 clean:
 	rm -rf cdk.out .pytest_cache .ruff_cache .coverage htmlcov

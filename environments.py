@@ -10,11 +10,13 @@ from __future__ import annotations
 from aws_cdk import RemovalPolicy
 
 from config import (
+    AlarmThresholds,
     BucketConfig,
     ConfigError,
     EnvironmentConfig,
     FleetConfig,
     NetworkConfig,
+    SearchAlarmThresholds,
     SearchConfig,
 )
 
@@ -27,9 +29,15 @@ ENVIRONMENTS: dict[str, EnvironmentConfig] = {
             termination_protection=False,
             bucket=BucketConfig(noncurrent_version_expiration_days=7,
                                 access_log_expiration_days=30, auto_delete_objects=True),
-            network=NetworkConfig(cidr="10.40.0.0/16", flow_log_retention_days=14),
+            # Interface endpoints in one AZ: half their cost, dev's largest idle cost (README).
+            network=NetworkConfig(cidr="10.40.0.0/16", flow_log_retention_days=14,
+                                  interface_endpoint_azs=1),
             # Scales to zero when the queue is empty; the first message starts an instance.
             fleet=FleetConfig(min_capacity=0, max_capacity=2, min_healthy_percentage=0),
+            # No "no incoming messages" alarm: dev gets uploads only when someone tests.
+            # No yellow alarm: one data node can never hold the index's replica.
+            alarms=AlarmThresholds(
+                search=SearchAlarmThresholds(cluster_yellow_alarm=False)),
             log_retention_days=14,
         ),
         EnvironmentConfig(
@@ -39,6 +47,8 @@ ENVIRONMENTS: dict[str, EnvironmentConfig] = {
             search=SearchConfig(data_node_count=2, data_node_instance_type="t3.medium.search",
                                 availability_zone_count=2, volume_size_gib=20),
             fleet=FleetConfig(min_capacity=1, max_capacity=4),
+            # No "no incoming messages" alarm: staging receives test uploads, not a daily flow,
+            # so a quiet day is normal there.
             log_retention_days=30,
         ),
         EnvironmentConfig(
@@ -51,6 +61,10 @@ ENVIRONMENTS: dict[str, EnvironmentConfig] = {
                                 volume_size_gib=100),
             fleet=FleetConfig(instance_type="m6i.large", min_capacity=2, max_capacity=10,
                               rollout_batch_size=1, min_healthy_percentage=100),
+            # Uploads every business day and the DataSync run every night: a whole day (the
+            # longest window an alarm can evaluate) without one message means the notification
+            # is gone or narrowed. A day with neither uploads nor synced files pages once.
+            alarms=AlarmThresholds(no_incoming_messages_hours=24),
             log_retention_days=365,
         ),
     )

@@ -5,12 +5,12 @@ round pre-loads ROUND messages, so every contender sees the same queue depth; mo
 queue fills):
   worker    the real worker (`python -m ingest_worker`, a subprocess), paused with SIGSTOP while
             a round is loaded and resumed with SIGCONT when the clock starts
-  raw_loop  only the unavoidable API work: receive(10), one GetObject per message,
-            DeleteMessageBatch(10), sequential; no processing, no indexing (the API ceiling)
-  naive     receive(1), GetObject, index one document, DeleteMessage: one message at a time
+  raw_loop  only the unavoidable API work (bench/contenders.py; on moto, the API ceiling)
+  naive     one message at a time (bench/contenders.py)
 Calls are counted, not assumed: the worker counts its own SQS/S3 HTTP requests with botocore's
 before-send hook (reported in its worker_stopped log line); index requests are counted by the
-fake OpenSearch server. Writes BENCH_RESULTS.json at the repository root.
+fake OpenSearch server. Writes its figures into BENCH_RESULTS.json at the repository root,
+keeping the `aws_profile` object that bench/aws_profile.py writes there.
 """
 from __future__ import annotations
 
@@ -22,21 +22,27 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
-import urllib.request
 import uuid
 from pathlib import Path
-from urllib.parse import quote_plus, unquote_plus
 
 ROOT = Path(__file__).resolve().parents[1]
-# The benchmark runs as a script: the repository root makes the test support importable.
+# The benchmark runs as a script: the repository root makes bench/ and the test support importable.
 sys.path.insert(0, str(ROOT))
+from bench.contenders import (  # noqa: E402
+    BODY,
+    CREDS,
+    REGION,
+    drain_naive,
+    drain_raw_loop,
+    s3_event,
+    start_worker,
+    stop_worker,
+    vm_hwm_kb,
+    wait_until,
+)
 from tests.support.fake_opensearch import FakeOpenSearch  # noqa: E402
 
-REGION = "us-east-1"
-CREDS = {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench",
-         "AWS_DEFAULT_REGION": REGION}
 os.environ.update(CREDS)
 
 import boto3  # noqa: E402
@@ -46,14 +52,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def wait_until(pred, timeout: float, interval: float = 0.05, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while not pred():
-        if time.monotonic() > deadline:
-            raise TimeoutError(what)
-        time.sleep(interval)
 
 
 class Bench:
@@ -91,9 +89,8 @@ class Bench:
         self.moto.wait(10)
 
     def upload(self) -> None:
-        body = ("lorem ipsum dolor sit amet " * 40).encode()
         with concurrent.futures.ThreadPoolExecutor(8) as pool:
-            list(pool.map(lambda k: self.s3.put_object(Bucket=self.bucket, Key=k, Body=body),
+            list(pool.map(lambda k: self.s3.put_object(Bucket=self.bucket, Key=k, Body=BODY),
                           self.keys))
 
     def new_queue(self, name: str) -> str:
@@ -105,17 +102,11 @@ class Bench:
         })["QueueUrl"]
 
     def load(self, queue_url: str, keys: list) -> None:
-        """Send S3 ObjectCreated notifications as S3 formats them (keys URL-encoded)."""
+        """Send S3 ObjectCreated notifications as S3 formats them."""
         for i in range(0, len(keys), 10):
-            entries = []
-            for n, key in enumerate(keys[i:i + 10]):
-                body = {"Records": [{
-                    "eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": REGION,
-                    "eventName": "ObjectCreated:Put",
-                    "s3": {"bucket": {"name": self.bucket},
-                           "object": {"key": quote_plus(key, safe=""), "size": 1080}}}]}
-                entries.append({"Id": str(n), "MessageBody": json.dumps(body)})
-            self.sqs.send_message_batch(QueueUrl=queue_url, Entries=entries)
+            self.sqs.send_message_batch(QueueUrl=queue_url, Entries=[
+                {"Id": str(n), "MessageBody": s3_event(self.bucket, key, len(BODY))}
+                for n, key in enumerate(keys[i:i + 10])])
 
     def depth(self, queue_url: str) -> int:
         attrs = self.sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=[
@@ -132,29 +123,11 @@ class Bench:
     def run_worker(self) -> dict:
         queue_url = self.new_queue("worker")
         index = "bench-worker"
-        env = {k: v for k, v in os.environ.items() if not k.startswith("WORKER_")}
-        env.update({
-            "WORKER_QUEUE_URL": queue_url, "WORKER_DLQ_URL": self.dlq_url,
-            "WORKER_OPENSEARCH_ENDPOINT": self.fake.url, "WORKER_OPENSEARCH_INDEX": index,
-            "WORKER_OPENSEARCH_AUTH": "none", "WORKER_CONCURRENCY": str(self.concurrency),
-            "WORKER_WAIT_TIME_SECONDS": "2", "AWS_REGION": REGION,
-            "WORKER_AWS_ENDPOINT_URL": self.url, "PYTHONUNBUFFERED": "1",
-        })
-        log = tempfile.NamedTemporaryFile("w+", suffix=".log", delete=False)
-        proc = subprocess.Popen([sys.executable, "-m", "ingest_worker"],
-                                cwd=str(ROOT / "worker_asset"), env=env, stdout=log,
-                                stderr=subprocess.STDOUT)
-
-        def events(name):
-            out = []
-            for line in Path(log.name).read_text().splitlines():
-                try:
-                    rec = json.loads(line)
-                except ValueError:
-                    continue
-                if rec.get("event") == name:
-                    out.append(rec)
-            return out
+        worker = start_worker(queue_url=queue_url, dlq_url=self.dlq_url, search_url=self.fake.url,
+                              index=index, aws_endpoint=self.url,
+                              WORKER_CONCURRENCY=str(self.concurrency),
+                              WORKER_WAIT_TIME_SECONDS="2")
+        proc, events = worker.proc, worker.events
 
         wait_until(lambda: events("index_ready"), 30, what="worker ready")
         requests_before = len(self.fake.requests)
@@ -175,16 +148,13 @@ class Bench:
                            "worker drain")
                 elapsed += time.monotonic() - start
                 assert self.depth(queue_url) == 0
-                peak_rss_kb = max(peak_rss_kb, _vm_hwm_kb(proc.pid))
+                peak_rss_kb = max(peak_rss_kb, vm_hwm_kb(proc.pid))
+            processed = events("message_processed")
+            stopped = stop_worker(worker)
         finally:
-            proc.send_signal(signal.SIGCONT)
-            proc.send_signal(signal.SIGTERM)
-            code = proc.wait(60)
-        stopped = events("worker_stopped")[-1]
-        processed = events("message_processed")
+            worker.close()
         n = self.rounds * self.round_size
         index_requests = len(self.fake.requests) - requests_before
-        assert code == 0, f"worker exit code {code}"
         assert len(self.fake.docs(index)) == n, "worker did not index every object"
         assert sum(1 for e in processed if e["outcome"] == "indexed") == n
         return {
@@ -197,69 +167,27 @@ class Bench:
 
     def run_raw_loop(self) -> dict:
         queue_url = self.new_queue("raw")
-        elapsed, n = 0.0, 0
-        for keys in self.rounds_of_keys():
-            self.load(queue_url, keys)
-            start = time.monotonic()
-            while True:
-                msgs = self.sqs.receive_message(
-                    QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get(
-                    "Messages", [])
-                if not msgs:
-                    break
-                for m in msgs:
-                    rec = json.loads(m["Body"])["Records"][0]["s3"]
-                    self.s3.get_object(Bucket=rec["bucket"]["name"],
-                                       Key=unquote_plus(rec["object"]["key"]))["Body"].read()
-                self.sqs.delete_message_batch(QueueUrl=queue_url, Entries=[
-                    {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
-                    for i, m in enumerate(msgs)])
-                n += len(msgs)
-            elapsed += time.monotonic() - start
-        assert n == self.rounds * self.round_size
-        return {"msgs_per_s": n / elapsed, "seconds": elapsed, "messages": n}
+        return self._run_loop(queue_url, lambda: drain_raw_loop(self.sqs, self.s3, queue_url))
 
     def run_naive(self) -> dict:
         queue_url = self.new_queue("naive")
-        index = "bench-naive"
+        return self._run_loop(queue_url, lambda: drain_naive(
+            self.sqs, self.s3, queue_url, self.fake.url, "bench-naive"))
+
+    def _run_loop(self, queue_url: str, drain) -> dict:
         elapsed, n = 0.0, 0
         for keys in self.rounds_of_keys():
             self.load(queue_url, keys)
             start = time.monotonic()
-            while True:
-                msgs = self.sqs.receive_message(
-                    QueueUrl=queue_url, MaxNumberOfMessages=1, WaitTimeSeconds=0).get(
-                    "Messages", [])
-                if not msgs:
-                    break
-                m = msgs[0]
-                rec = json.loads(m["Body"])["Records"][0]["s3"]
-                key = unquote_plus(rec["object"]["key"])
-                text = self.s3.get_object(Bucket=rec["bucket"]["name"], Key=key)["Body"].read()
-                action = json.dumps({"index": {"_index": index, "_id": key}})
-                source = json.dumps({"key": key, "content": text.decode()})
-                req = urllib.request.Request(
-                    self.fake.url + "/_bulk", data=f"{action}\n{source}\n".encode(),
-                    method="POST", headers={"Content-Type": "application/x-ndjson"})
-                with urllib.request.urlopen(req, timeout=30) as resp:
-                    assert json.loads(resp.read())["errors"] is False
-                self.sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=m["ReceiptHandle"])
-                n += 1
+            n += drain()
             elapsed += time.monotonic() - start
         assert n == self.rounds * self.round_size
         return {"msgs_per_s": n / elapsed, "seconds": elapsed, "messages": n}
-
-
-def _vm_hwm_kb(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1])
-    return 0
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--messages", type=int, default=2000)
+    parser.add_argument("--messages", type=int, default=1000)
     parser.add_argument("--round", type=int, default=250, help="messages per round")
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--output", default=str(ROOT / "BENCH_RESULTS.json"))
@@ -308,7 +236,11 @@ def main() -> int:
     print(f"{'worker / naive':28s} {w['msgs_per_s'] / results['naive']['msgs_per_s']:>10.2f}")
     for k, ok in targets.items():
         print(f"  {'met ' if ok else 'MISSED'} {k}")
-    Path(args.output).write_text(json.dumps(report, indent=2) + "\n")
+    output = Path(args.output)
+    previous = json.loads(output.read_text()) if output.exists() else {}
+    if "aws_profile" in previous:
+        report["aws_profile"] = previous["aws_profile"]
+    output.write_text(json.dumps(report, indent=2) + "\n")
     print(f"wrote {args.output}")
     return 0
 

@@ -6,7 +6,12 @@ A bad value stops synthesis with a `ConfigError` that names every bad field and 
 Not to be confused with the worker's `ingest_worker.config`, which the CDK app never imports.
 """
 
-from config.alarms import AlarmSubscriptions, AlarmThresholds, SlackChannel
+from config.alarms import (
+    AlarmSubscriptions,
+    AlarmThresholds,
+    SearchAlarmThresholds,
+    SlackChannel,
+)
 from config.bucket import BucketConfig
 from config.environment import ConfigError, EnvironmentConfig
 from config.fleet import FleetConfig
@@ -26,6 +31,7 @@ __all__ = [
     "FleetConfig",
     "NetworkConfig",
     "QueueConfig",
+    "SearchAlarmThresholds",
     "SearchConfig",
     "SlackChannel",
     "retention_days",

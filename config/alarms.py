@@ -7,7 +7,7 @@ thresholds, the Alerts stack subscribes people to the topics.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
@@ -38,12 +38,56 @@ class AlarmSubscriptions:
 
 
 @dataclass(frozen=True)
+class SearchAlarmThresholds:
+    """The OpenSearch domain's alarms: AWS's recommended alarms for OpenSearch Service domains
+    ("Recommended CloudWatch alarms for Amazon OpenSearch Service"), with their values as
+    defaults. The storage threshold is a share of the configured volume, not a constant."""
+
+    # FreeStorageSpace (MiB, per node; the alarm reads the smallest node) at or below this
+    # share of search.volume_size_gib: the page recommends 25 % of each node's storage.
+    free_storage_percent: float = 25.0
+    jvm_memory_pressure_percent: float = 95.0
+    jvm_memory_pressure_minutes: int = 3
+    cpu_percent: float = 80.0
+    # Three 15-minute periods: a sustained load, not a bulk burst.
+    cpu_period_minutes: int = 15
+    cpu_periods: int = 3
+    # A domain whose replicas can never be assigned (one data node: the worker's index keeps
+    # OpenSearch's default of one replica) is yellow all the time; the alarm would say nothing.
+    cluster_yellow_alarm: bool = True
+
+    def problems(self) -> list[tuple[str, str]]:
+        found = []
+        for name in ("free_storage_percent", "jvm_memory_pressure_percent", "cpu_percent"):
+            if not 0 < getattr(self, name) < 100:
+                found.append((name, "must be a percentage between 0 and 100 (exclusive)"))
+        for name in ("jvm_memory_pressure_minutes", "cpu_period_minutes", "cpu_periods"):
+            if getattr(self, name) < 1:
+                found.append((name, "must be at least 1"))
+        if self.cpu_period_minutes * self.cpu_periods > 24 * 60:
+            found.append(("cpu_periods", "cpu_period_minutes x cpu_periods must be at most 1440 "
+                                         "(an alarm evaluates at most one day)"))
+        if self.jvm_memory_pressure_minutes > 24 * 60:
+            found.append(("jvm_memory_pressure_minutes", "must be at most 1440 (one day)"))
+        return found
+
+
+@dataclass(frozen=True)
 class AlarmThresholds:
     """When each alarm fires. Defaults are the operations guide's alarm levels."""
 
     dlq_warning_messages: int = 1  # any message in the DLQ needs a look
     dlq_critical_messages: int = 10
-    oldest_message_critical_seconds: int = 300
+    # The guide's "processing delay > 5 min", counted from the end of the longest legitimate
+    # job: SQS's ApproximateAgeOfOldestMessage includes messages in flight, so a job of
+    # queue.worker_max_processing_seconds is that old when it finishes. The alarm's threshold
+    # is worker_max_processing_seconds + this delay (600 + 300 = 900 s by default).
+    oldest_message_delay_critical_seconds: int = 300
+    # The DLQ's oldest message: a DLQ nobody handles loses its messages at dlq_retention_days.
+    # Checked against the retention (config/environment.py): critical leaves at least
+    # DLQ_MIN_HOURS_LEFT_AT_CRITICAL hours to redrive.
+    dlq_age_warning_hours: int = 72
+    dlq_age_critical_hours: int = 240
     queue_depth_warning_messages: int = 100
     # Received-but-not-deleted: received minus deleted over the window, as a share of received.
     # The incident's signature: messages were processed, never deleted, and came back.
@@ -52,35 +96,62 @@ class AlarmThresholds:
     # Fewer receives than this in the window cannot raise the alarm: one slow or retried
     # message in a quiet window is a ratio of 1.0 and no incident (the DLQ alarm covers it).
     undeleted_min_received: int = 10
+    # Processed but not deleted (critical): the worker logged finished objects and the queue
+    # recorded no matching deletes. Faster than received-not-deleted because a finished
+    # message is deleted in the same round, so no job length has to fit in the window.
+    processed_not_deleted_ratio: float = 0.5
+    processed_not_deleted_window_minutes: int = 5
+    processed_not_deleted_min_processed: int = 10
     # Queue depth must stay above its threshold this long: uploads arrive in bursts that the
     # fleet's backlog scaling absorbs within minutes.
     queue_depth_warning_minutes: int = 5
     worker_error_rate_warning_percent: float = 5.0
     worker_error_rate_window_minutes: int = 5
-    # Log lines "Failed to delete message" (event delete_failed) per minute; any one is a warning.
-    delete_failures_warning: int = 1
+    # Messages whose delete the worker finally gave up (event delete_abandoned) per minute.
+    # Failed attempts that a retry fixed are on the dashboard, not here.
+    delete_abandoned_warning: int = 1
     in_service_below_desired_minutes: int = 10
     silent_worker_minutes: int = 15
+    # Worker process starts (worker_started, config_invalid, startup_failed) in 5 minutes that
+    # mean a crash loop; must exceed fleet.max_capacity (every instance starting once, in a
+    # rollout or a scale-out, is normal). systemd restarts a crashed worker every 5 s.
+    worker_starts_critical: int = 30
+    # Consumption paused (index or bucket unavailable) this many minutes in a row: critical.
+    consumption_paused_minutes: int = 3
+    # No message sent to the main queue for this many hours: the notification was removed or
+    # narrowed. None = no alarm. Must be longer than the longest normal quiet stretch.
+    no_incoming_messages_hours: int | None = None
+    search: SearchAlarmThresholds = field(default_factory=SearchAlarmThresholds)
 
     def problems(self) -> list[tuple[str, str]]:
         found = []
         if not 1 <= self.dlq_warning_messages <= self.dlq_critical_messages:
             found.append(("dlq_critical_messages", "must be at least dlq_warning_messages (>= 1)"))
-        for name in ("oldest_message_critical_seconds", "queue_depth_warning_messages",
+        for name in ("oldest_message_delay_critical_seconds", "queue_depth_warning_messages",
                      "undeleted_window_minutes", "undeleted_min_received",
                      "queue_depth_warning_minutes", "worker_error_rate_window_minutes",
-                     "delete_failures_warning", "in_service_below_desired_minutes",
-                     "silent_worker_minutes"):
+                     "delete_abandoned_warning", "in_service_below_desired_minutes",
+                     "silent_worker_minutes", "dlq_age_warning_hours",
+                     "processed_not_deleted_window_minutes", "processed_not_deleted_min_processed",
+                     "worker_starts_critical", "consumption_paused_minutes"):
             if getattr(self, name) < 1:
                 found.append((name, "must be at least 1"))
         # Alarms evaluate at most one day of data: period x evaluation periods <= 24 h.
         for name in ("undeleted_window_minutes", "queue_depth_warning_minutes",
                      "worker_error_rate_window_minutes", "in_service_below_desired_minutes",
-                     "silent_worker_minutes"):
+                     "silent_worker_minutes", "processed_not_deleted_window_minutes",
+                     "consumption_paused_minutes"):
             if getattr(self, name) > 24 * 60:
                 found.append((name, "must be at most 1440 (one day)"))
-        if not 0 < self.undeleted_ratio_warning <= 1:
-            found.append(("undeleted_ratio_warning", "must be in (0, 1]"))
+        if self.no_incoming_messages_hours is not None and not 1 <= self.no_incoming_messages_hours <= 24:
+            found.append(("no_incoming_messages_hours",
+                          "must be None (no alarm) or 1-24 (an alarm evaluates at most one day)"))
+        if self.dlq_age_critical_hours <= self.dlq_age_warning_hours:
+            found.append(("dlq_age_critical_hours", "must be longer than dlq_age_warning_hours"))
+        for name in ("undeleted_ratio_warning", "processed_not_deleted_ratio"):
+            if not 0 < getattr(self, name) <= 1:
+                found.append((name, "must be in (0, 1]"))
         if not 0 < self.worker_error_rate_warning_percent <= 100:
             found.append(("worker_error_rate_warning_percent", "must be in (0, 100]"))
+        found += [(f"search.{name}", why) for name, why in self.search.problems()]
         return found

@@ -17,6 +17,8 @@ from config.search import SearchConfig
 
 # Every CloudFormation stack and every named resource of an environment starts with this.
 NAME_PREFIX = "file-search"
+# The DLQ age alarms must leave this long to redrive before the DLQ retention deletes a message.
+DLQ_MIN_HOURS_LEFT_AT_CRITICAL = 48
 
 
 class ConfigError(ValueError):
@@ -66,6 +68,19 @@ class EnvironmentConfig:
                 found.append((f"alarms.{window}",
                               f"must be longer than queue.worker_max_processing_seconds "
                               f"({self.queue.worker_max_processing_seconds} s)"))
+        # A DLQ message expires dlq_retention_days after it was first sent: the DLQ age alarms
+        # must fire while there is still time to redrive.
+        retention_hours = self.queue.dlq_retention_days * 24
+        for name in ("dlq_age_warning_hours", "dlq_age_critical_hours"):
+            if getattr(self.alarms, name) > retention_hours - DLQ_MIN_HOURS_LEFT_AT_CRITICAL:
+                found.append((f"alarms.{name}",
+                              f"must leave at least {DLQ_MIN_HOURS_LEFT_AT_CRITICAL} h before "
+                              f"queue.dlq_retention_days ({self.queue.dlq_retention_days} days = "
+                              f"{retention_hours} h) deletes the message"))
+        if self.alarms.worker_starts_critical <= self.fleet.max_capacity:
+            found.append(("alarms.worker_starts_critical",
+                          f"must be more than fleet.max_capacity ({self.fleet.max_capacity}): "
+                          "every instance starting once (a rollout, a scale-out) is no crash loop"))
         if self.bucket.auto_delete_objects and self.removal_policy != RemovalPolicy.DESTROY:
             found.append(("bucket.auto_delete_objects",
                           "may only be true when removal_policy is DESTROY"))

@@ -28,11 +28,20 @@ class NetworkConfig:
     max_azs: int = 2
     flow_log_retention_days: int = 90
     existing_vpc: ExistingVpc | None = None
+    # Put the interface endpoints in the first N AZs only (None: every AZ). Each endpoint is
+    # billed per AZ it is in; instances in the other AZs still reach it (private DNS answers with
+    # its addresses), across zones, and lose it if its zone fails: for environments that may stop
+    # ingesting during an AZ outage, e.g. dev.
+    interface_endpoint_azs: int | None = None
 
     def problems(self) -> list[tuple[str, str]]:
         found = []
         if self.max_azs < 2:
             found.append(("max_azs", "must be at least 2 (the fleet and the domain span two AZs)"))
+        zones = len(self.existing_vpc.availability_zones) if self.existing_vpc else self.max_azs
+        if self.interface_endpoint_azs is not None and not 1 <= self.interface_endpoint_azs <= zones:
+            found.append(("interface_endpoint_azs", f"must be None (every AZ) or between 1 and the "
+                                                    f"VPC's {zones} AZs"))
         if self.flow_log_retention_days not in LOG_RETENTION_DAYS_ALLOWED:
             found.append(("flow_log_retention_days", "must be one of CloudWatch's retention periods"))
         vpc = self.existing_vpc

@@ -1,4 +1,4 @@
-"""SNS topics per severity, encrypted with a key that alarms and Auto Scaling may use."""
+"""SNS topics per severity, encrypted with a key that alarms, EventBridge and Auto Scaling may use."""
 
 from __future__ import annotations
 
@@ -28,6 +28,14 @@ class NotificationTopics(Construct):
         self.key.add_to_resource_policy(iam.PolicyStatement(
             sid="CloudWatchAlarmsPublish",
             principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+            actions=["kms:Decrypt", "kms:GenerateDataKey*"],
+            resources=["*"],
+            conditions={"StringEquals": {"aws:SourceAccount": stack.account}},
+        ))
+        # EventBridge rules (out-of-band changes, Monitoring stack) publish to the critical topic.
+        self.key.add_to_resource_policy(iam.PolicyStatement(
+            sid="EventBridgeRulesPublish",
+            principals=[iam.ServicePrincipal("events.amazonaws.com")],
             actions=["kms:Decrypt", "kms:GenerateDataKey*"],
             resources=["*"],
             conditions={"StringEquals": {"aws:SourceAccount": stack.account}},

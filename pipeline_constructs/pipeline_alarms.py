@@ -2,42 +2,48 @@
 
 Every alarm notifies on ALARM and on OK (so whoever was paged also hears that it is over), has
 a stable name `file-search-<env>-<what>` (the environment's name prefix, then the short name), and
-a description that says what to do first and where the runbook step is (docs/alarms.md).
-Thresholds come from `AlarmThresholds`.
+a description that says what to do first and where the runbook step is (`alarm_factory.py`).
+Thresholds come from `AlarmThresholds`. The search domain's alarms are in `search_alarms.py`.
 """
 
 from __future__ import annotations
 
 from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
-from aws_cdk import aws_cloudwatch_actions as actions
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from config import AlarmThresholds
+from pipeline_constructs.alarm_factory import AlarmFactory
 from pipeline_constructs.aws_metrics import group_metric, queue_metric
 from pipeline_constructs.worker_log_metrics import (
-    DELETE_FAILURES,
+    CONSUMPTION_PAUSED,
+    DELETES_ABANDONED,
     DLQ_SENDS,
     FAILED,
     PROCESSED,
+    WORKER_STARTS,
     WorkerLogMetrics,
 )
 
-RUNBOOK = "docs/alarms.md#runbook-"
 ONE_MINUTE = Duration.minutes(1)
 Compare = cloudwatch.ComparisonOperator
 Missing = cloudwatch.TreatMissingData
 
 
 class PipelineAlarms(Construct):
-    """Queue, DLQ, worker-log and fleet alarms. `alarms` maps the short name to the alarm."""
+    """Queue, DLQ, worker-log and fleet alarms, made by `factory` (which keeps them by short name).
+
+    `longest_job_seconds` is the queue's worker_max_processing_seconds: a message in flight that
+    long is a legitimate job, not a delay.
+    """
 
     def __init__(
         self, scope: Construct, construct_id: str, *,
         settings: AlarmThresholds,
-        name_prefix: str,
+        factory: AlarmFactory,
+        longest_job_seconds: int,
         main_queue: sqs.IQueue,
         dead_letter_queue: sqs.IQueue,
         group_name: str,
@@ -46,13 +52,13 @@ class PipelineAlarms(Construct):
         warning: sns.ITopic,
     ) -> None:
         super().__init__(scope, construct_id)
-        self._name_prefix = name_prefix
-        self.alarms: dict[str, cloudwatch.Alarm] = {}
+        self._factory = factory
         s = settings
 
         # Queue metrics: an SQS queue stops reporting after about six hours without messages or
         # API calls. A queue holding messages always reports, so a gap means "empty and idle":
-        # NOT_BREACHING for every queue alarm.
+        # NOT_BREACHING for every queue alarm except no-incoming-messages (below), for which
+        # "idle" is the failure.
         dlq_visible = queue_metric(dead_letter_queue, "ApproximateNumberOfMessagesVisible",
                                    "Maximum", ONE_MINUTE, "DLQ visible")
         self._alarm(
@@ -72,17 +78,40 @@ class PipelineAlarms(Construct):
             first="Check delete failures and worker errors first; stop DataSync if the DLQ "
                   "keeps growing; do not purge before the cause is known.",
         )
+        # ApproximateAgeOfOldestMessage counts messages in flight too, so a legitimate job of
+        # longest_job_seconds is that old when it finishes: the threshold starts counting the
+        # delay there (the replay in tests/infra/test_alarm_replay.py runs a 600 s job on a
+        # normal day and checks that nobody is paged).
+        oldest_threshold = longest_job_seconds + s.oldest_message_delay_critical_seconds
         self._alarm(
             "oldest-message-age", critical,
             queue_metric(main_queue, "ApproximateAgeOfOldestMessage", "Maximum", ONE_MINUTE,
                          "age of oldest message"),
-            threshold=s.oldest_message_critical_seconds, comparison=Compare.GREATER_THAN_THRESHOLD,
+            threshold=oldest_threshold, comparison=Compare.GREATER_THAN_THRESHOLD,
             evaluation_periods=1, missing=Missing.NOT_BREACHING,
-            what=f"A message has waited more than {s.oldest_message_critical_seconds} s: "
+            what=f"A message has been in the queue more than {oldest_threshold} s (the longest "
+                 f"job, {longest_job_seconds} s, plus {s.oldest_message_delay_critical_seconds} s): "
                  "processing is delayed.",
             first="Check in-service instances and worker errors; scale out if the fleet is "
                   "healthy but behind.",
         )
+        # The DLQ keeps a message dlq_retention_days after it was first sent (its age in the
+        # DLQ counts from there too), then deletes it: a DLQ nobody handles loses files quietly.
+        # Five-minute periods: the age moves in days. No data = an idle, empty DLQ.
+        dlq_age = queue_metric(dead_letter_queue, "ApproximateAgeOfOldestMessage", "Maximum",
+                               Duration.minutes(5), "DLQ age of oldest message")
+        for short, topic, hours, when in (
+                ("dlq-aging", warning, s.dlq_age_warning_hours, "needs handling"),
+                ("dlq-expiring", critical, s.dlq_age_critical_hours,
+                 "will be deleted by the DLQ's retention soon")):
+            self._alarm(
+                short, topic, dlq_age,
+                threshold=hours * 3600, comparison=Compare.GREATER_THAN_THRESHOLD,
+                evaluation_periods=1, missing=Missing.NOT_BREACHING,
+                what=f"A dead-letter message is more than {hours} h old and {when}.",
+                first="Find the cause in its reason attribute, fix it, then redrive the DLQ "
+                      "before the retention deletes the messages.",
+            )
         self._alarm(
             "queue-depth", warning,
             queue_metric(main_queue, "ApproximateNumberOfMessagesVisible", "Maximum", ONE_MINUTE,
@@ -153,18 +182,46 @@ class PipelineAlarms(Construct):
             first="Group the worker's message_failed lines by error; 429/503 means OpenSearch "
                   "is overloaded, other codes point at S3, SQS or the documents.",
         )
+        # Messages whose delete the worker finally gave up (after its retries): each one comes
+        # back after the visibility timeout. Failed attempts that a retry fixed are counted on
+        # the dashboard only. Missing = no line matched and none was logged: no failure.
         self._alarm(
             "delete-failures", warning,
-            log_metrics.count(DELETE_FAILURES, ONE_MINUTE, "delete failures"),
-            threshold=s.delete_failures_warning, comparison=Compare.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            # Missing = no line matched and none was logged: no failure.
+            log_metrics.count(DELETES_ABANDONED, ONE_MINUTE, "deletes abandoned"),
+            threshold=s.delete_abandoned_warning,
+            comparison=Compare.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
             evaluation_periods=1, missing=Missing.NOT_BREACHING,
-            what="The worker logged 'Failed to delete message': finished messages stay in the "
-                 "queue and come back after the visibility timeout (the incident's cause).",
+            what="The worker gave up deleting a message after its retries ('Failed to delete "
+                 "message', event delete_abandoned): it comes back after the visibility timeout "
+                 "and is processed again (the incident's cause).",
             first="Read the line's code field (AccessDenied, ReceiptHandleIsInvalid, throttling) "
                   "and fix permissions or the visibility timeout before the DLQ fills.",
         )
-
+        # The incident's cause, fast: the worker logged finished objects and the queue recorded
+        # no deletes for them. A finished message is deleted in the same round (seconds), so
+        # unlike received-not-deleted no job has to fit in the window, and a long job adds one
+        # processed line and one delete in the same minute. FILL: no delete at all is the case
+        # to catch. No processed line = nothing to judge (the silent-worker alarm's business).
+        window = Duration.minutes(s.processed_not_deleted_window_minutes)
+        self._alarm(
+            "processed-not-deleted", critical,
+            cloudwatch.MathExpression(
+                expression=f"IF(processed >= {s.processed_not_deleted_min_processed}, "
+                           "(processed - FILL(deleted, 0)) / processed, 0)",
+                using_metrics={
+                    "processed": log_metrics.count(PROCESSED, window),
+                    "deleted": queue_metric(main_queue, "NumberOfMessagesDeleted", "Sum", window),
+                },
+                period=window, label="share of processed objects not deleted",
+            ),
+            threshold=s.processed_not_deleted_ratio, comparison=Compare.GREATER_THAN_THRESHOLD,
+            evaluation_periods=1, missing=Missing.NOT_BREACHING,
+            what=f"More than {s.processed_not_deleted_ratio:.0%} of the objects the workers "
+                 f"finished in {s.processed_not_deleted_window_minutes} min were not deleted "
+                 "from the queue: every one comes back and is processed again (the incident).",
+            first="Search the worker log for delete_failed; check the workers' sqs:DeleteMessage "
+                  "permission; pause DataSync until deletes succeed.",
+        )
         # Desired minus in service, per minute; the group publishes both every minute while it
         # exists, 0 and 0 when dev scales to zero (no alarm). A gap means the metrics stopped,
         # not that instances are missing: NOT_BREACHING, the queue alarms still watch the work.
@@ -211,22 +268,59 @@ class PipelineAlarms(Construct):
                   "receive_failed); restart the fleet with an instance refresh if needed.",
         )
 
-    def _alarm(self, short: str, topic: sns.ITopic, metric: cloudwatch.IMetric, *,
-               threshold: float, comparison: cloudwatch.ComparisonOperator,
-               evaluation_periods: int, missing: cloudwatch.TreatMissingData,
-               what: str, first: str) -> cloudwatch.Alarm:
-        alarm = cloudwatch.Alarm(
-            self, short,
-            alarm_name=f"{self._name_prefix}-{short}",
-            alarm_description=f"{what} First: {first} Runbook: {RUNBOOK}{short}",
-            metric=metric,
-            threshold=threshold,
-            comparison_operator=comparison,
-            evaluation_periods=evaluation_periods,
-            datapoints_to_alarm=evaluation_periods,
-            treat_missing_data=missing,
+        # A crash loop: systemd restarts a crashing worker every 5 s and each start logs one
+        # line, while the instances stay healthy for Auto Scaling. Every instance starting once
+        # (a rollout, a scale-out) stays below the threshold (checked against fleet.max_capacity).
+        starts_window = Duration.minutes(5)
+        self._alarm(
+            "worker-crash-loop", critical,
+            log_metrics.count(WORKER_STARTS, starts_window, "worker process starts"),
+            threshold=s.worker_starts_critical, comparison=Compare.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            evaluation_periods=1, missing=Missing.NOT_BREACHING,
+            what=f"{s.worker_starts_critical} or more worker process starts in 5 min: the worker "
+                 "crashes and systemd restarts it; nothing is processed.",
+            first="Read the worker log around worker_started for config_invalid, startup_failed "
+                  "or worker_crashed; roll back the last worker change.",
         )
-        alarm.add_alarm_action(actions.SnsAction(topic))
-        alarm.add_ok_action(actions.SnsAction(topic))
-        self.alarms[short] = alarm
-        return alarm
+        # Paused consumption: the worker logs consumption_paused when the index or the bucket is
+        # unavailable and again every 60 s while paused, so a paused minute has a line.
+        # Missing = no pause line (the worker is consuming, or silent: another alarm).
+        self._alarm(
+            "consumption-paused", critical,
+            log_metrics.count(CONSUMPTION_PAUSED, ONE_MINUTE, "paused (lines per minute)"),
+            threshold=1, comparison=Compare.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            # N paused minutes out of N + 1: the 60 s repetition drifts, and a minute that
+            # happens to fall between two lines must not reset the count.
+            datapoints_to_alarm=s.consumption_paused_minutes,
+            evaluation_periods=s.consumption_paused_minutes + 1, missing=Missing.NOT_BREACHING,
+            what=f"The workers paused consumption for {s.consumption_paused_minutes} min: the "
+                 "index or the raw bucket is unavailable (the line's dependency field says "
+                 "which); messages wait in the queue.",
+            first="Check the search domain's health (cluster status, writes blocked) or the "
+                  "bucket; the workers resume by themselves once it answers.",
+        )
+        if s.no_incoming_messages_hours is not None:
+            # Nothing arriving: if the notification is deleted or narrowed the queue stays empty
+            # and every other alarm stays green. One-hour sums of messages sent; the alarm needs
+            # every hour of the window empty. BREACHING: SQS stops publishing a queue's metrics
+            # after about six hours without messages or API calls, so for an idle queue (no
+            # workers polling) "no data" is exactly "nothing sent"; notBreaching would keep the
+            # alarm green forever there.
+            hours = s.no_incoming_messages_hours
+            self._alarm(
+                "no-incoming-messages", critical,
+                queue_metric(main_queue, "NumberOfMessagesSent", "Sum", Duration.hours(1),
+                             "messages sent per hour"),
+                threshold=1, comparison=Compare.LESS_THAN_THRESHOLD,
+                evaluation_periods=hours, missing=Missing.BREACHING,
+                what=f"No message reached the main queue for {hours} h: the bucket's "
+                     "notification may have been removed or narrowed, or uploads stopped.",
+                first="Compare the bucket's notification configuration with the code; check "
+                      "that DataSync ran and uploads happened.",
+                command=self._factory.drift(),
+            )
+
+
+    def _alarm(self, short: str, topic: sns.ITopic, metric: cloudwatch.IMetric, **kwargs
+               ) -> cloudwatch.Alarm:
+        return self._factory.add(self, short, topic, metric, **kwargs)

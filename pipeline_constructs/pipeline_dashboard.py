@@ -9,10 +9,13 @@ from constructs import Construct
 
 from pipeline_constructs.aws_metrics import group_metric, queue_metric
 from pipeline_constructs.worker_log_metrics import (
+    CONSUMPTION_PAUSED,
     DELETE_FAILURES,
+    DELETES_ABANDONED,
     DLQ_SENDS,
     FAILED,
     PROCESSED,
+    WORKER_STARTS,
     WorkerLogMetrics,
 )
 
@@ -69,7 +72,6 @@ class PipelineDashboard(Construct):
                 log_metrics.count(PROCESSED, PERIOD, "processed"),
                 log_metrics.count(FAILED, PERIOD, "failed"),
                 log_metrics.count(DLQ_SENDS, PERIOD, "sent to DLQ"),
-                log_metrics.count(DELETE_FAILURES, PERIOD, "delete failures"),
             ]),
             graph("Workers: batch processing time (ms)", [
                 log_metrics.duration("p50", PERIOD),
@@ -78,6 +80,16 @@ class PipelineDashboard(Construct):
             ]),
         )
         self.dashboard.add_widgets(
+            # Attempts include those a retry fixed; abandoned deletes are what the alarm counts.
+            graph("Workers: delete attempts failed, deletes abandoned (per minute)", [
+                log_metrics.count(DELETE_FAILURES, PERIOD, "delete attempts failed"),
+                log_metrics.count(DELETES_ABANDONED, PERIOD, "deletes abandoned"),
+            ]),
+            # One line per paused minute (the worker repeats it every 60 s while paused).
+            graph("Workers: consumption paused, process starts (per minute)", [
+                log_metrics.count(CONSUMPTION_PAUSED, PERIOD, "paused"),
+                log_metrics.count(WORKER_STARTS, PERIOD, "process starts"),
+            ]),
             graph("Auto Scaling: instances", [
                 group_metric(group_name, "GroupDesiredCapacity", "Average", PERIOD, "desired"),
                 group_metric(group_name, "GroupInServiceInstances", "Average", PERIOD,

@@ -19,7 +19,10 @@ from constructs import Construct
 PROCESSED = "MessagesProcessed"
 FAILED = "MessagesFailed"
 DELETE_FAILURES = "DeleteFailures"
+DELETES_ABANDONED = "DeletesAbandoned"
 DLQ_SENDS = "SentToDlq"
+CONSUMPTION_PAUSED = "ConsumptionPaused"
+WORKER_STARTS = "WorkerStarts"
 DURATION = "ProcessingDuration"
 
 COUNT_PATTERNS: dict[str, str] = {
@@ -28,9 +31,20 @@ COUNT_PATTERNS: dict[str, str] = {
     PROCESSED: '{ $.event = "message_processed" }',
     # Transient failures (released for retry) and poison messages the DLQ refused.
     FAILED: '{ $.event = "message_failed" }',
+    # Every failed delete attempt (the worker retries each delete 3 times): for the dashboard.
     DELETE_FAILURES: '{ $.event = "delete_failed" }',
+    # One line per message whose delete the worker finally gave up: it will come back after
+    # the visibility timeout and be processed again. This is what the alarm counts.
+    DELETES_ABANDONED: '{ $.event = "delete_abandoned" }',
     # Poison messages the worker moved to the DLQ itself (with a reason attribute).
     DLQ_SENDS: '{ $.event = "sent_to_dlq" }',
+    # Logged when the worker stops receiving because the index or the bucket is unavailable,
+    # and again every 60 s while it stays paused: one count per paused minute.
+    CONSUMPTION_PAUSED: '{ $.event = "consumption_paused" }',
+    # The first line of every worker process: started, or refused its configuration, or could
+    # not import boto3. Many per minute = systemd restarting a crashing worker.
+    WORKER_STARTS: '{ $.event = "worker_started" || $.event = "config_invalid" || '
+                   '$.event = "startup_failed" }',
 }
 DURATION_PATTERN = '{ $.event = "message_processed" && $.duration_ms >= 0 }'
 DURATION_VALUE = "$.duration_ms"
@@ -42,7 +56,8 @@ def metric_namespace(environment: str) -> str:
 
 
 class WorkerLogMetrics(Construct):
-    """Counts of processed, failed, undeletable and dead-lettered messages, and batch latency."""
+    """Counts of processed, failed, undeletable and dead-lettered messages, pauses and process
+    starts, and batch latency."""
 
     def __init__(self, scope: Construct, construct_id: str, *, log_group: logs.ILogGroup,
                  namespace: str) -> None:

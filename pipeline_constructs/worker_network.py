@@ -117,11 +117,15 @@ class WorkerNetwork(Construct):
                 resources=[*readable_object_arns, *_boot_objects(stack)],
             )
         )
+        endpoint_subnets = self.subnets
+        if settings.interface_endpoint_azs is not None:
+            endpoint_subnets = ec2.SubnetSelection(
+                subnets=self.vpc.isolated_subnets[: settings.interface_endpoint_azs])
         for name, service in INTERFACE_ENDPOINTS.items():
             self.vpc.add_interface_endpoint(
                 f"{name}Endpoint",
                 service=service,
-                subnets=self.subnets,
+                subnets=endpoint_subnets,
                 private_dns_enabled=True,
                 security_groups=[self.endpoint_security_group],
                 open=False,

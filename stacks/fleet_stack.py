@@ -12,7 +12,9 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from config import EnvironmentConfig
+from ops import outputs
 from pipeline_constructs.worker_fleet import WorkerFleet
+from stacks.ops_outputs import add_ops_outputs
 
 
 class FleetStack(Stack):
@@ -43,3 +45,7 @@ class FleetStack(Stack):
             removal_policy=config.removal_policy if config.removal_policy == RemovalPolicy.DESTROY
             else RemovalPolicy.RETAIN,
         )
+        add_ops_outputs(self, {
+            outputs.WORKER_GROUP: self.workers.group.auto_scaling_group_name,
+            outputs.WORKER_LOG_GROUP: self.workers.log_group.log_group_name,
+        })

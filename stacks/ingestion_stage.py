@@ -61,9 +61,10 @@ class IngestionStage(Stage):
         self.monitoring = MonitoringStack(
             self, "Monitoring", config=config,
             main_queue=queues.main_queue, dead_letter_queue=queues.dead_letter_queue,
+            raw_bucket=self.stateful.raw_files.bucket, search_domain=self.search.domain.domain,
             worker_log_group=self.fleet.workers.log_group, group_name=self.fleet.workers.group_name,
             critical_topic=topics.critical, warning_topic=topics.warning,
-            **named("monitoring", "worker log metrics, alarms, dashboard"),
+            **named("monitoring", "worker log metrics, alarms, change rules, dashboard"),
         )
 
 def compose_app(app: App, configs: list[EnvironmentConfig]) -> dict[str, IngestionStage]:

@@ -9,8 +9,10 @@ from aws_cdk import aws_ec2 as ec2
 from constructs import Construct
 
 from config import EnvironmentConfig
+from ops import outputs
 from pipeline_constructs.access_policies import SearchWriterPolicy
 from pipeline_constructs.search_domain import SearchDomain
+from stacks.ops_outputs import add_ops_outputs
 
 
 class SearchStack(Stack):
@@ -34,3 +36,8 @@ class SearchStack(Stack):
             self.domain, "WriterAccess", domain_arn=self.domain.domain.domain_arn,
             index_name=config.search.index_name,
         )
+        add_ops_outputs(self, {
+            outputs.SEARCH_DOMAIN: self.domain.domain.domain_name,
+            outputs.SEARCH_ENDPOINT: self.domain.endpoint_url,
+            outputs.SEARCH_INDEX: config.search.index_name,
+        })

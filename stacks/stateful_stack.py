@@ -8,9 +8,11 @@ from aws_cdk import Stack
 from constructs import Construct
 
 from config import EnvironmentConfig
+from ops import outputs
 from pipeline_constructs.access_policies import IngestConsumerPolicy
 from pipeline_constructs.ingest_queues import IngestQueues
 from pipeline_constructs.raw_bucket import RawFilesBucket
+from stacks.ops_outputs import add_ops_outputs
 
 
 class StatefulStack(Stack):
@@ -36,3 +38,11 @@ class StatefulStack(Stack):
             dead_letter_queue=self.queues.dead_letter_queue, raw_bucket=self.raw_files.bucket,
             raw_prefix=config.bucket.raw_prefix,
         )
+        add_ops_outputs(self, {
+            outputs.MAIN_QUEUE_URL: self.queues.main_queue.queue_url,
+            outputs.MAIN_QUEUE_ARN: self.queues.main_queue.queue_arn,
+            outputs.DLQ_URL: self.queues.dead_letter_queue.queue_url,
+            outputs.DLQ_ARN: self.queues.dead_letter_queue.queue_arn,
+            outputs.RAW_BUCKET: self.raw_files.bucket.bucket_name,
+            outputs.RAW_PREFIX: config.bucket.raw_prefix,
+        })

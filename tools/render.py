@@ -4,7 +4,7 @@ job summary). Both render the same `StackDiff` objects the gate judged."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from tools.differ import MISSING, PropertyChange, ResourceChange, StackDiff
@@ -91,7 +91,7 @@ def destructive_summary(diffs: Iterable[StackDiff]) -> list[str]:
     return lines
 
 
-def render_text(diffs: list[StackDiff], *, allow_stateful: bool) -> str:
+def render_text(diffs: list[StackDiff], *, allow_stateful: bool, cost: Sequence[str] = ()) -> str:
     blocks = [stack_text(d) for d in diffs]
     changed = [d for d in diffs if d.status != "unchanged"]
     summary = [f"{len(diffs)} stack(s) compared, {len(changed)} with differences."]
@@ -104,11 +104,14 @@ def render_text(diffs: list[StackDiff], *, allow_stateful: bool) -> str:
         summary.append("Allowed by --allow-stateful-changes." if allow_stateful else
                        f"BLOCKED: add the '{ALLOW_LABEL}' label to the pull request "
                        "(locally: --allow-stateful-changes) if this is intended.")
+    if cost:
+        summary += [""] + [line.replace("**", "").replace("`", "") for line in cost]
     return "\n\n".join(blocks + ["\n".join(summary)]) + "\n"
 
 
 def render_markdown(diffs: list[StackDiff], *, allow_stateful: bool, base_label: str,
-                    head_label: str, nag_passed: bool, nag_messages: list[str]) -> str:
+                    head_label: str, nag_passed: bool, nag_messages: list[str],
+                    cost: Sequence[str] = ()) -> str:
     destructive = destructive_summary(diffs)
     acknowledged = sum(d.acknowledged_findings for d in diffs)
     lines = [COMMENT_MARKER, f"## Infrastructure diff: `{base_label}` → `{head_label}`", ""]
@@ -126,6 +129,8 @@ def render_markdown(diffs: list[StackDiff], *, allow_stateful: bool, base_label:
                    f"⛔ blocked — add the `{ALLOW_LABEL}` label if this is intended")
         lines.append(f"**Stateful resources**: {len(destructive)} would be replaced or deleted: {verdict}")
         lines += [f"- `{line}`" for line in destructive]
+    if cost:
+        lines += [""] + list(cost)
     lines += ["", "| Stack | CloudFormation stack | Status | Added | Modified | Removed |",
               "| --- | --- | --- | --- | --- | --- |"]
     for d in diffs:

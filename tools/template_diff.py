@@ -26,6 +26,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from tools.assembly import StackTemplate, read_stacks, validation_summary
+from tools.cost import cost_section
 from tools.differ import StackDiff, diff_stack
 from tools.render import render_markdown, render_text
 
@@ -145,7 +146,8 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_ERROR
 
     diffs = compare(old, new)
-    text = render_text(diffs, allow_stateful=args.allow_stateful_changes)
+    cost = cost_section(old, new)
+    text = render_text(diffs, allow_stateful=args.allow_stateful_changes, cost=cost)
     print(text, end="")
     if args.text:
         args.text.write_text(text)
@@ -154,6 +156,7 @@ def main(argv: list[str] | None = None) -> int:
             diffs, allow_stateful=args.allow_stateful_changes,
             base_label=args.base_label or args.base or str(args.base_assembly),
             head_label=args.head_label, nag_passed=nag_passed, nag_messages=nag_messages,
+            cost=cost,
         ))
     blocked = any(d.destructive for d in diffs) and not args.allow_stateful_changes
     return EXIT_STATEFUL if blocked else EXIT_OK

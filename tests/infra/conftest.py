@@ -1,15 +1,11 @@
-"""Fixtures for the infra tests: the real app synthesized once per session (tests/support/cdk_app.py)."""
+"""Fixtures for the infra tests. `synthesized` (the real app, synthesized once per session) is in
+tests/conftest.py: the cost tests read the same templates."""
 
 from __future__ import annotations
 
 import pytest
 
-from tests.support.cdk_app import ENV_NAMES, Synthesized, synthesize_all
-
-
-@pytest.fixture(scope="session")
-def synthesized(tmp_path_factory) -> Synthesized:
-    return synthesize_all(tmp_path_factory.mktemp("cdk.out"))
+from tests.support.cdk_app import ENV_NAMES
 
 
 @pytest.fixture(params=ENV_NAMES)

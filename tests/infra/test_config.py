@@ -9,7 +9,15 @@ import sys
 import pytest
 from aws_cdk import RemovalPolicy
 
-from config import AlarmSubscriptions, AlarmThresholds, ConfigError, EnvironmentConfig, QueueConfig
+from config import (
+    AlarmSubscriptions,
+    AlarmThresholds,
+    ConfigError,
+    EnvironmentConfig,
+    NetworkConfig,
+    QueueConfig,
+    SearchAlarmThresholds,
+)
 from environments import ENVIRONMENTS, environments_named
 from tests.support.cdk_app import REPO
 
@@ -35,6 +43,14 @@ def test_invalid_queue_settings_name_the_field_and_value(queue, field, value):
     with pytest.raises(ConfigError) as error:
         EnvironmentConfig(name="dev", queue=queue)
     assert f"dev.{field} = {value}:" in str(error.value)
+
+
+@pytest.mark.parametrize("azs", [0, 3])
+def test_interface_endpoints_cannot_sit_in_more_azs_than_the_vpc_has(azs):
+    with pytest.raises(ConfigError) as error:
+        EnvironmentConfig(name="dev", network=NetworkConfig(interface_endpoint_azs=azs))
+    assert f"dev.network.interface_endpoint_azs = {azs}: must be None (every AZ) or between 1 " \
+           "and the VPC's 2 AZs" in str(error.value)
 
 
 def test_every_problem_is_reported_at_once():
@@ -75,7 +91,7 @@ def test_alarm_windows_must_outlast_the_longest_job():
 
 
 @pytest.mark.parametrize("field,value", [
-    ("undeleted_min_received", 0), ("delete_failures_warning", 0),
+    ("undeleted_min_received", 0), ("delete_abandoned_warning", 0),
     ("queue_depth_warning_minutes", 0), ("worker_error_rate_window_minutes", 2000),
     ("silent_worker_minutes", 1441)])
 def test_bad_alarm_settings_are_refused_naming_the_field(field, value):
@@ -102,3 +118,43 @@ def test_prod_retains_and_protects():
 def test_prod_keeps_every_instance_in_service_during_a_rollout():
     prod = ENVIRONMENTS["prod"].fleet
     assert prod.min_healthy_percentage == 100 and prod.min_capacity >= 2
+
+
+def test_dlq_age_alarms_must_fire_well_before_the_dlq_retention():
+    with pytest.raises(ConfigError) as error:
+        EnvironmentConfig(name="x", queue=QueueConfig(retention_days=4, dlq_retention_days=10),
+                          alarms=AlarmThresholds(dlq_age_critical_hours=220))
+    assert ("x.alarms.dlq_age_critical_hours = 220: must leave at least 48 h before "
+            "queue.dlq_retention_days (10 days = 240 h)") in str(error.value)
+    with pytest.raises(ConfigError, match=r"x\.alarms\.dlq_age_critical_hours = 72: must be longer "
+                                          r"than dlq_age_warning_hours"):
+        EnvironmentConfig(name="x", alarms=AlarmThresholds(dlq_age_critical_hours=72))
+
+
+def test_a_crash_loop_threshold_must_exceed_every_instance_starting_once():
+    with pytest.raises(ConfigError, match=r"x\.alarms\.worker_starts_critical = 4: must be more "
+                                          r"than fleet\.max_capacity \(4\)"):
+        EnvironmentConfig(name="x", alarms=AlarmThresholds(worker_starts_critical=4))
+
+
+@pytest.mark.parametrize("field,value,why", [
+    ("no_incoming_messages_hours", 25, "must be None"),
+    ("processed_not_deleted_ratio", 0, r"must be in \(0, 1\]"),
+    ("consumption_paused_minutes", 0, "must be at least 1"),
+])
+def test_new_alarm_settings_are_refused_naming_the_field(field, value, why):
+    with pytest.raises(ConfigError, match=rf"x\.alarms\.{field} = {value}: {why}"):
+        EnvironmentConfig(name="x", alarms=AlarmThresholds(**{field: value}))
+
+
+def test_search_alarm_settings_are_refused_naming_the_nested_field():
+    with pytest.raises(ConfigError, match=r"x\.alarms\.search\.free_storage_percent = 100: must be "
+                                          r"a percentage"):
+        EnvironmentConfig(name="x", alarms=AlarmThresholds(
+            search=SearchAlarmThresholds(free_storage_percent=100)))
+
+
+def test_no_incoming_alarm_is_on_in_prod_and_off_in_dev_and_staging():
+    assert ENVIRONMENTS["prod"].alarms.no_incoming_messages_hours == 24
+    assert ENVIRONMENTS["dev"].alarms.no_incoming_messages_hours is None
+    assert ENVIRONMENTS["staging"].alarms.no_incoming_messages_hours is None

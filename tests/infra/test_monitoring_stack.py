@@ -8,13 +8,16 @@ import json
 import pytest
 from aws_cdk import App, Stack
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_opensearchservice as opensearch
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from aws_cdk.assertions import Match, Template
 
-from config import AlarmThresholds
+from config import AlarmThresholds, SearchAlarmThresholds, SearchConfig
 from environments import ENVIRONMENTS
+from pipeline_constructs.alarm_factory import AlarmFactory
 from pipeline_constructs.pipeline_alarms import PipelineAlarms
+from pipeline_constructs.search_alarms import SearchDomainAlarms
 from pipeline_constructs.worker_log_metrics import WorkerLogMetrics
 from tests.support.cdk_app import REPO
 from tests.support.filter_pattern import matches
@@ -43,7 +46,12 @@ def topic_of(synthesized, env: str, refs: list) -> str:
 def dimension_value(synthesized, env: str, value) -> str:
     if isinstance(value, str):
         return value
+    if value == {"Ref": "AWS::AccountId"}:
+        return "<account>"
     resolved = output_value(synthesized, env, value)
+    if "Ref" in resolved:
+        assert resolved["Ref"].startswith("SearchDomain")
+        return "<domain>"
     logical_id = resolved["Fn::GetAtt"][0]
     assert resolved["Fn::GetAtt"][1] == "QueueName"
     return {"IngestQueuesMainQueue": "<main queue>",
@@ -51,8 +59,14 @@ def dimension_value(synthesized, env: str, value) -> str:
 
 
 def queries(synthesized, env: str, props: dict) -> dict[str, tuple]:
-    """An alarm's data as {id: (expression,)} or {id: (namespace, name, dimensions, stat, period)}."""
+    """An alarm's data as {id: (expression,)} or {id: (namespace, name, dimensions, stat, period)};
+    a single-metric alarm's one metric has the id "m1"."""
     out = {}
+    if "Metrics" not in props:
+        dims = {d["Name"]: dimension_value(synthesized, env, d["Value"])
+                for d in props.get("Dimensions", [])}
+        return {"m1": (props["Namespace"], props["MetricName"], dims, props["Statistic"],
+                       props["Period"], True)}
     for query in props["Metrics"]:
         if "Expression" in query:
             out[query["Id"]] = (query["Expression"], query["ReturnData"])
@@ -74,33 +88,45 @@ def alarms(synthesized, env: str) -> dict[str, dict]:
 # --- what each environment must have ---------------------------------------------------------
 
 def expected_alarms(env: str) -> dict[str, dict]:
-    a = ENVIRONMENTS[env].alarms
+    config = ENVIRONMENTS[env]
+    a, search = config.alarms, config.alarms.search
     ns = f"FileSearch/Ingestion/{env}"
     main, dlq = {"QueueName": "<main queue>"}, {"QueueName": "<dlq>"}
+    domain = {"DomainName": "<domain>", "ClientId": "<account>"}
     group = {"AutoScalingGroupName": f"file-search-{env}-fleet-workers"}
     window = a.undeleted_window_minutes * 60
     err = a.worker_error_rate_window_minutes * 60
+    fast = a.processed_not_deleted_window_minutes * 60
 
     def one(namespace, name, dims, stat, period=60):
         return {"m1": (namespace, name, dims, stat, period, True)}
 
     gte, gt = "GreaterThanOrEqualToThreshold", "GreaterThanThreshold"
+    lt, lte = "LessThanThreshold", "LessThanOrEqualToThreshold"
+    nb, br = "notBreaching", "breaching"
+    # short: (topic, threshold, comparison, evaluation periods, datapoints, missing, queries)
     table = {
-        "dlq-not-empty": ("warning", a.dlq_warning_messages, gte, 1,
+        "dlq-not-empty": ("warning", a.dlq_warning_messages, gte, 1, 1, nb,
                           one("AWS/SQS", "ApproximateNumberOfMessagesVisible", dlq, "Maximum")),
-        "dlq-filling": ("critical", a.dlq_critical_messages, gt, 1,
+        "dlq-filling": ("critical", a.dlq_critical_messages, gt, 1, 1, nb,
                         one("AWS/SQS", "ApproximateNumberOfMessagesVisible", dlq, "Maximum")),
-        "oldest-message-age": ("critical", a.oldest_message_critical_seconds, gt, 1,
+        "oldest-message-age": ("critical", config.queue.worker_max_processing_seconds
+                               + a.oldest_message_delay_critical_seconds, gt, 1, 1, nb,
                                one("AWS/SQS", "ApproximateAgeOfOldestMessage", main, "Maximum")),
-        "queue-depth": ("warning", a.queue_depth_warning_messages, gt, a.queue_depth_warning_minutes,
+        "dlq-aging": ("warning", a.dlq_age_warning_hours * 3600, gt, 1, 1, nb,
+                      one("AWS/SQS", "ApproximateAgeOfOldestMessage", dlq, "Maximum", 300)),
+        "dlq-expiring": ("critical", a.dlq_age_critical_hours * 3600, gt, 1, 1, nb,
+                         one("AWS/SQS", "ApproximateAgeOfOldestMessage", dlq, "Maximum", 300)),
+        "queue-depth": ("warning", a.queue_depth_warning_messages, gt,
+                        a.queue_depth_warning_minutes, a.queue_depth_warning_minutes, nb,
                         one("AWS/SQS", "ApproximateNumberOfMessagesVisible", main, "Maximum")),
-        "received-not-deleted": ("warning", a.undeleted_ratio_warning, gt, 1, {
+        "received-not-deleted": ("warning", a.undeleted_ratio_warning, gt, 1, 1, nb, {
             "expr_1": (f"IF(received >= {a.undeleted_min_received}, "
                        "(received - FILL(deleted, 0)) / received, 0)", True),
             "received": ("AWS/SQS", "NumberOfMessagesReceived", main, "Sum", window, False),
             "deleted": ("AWS/SQS", "NumberOfMessagesDeleted", main, "Sum", window, False),
         }),
-        "worker-error-rate": ("warning", a.worker_error_rate_warning_percent, gt, 1, {
+        "worker-error-rate": ("warning", a.worker_error_rate_warning_percent, gt, 1, 1, nb, {
             "expr_1": ("IF(attempts > 0, 100 * errors / attempts, 0)", True),
             "errors": ("FILL(failed, 0) + FILL(dlq, 0)", False),
             "attempts": ("FILL(processed, 0) + FILL(failed, 0) + FILL(dlq, 0)", False),
@@ -108,22 +134,61 @@ def expected_alarms(env: str) -> dict[str, dict]:
             "failed": (ns, "MessagesFailed", {}, "Sum", err, False),
             "dlq": (ns, "SentToDlq", {}, "Sum", err, False),
         }),
-        "delete-failures": ("warning", a.delete_failures_warning, gte, 1,
-                            one(ns, "DeleteFailures", {}, "Sum")),
-        "in-service-below-desired": ("warning", 0, gt, a.in_service_below_desired_minutes, {
+        "delete-failures": ("warning", a.delete_abandoned_warning, gte, 1, 1, nb,
+                            one(ns, "DeletesAbandoned", {}, "Sum")),
+        "processed-not-deleted": ("critical", a.processed_not_deleted_ratio, gt, 1, 1, nb, {
+            "expr_1": (f"IF(processed >= {a.processed_not_deleted_min_processed}, "
+                       "(processed - FILL(deleted, 0)) / processed, 0)", True),
+            "processed": (ns, "MessagesProcessed", {}, "Sum", fast, False),
+            "deleted": ("AWS/SQS", "NumberOfMessagesDeleted", main, "Sum", fast, False),
+        }),
+        "in-service-below-desired": ("warning", 0, gt, a.in_service_below_desired_minutes,
+                                     a.in_service_below_desired_minutes, nb, {
             "expr_1": ("desired - in_service", True),
             "desired": ("AWS/AutoScaling", "GroupDesiredCapacity", group, "Average", 60, False),
             "in_service": ("AWS/AutoScaling", "GroupInServiceInstances", group, "Average", 60, False),
         }),
-        "silent-worker": ("critical", 1, gte, a.silent_worker_minutes, {
+        "silent-worker": ("critical", 1, gte, a.silent_worker_minutes, a.silent_worker_minutes, nb, {
             "expr_1": ("IF(visible > 0 AND FILL(processed, 0) == 0, 1, 0)", True),
             "visible": ("AWS/SQS", "ApproximateNumberOfMessagesVisible", main, "Minimum", 60, False),
             "processed": (ns, "MessagesProcessed", {}, "Sum", 60, False),
         }),
+        "worker-crash-loop": ("critical", a.worker_starts_critical, gte, 1, 1, nb,
+                              one(ns, "WorkerStarts", {}, "Sum", 300)),
+        "consumption-paused": ("critical", 1, gte, a.consumption_paused_minutes + 1,
+                               a.consumption_paused_minutes, nb,
+                               one(ns, "ConsumptionPaused", {}, "Sum")),
+        "search-cluster-red": ("critical", 1, gte, 1, 1, nb,
+                               one("AWS/ES", "ClusterStatus.red", domain, "Maximum")),
+        "search-writes-blocked": ("critical", 1, gte, 1, 1, nb,
+                                  one("AWS/ES", "ClusterIndexWritesBlocked", domain, "Maximum", 300)),
+        "search-free-storage": ("warning",
+                                config.search.volume_size_gib * 1024 * search.free_storage_percent / 100,
+                                lte, 1, 1, nb, one("AWS/ES", "FreeStorageSpace", domain, "Minimum")),
+        "search-jvm-pressure": ("warning", search.jvm_memory_pressure_percent, gte,
+                                search.jvm_memory_pressure_minutes, search.jvm_memory_pressure_minutes,
+                                nb, one("AWS/ES", "JVMMemoryPressure", domain, "Maximum")),
+        "search-cpu": ("warning", search.cpu_percent, gte, search.cpu_periods, search.cpu_periods, nb,
+                       one("AWS/ES", "CPUUtilization", domain, "Maximum",
+                           search.cpu_period_minutes * 60)),
+        "search-snapshot-failed": ("warning", 1, gte, 1, 1, nb,
+                                   one("AWS/ES", "AutomatedSnapshotFailure", domain, "Maximum")),
+        "search-write-rejected": ("warning", 1, gte, 1, 1, nb,
+                                  one("AWS/ES", "ThreadpoolWriteRejected", domain, "Sum")),
     }
+    if search.cluster_yellow_alarm:
+        table["search-cluster-yellow"] = ("warning", 1, gte, 5, 5, nb,
+                                          one("AWS/ES", "ClusterStatus.yellow", domain, "Maximum"))
+    if config.search.master_node_count:
+        table["search-master-unreachable"] = ("critical", 1, lt, 5, 5, nb,
+                                              one("AWS/ES", "MasterReachableFromNode", domain, "Maximum"))
+    if a.no_incoming_messages_hours is not None:
+        table["no-incoming-messages"] = (
+            "critical", 1, lt, a.no_incoming_messages_hours, a.no_incoming_messages_hours, br,
+            one("AWS/SQS", "NumberOfMessagesSent", main, "Sum", 3600))
     return {f"file-search-{env}-{short}": dict(zip(
-        ("topic", "threshold", "comparison", "periods", "queries"), row, strict=True))
-        for short, row in table.items()}
+        ("topic", "threshold", "comparison", "periods", "datapoints", "missing", "queries"), row,
+        strict=True)) for short, row in table.items()}
 
 
 # --- alarms ----------------------------------------------------------------------------------
@@ -132,48 +197,89 @@ def test_exactly_the_expected_alarms_with_stable_names(synthesized, env):
     assert sorted(alarms(synthesized, env)) == sorted(expected_alarms(env))
 
 
-@pytest.mark.parametrize("short", [
-    "dlq-not-empty", "dlq-filling", "oldest-message-age", "queue-depth", "received-not-deleted",
-    "worker-error-rate", "delete-failures", "in-service-below-desired", "silent-worker"])
-def test_alarm_metric_statistic_threshold_period_and_topic(synthesized, env, short):
-    name = f"file-search-{env}-{short}"
-    props = alarms(synthesized, env)[name]
-    want = expected_alarms(env)[name]
-    assert queries(synthesized, env, props) == want["queries"]
-    assert props["Threshold"] == want["threshold"]
-    assert props["ComparisonOperator"] == want["comparison"]
-    assert props["EvaluationPeriods"] == props["DatapointsToAlarm"] == want["periods"]
-    # Every alarm chooses missing-data handling explicitly (the reasons are in pipeline_alarms.py).
-    assert props["TreatMissingData"] == "notBreaching"
-    assert topic_of(synthesized, env, props["AlarmActions"]) == want["topic"]
-    assert topic_of(synthesized, env, props["OKActions"]) == want["topic"]
-    assert props.get("ActionsEnabled", True) is True
-    assert props["AlarmDescription"].endswith(f"Runbook: docs/alarms.md#runbook-{short}")
-    assert " First: " in props["AlarmDescription"]
-    assert len(props["AlarmDescription"]) <= 1024
+def test_alarm_metric_statistic_threshold_period_and_topic(synthesized, env):
+    for name, want in expected_alarms(env).items():
+        props = alarms(synthesized, env)[name]
+        short = name.removeprefix(f"file-search-{env}-")
+        assert queries(synthesized, env, props) == want["queries"], name
+        assert props["Threshold"] == want["threshold"], name
+        assert props["ComparisonOperator"] == want["comparison"], name
+        assert props["EvaluationPeriods"] == want["periods"], name
+        assert props["DatapointsToAlarm"] == want["datapoints"], name
+        # Every alarm chooses missing-data handling explicitly (reasons next to each alarm).
+        assert props["TreatMissingData"] == want["missing"], name
+        assert topic_of(synthesized, env, props["AlarmActions"]) == want["topic"], name
+        assert topic_of(synthesized, env, props["OKActions"]) == want["topic"], name
+        assert props.get("ActionsEnabled", True) is True
+        # The runbook (docs/runbook.md) has one section per alarm, anchored by its short name,
+        # and the description names the ops command to run first.
+        assert props["AlarmDescription"].endswith(f"Runbook: docs/runbook.md#{short}"), name
+        assert " First: `python -m ops " in props["AlarmDescription"], name
+        assert f"--env {env}`" in props["AlarmDescription"], name
+        assert len(props["AlarmDescription"]) <= 1024
+
+
+def test_no_incoming_messages_is_on_in_prod_only(synthesized):
+    on = {env for env in ENVIRONMENTS
+          if f"file-search-{env}-no-incoming-messages" in alarms(synthesized, env)}
+    assert on == {"prod"}
+
+
+def test_an_imported_domain_keeps_the_alarms_whose_metrics_it_publishes():
+    """Volume size and masters of an existing domain are unknown: no storage or master alarm."""
+    stack = Stack(App(), "Probe")
+    domain = opensearch.Domain.from_domain_attributes(
+        stack, "D", domain_arn="arn:aws:es:eu-west-1:111122223333:domain/existing",
+        domain_endpoint="https://search-existing.eu-west-1.es.amazonaws.com")
+    factory = AlarmFactory(environment="probe", name_prefix="file-search-probe")
+    SearchDomainAlarms(stack, "S", domain=domain, factory=factory,
+                       search=SearchConfig(existing_domain_arn="arn:aws:es:eu-west-1:111122223333:domain/existing",
+                                           existing_domain_endpoint="https://search-existing",
+                                           master_node_count=3),
+                       settings=SearchAlarmThresholds(), critical=sns.Topic(stack, "C"),
+                       warning=sns.Topic(stack, "W"))
+    assert sorted(factory.alarms) == [
+        "search-cluster-red", "search-cluster-yellow", "search-cpu", "search-jvm-pressure",
+        "search-snapshot-failed", "search-write-rejected", "search-writes-blocked"]
+    Template.from_stack(stack).has_resource_properties("AWS::CloudWatch::Alarm", {
+        "MetricName": "ClusterStatus.red",
+        # The alarms' account: an imported domain's metrics are only visible to alarms in its
+        # own account and region.
+        "Dimensions": Match.array_equals([{"Name": "ClientId", "Value": {"Ref": "AWS::AccountId"}},
+                                          {"Name": "DomainName", "Value": "existing"}])})
 
 
 def test_thresholds_follow_the_config_not_constants():
     """Same code, other numbers: a changed AlarmThresholds reaches the alarms."""
     stack = Stack(App(), "Probe")
-    settings = AlarmThresholds(dlq_critical_messages=42, oldest_message_critical_seconds=120,
-                           undeleted_min_received=3, silent_worker_minutes=7)
+    settings = AlarmThresholds(dlq_critical_messages=42, oldest_message_delay_critical_seconds=120,
+                               undeleted_min_received=3, silent_worker_minutes=7,
+                               dlq_age_critical_hours=100, no_incoming_messages_hours=6)
     metrics = WorkerLogMetrics(stack, "M", log_group=logs.LogGroup(stack, "L"), namespace="NS")
-    PipelineAlarms(stack, "A", settings=settings, name_prefix="file-search-probe",
+    PipelineAlarms(stack, "A", settings=settings,
+                   factory=AlarmFactory(environment="probe", name_prefix="file-search-probe"),
+                   longest_job_seconds=200,
                    main_queue=sqs.Queue(stack, "Q"), dead_letter_queue=sqs.Queue(stack, "D"),
                    group_name="g", log_metrics=metrics,
                    critical=sns.Topic(stack, "C"), warning=sns.Topic(stack, "W"))
     template = Template.from_stack(stack)
-    template.has_resource_properties("AWS::CloudWatch::Alarm", {
-        "AlarmName": "file-search-probe-dlq-filling", "Threshold": 42})
-    template.has_resource_properties("AWS::CloudWatch::Alarm", {
-        "AlarmName": "file-search-probe-oldest-message-age", "Threshold": 120})
-    template.has_resource_properties("AWS::CloudWatch::Alarm", {
-        "AlarmName": "file-search-probe-silent-worker", "EvaluationPeriods": 7})
+    for name, props in (("dlq-filling", {"Threshold": 42}),
+                        ("oldest-message-age", {"Threshold": 320}),
+                        ("silent-worker", {"EvaluationPeriods": 7}),
+                        ("dlq-expiring", {"Threshold": 360000}),
+                        ("no-incoming-messages", {"EvaluationPeriods": 6, "TreatMissingData": "breaching"})):
+        template.has_resource_properties("AWS::CloudWatch::Alarm",
+                                         {"AlarmName": f"file-search-probe-{name}", **props})
     template.has_resource_properties("AWS::CloudWatch::Alarm", {
         "AlarmName": "file-search-probe-received-not-deleted",
         "Metrics": Match.array_with([Match.object_like({
             "Expression": "IF(received >= 3, (received - FILL(deleted, 0)) / received, 0)"})])})
+
+
+def test_free_storage_threshold_is_a_share_of_the_configured_volume(synthesized):
+    for env, config in ENVIRONMENTS.items():
+        props = alarms(synthesized, env)[f"file-search-{env}-search-free-storage"]
+        assert props["Threshold"] == config.search.volume_size_gib * 1024 * 0.25
 
 
 # --- metric filters --------------------------------------------------------------------------
@@ -183,7 +289,11 @@ EXPECTED_FILTERS = {
     "MessagesProcessed": ('{ $.event = "message_processed" }', "1", 0),
     "MessagesFailed": ('{ $.event = "message_failed" }', "1", 0),
     "DeleteFailures": ('{ $.event = "delete_failed" }', "1", 0),
+    "DeletesAbandoned": ('{ $.event = "delete_abandoned" }', "1", 0),
     "SentToDlq": ('{ $.event = "sent_to_dlq" }', "1", 0),
+    "ConsumptionPaused": ('{ $.event = "consumption_paused" }', "1", 0),
+    "WorkerStarts": ('{ $.event = "worker_started" || $.event = "config_invalid" || '
+                     '$.event = "startup_failed" }', "1", 0),
     "ProcessingDuration": ('{ $.event = "message_processed" && $.duration_ms >= 0 }',
                            "$.duration_ms", None),
 }
@@ -258,6 +368,7 @@ def worker_run():
 
 
 WHICH_FILTERS = {
+    "worker_started": {"WorkerStarts"},
     "message_processed": {"MessagesProcessed", "ProcessingDuration"},
     "message_failed": {"MessagesFailed"},
     "delete_failed": {"DeleteFailures"},
@@ -336,13 +447,14 @@ def test_dashboard_shows_queue_dlq_workers_and_fleet(synthesized, env):
     for metric in ("ApproximateNumberOfMessagesVisible", "ApproximateNumberOfMessagesNotVisible",
                    "ApproximateAgeOfOldestMessage", "NumberOfMessagesSent",
                    "NumberOfMessagesReceived", "NumberOfMessagesDeleted", "MessagesProcessed",
-                   "MessagesFailed", "SentToDlq", "DeleteFailures", "ProcessingDuration",
+                   "MessagesFailed", "SentToDlq", "DeleteFailures", "DeletesAbandoned",
+                   "ConsumptionPaused", "WorkerStarts", "ProcessingDuration",
                    "GroupDesiredCapacity", "GroupInServiceInstances"):
         assert f'"{metric}"' in body, metric
     assert "<<dlq>>" in body and "<<main queue>>" in body
     assert f"file-search-{env}-fleet-workers" in body
     assert '"stat":"p50"' in body and '"stat":"p90"' in body
-    # The alarm status widget lists all nine alarms.
+    # The alarm status widget lists every alarm.
     alarm_refs = [p["Fn::GetAtt"][0] for p in dashboard_parts(synthesized, env)
                   if isinstance(p, dict) and "Fn::GetAtt" in p]
     assert sorted(alarm_refs) == sorted(
@@ -351,9 +463,47 @@ def test_dashboard_shows_queue_dlq_workers_and_fleet(synthesized, env):
 
 # --- runbook ---------------------------------------------------------------------------------
 
-def test_docs_have_a_runbook_step_and_the_threshold_for_every_alarm(synthesized):
+def test_docs_list_every_alarm_with_its_runbook_link(synthesized):
+    """docs/alarms.md's table names every alarm of every environment and links the runbook
+    section its description links (docs/runbook.md#<short>)."""
     text = (REPO / "docs" / "alarms.md").read_text()
-    for name, props in alarms(synthesized, "prod").items():
-        anchor = props["AlarmDescription"].rsplit("#", 1)[1]
-        assert f'<a id="{anchor}"></a>' in text, anchor
-        assert f"`{name.replace('-prod-', '-<env>-')}`" in text, name
+    for env in ENVIRONMENTS:
+        for name in alarms(synthesized, env):
+            short = name.removeprefix(f"file-search-{env}-")
+            assert f"`file-search-<env>-{short}`" in text, name
+            assert f"(runbook.md#{short})" in text, short
+
+
+# --- events the worker does not emit yet ------------------------------------------------------
+
+# The worker's JSON shape (worker_asset/README.md "Logs") for the events the new filters count
+# and that the worker is about to emit (contract in docs/alarms.md "Worker events"): written by
+# hand until the worker emits them; each must hit exactly its filter.
+HAND_WRITTEN = {
+    '{"ts": "2026-11-23T10:00:00.000Z", "level": "ERROR", "event": "delete_abandoned", '
+    '"msg": "Failed to delete message 1f2e after 3 attempts: AccessDenied", '
+    '"message_id": "1f2e", "code": "AccessDenied", "attempts": 3}': {"DeletesAbandoned"},
+    '{"ts": "2026-11-23T10:00:00.000Z", "level": "WARNING", "event": "consumption_paused", '
+    '"msg": "Consumption paused: index unavailable", "dependency": "index", '
+    '"error": "ConnectionError"}': {"ConsumptionPaused"},
+    '{"ts": "2026-11-23T10:01:00.000Z", "level": "WARNING", "event": "consumption_paused", '
+    '"msg": "Consumption still paused", "dependency": "bucket", "error": "AccessDenied", '
+    '"paused_seconds": 60}': {"ConsumptionPaused"},
+    '{"ts": "2026-11-23T10:03:00.000Z", "level": "INFO", "event": "consumption_resumed", '
+    '"msg": "Consumption resumed", "dependency": "index", "paused_seconds": 180}': set(),
+    '{"ts": "2026-11-23T10:00:00.000Z", "level": "ERROR", "event": "config_invalid", '
+    '"msg": "WORKER_QUEUE_URL is not set"}': {"WorkerStarts"},
+    '{"ts": "2026-11-23T10:00:00.000Z", "level": "ERROR", "event": "startup_failed", '
+    '"msg": "boto3/botocore is not importable"}': {"WorkerStarts"},
+}
+
+
+@pytest.mark.parametrize("line,expected", HAND_WRITTEN.items())
+def test_new_filters_match_the_contracted_events_exactly(synthesized, line, expected):
+    patterns = {n: p["FilterPattern"] for n, p in metric_filters(synthesized, "prod").items()}
+    assert {name for name, pattern in patterns.items() if matches(pattern, line)} == expected
+
+
+def test_the_abandoned_delete_line_carries_the_runbook_phrase():
+    (line,) = [line for line in HAND_WRITTEN if '"delete_abandoned"' in line]
+    assert json.loads(line)["msg"].startswith(RUNBOOK_PHRASE)

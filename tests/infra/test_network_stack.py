@@ -60,6 +60,14 @@ def test_interface_endpoints_for_every_api_the_instances_call(synthesized, env):
     assert len(interface) == len(INTERFACE_ENDPOINTS)
 
 
+def test_interface_endpoints_sit_in_the_configured_number_of_azs(synthesized, env):
+    azs = ENVIRONMENTS[env].network.interface_endpoint_azs or ENVIRONMENTS[env].network.max_azs
+    subnets = {tuple(map(str, e["SubnetIds"])) for e in interface_endpoints(synthesized, env)}
+    assert len(subnets) == 1, "every endpoint in the same subnets"
+    (chosen,) = subnets
+    assert len(chosen) == azs
+
+
 def test_s3_gateway_endpoint_only_reads_what_the_fleet_needs(synthesized, env):
     _, gateway = only_resource(synthesized.templates[env]["Network"], "AWS::EC2::VPCEndpoint",
                                lambda r: r["Properties"]["VpcEndpointType"] == "Gateway")

@@ -92,12 +92,22 @@ def test_exactly_one_queue_notification_for_new_objects_under_the_prefix(synthes
     }]
 
 
-def test_no_eventbridge_anywhere_in_the_environment(synthesized, env):
-    for stack, template in synthesized.templates[env].items():
+def test_no_eventbridge_path_anywhere_in_the_environment(synthesized, env):
+    """No pipe, no EventBridge on a bucket, and the only rules (the Monitoring stack's
+    out-of-band change rules) deliver to the Alerts stack's topics, never to a queue."""
+    templates = synthesized.templates[env]
+    for stack, template in templates.items():
         for resource in template["Resources"].values():
-            assert resource["Type"] not in ("AWS::Events::Rule", "AWS::Pipes::Pipe"), stack
+            assert resource["Type"] != "AWS::Pipes::Pipe", stack
             config = resource.get("Properties", {}).get("NotificationConfiguration", {})
             assert "EventBridgeConfiguration" not in config, stack
+            if resource["Type"] == "AWS::Events::Rule":
+                assert stack == "Monitoring"
+                for target in resource["Properties"]["Targets"]:
+                    output = target["Arn"]["Fn::GetStackOutput"]
+                    assert output["StackName"] == f"file-search-{env}-alerts"
+                    ref = templates["Alerts"]["Outputs"][output["OutputName"]]["Value"]["Ref"]
+                    assert templates["Alerts"]["Resources"][ref]["Type"] == "AWS::SNS::Topic"
 
 
 def test_only_this_bucket_may_send_to_the_main_queue(synthesized, env):

@@ -1,0 +1,157 @@
+"""`ops reconcile`: the bucket's objects under the raw prefix against the index's documents.
+
+Both sides are read in key order, one page at a time (S3 lists keys in UTF-8 byte order; the
+index is sorted on its `key` keyword field, the same order), and merged like two sorted files,
+so memory stays flat for millions of objects. Reported: objects missing from the index, stale
+documents (ETag differs), documents whose object is gone (deleted files stay in the index
+because only ObjectCreated is notified). --apply enqueues an ObjectCreated-shaped message per
+missing or stale object (the worker's normal path) and deletes the orphaned documents.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import urllib.parse
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from ops.aws import Aws, Deployed, OpsError
+from ops.console import Console
+from ops.outputs import MAIN_QUEUE_URL, RAW_BUCKET, RAW_PREFIX
+from ops.search import Search
+
+SHOWN = 20  # examples printed per kind; the counts are always complete
+DELETE_BATCH = 500
+
+
+@dataclass
+class Findings:
+    objects: int = 0
+    documents: int = 0
+    missing: int = 0
+    stale: int = 0
+    orphaned: int = 0
+    enqueued: int = 0
+    deleted: int = 0
+    examples: dict[str, list[str]] = field(
+        default_factory=lambda: {"missing": [], "stale": [], "orphaned": []})
+    errors: list[str] = field(default_factory=list)
+
+    def note(self, kind: str, key: str) -> None:
+        setattr(self, kind, getattr(self, kind) + 1)
+        if len(self.examples[kind]) < SHOWN:
+            self.examples[kind].append(key)
+
+
+def objects(s3: Any, bucket: str, prefix: str, page_size: int) -> Iterator[dict]:
+    pages = s3.get_paginator("list_objects_v2").paginate(
+        Bucket=bucket, Prefix=prefix, PaginationConfig={"PageSize": page_size})
+    for page in pages:
+        for item in page.get("Contents", []):
+            yield {"key": item["Key"], "etag": item["ETag"].strip('"'), "size": item["Size"]}
+
+
+def ordered(items: Iterator[dict], what: str) -> Iterator[dict]:
+    """The merge is only right if both sides are sorted the same way: check as we go."""
+    last = None
+    for item in items:
+        if last is not None and item["key"] <= last:
+            raise OpsError(f"{what} is not in key order ({last!r} then {item['key']!r}); "
+                           "stopped (changes already applied are listed above)")
+        last = item["key"]
+        yield item
+
+
+def event_body(*, bucket: str, key: str, etag: str, size: int, region: str) -> str:
+    """An S3 ObjectCreated notification as S3 writes it (key URL-encoded, `+` for spaces)."""
+    now = datetime.datetime.now(datetime.UTC).isoformat(timespec="milliseconds")
+    return json.dumps({"Records": [{
+        "eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": region,
+        "eventTime": now.replace("+00:00", "Z"), "eventName": "ObjectCreated:Put",
+        "userIdentity": {"principalId": "ops-reconcile"},
+        "s3": {"s3SchemaVersion": "1.0", "configurationId": "ops-reconcile",
+               "bucket": {"name": bucket, "arn": f"arn:aws:s3:::{bucket}"},
+               "object": {"key": urllib.parse.quote_plus(key, safe="/"), "size": size,
+                          "eTag": etag}},
+    }]})
+
+
+def reconcile(aws: Aws, deployed: Deployed, console: Console, *, search: Search,
+              apply: bool) -> int:
+    bucket, prefix = deployed[RAW_BUCKET], deployed[RAW_PREFIX]
+    if apply:
+        console.confirm(f"Enqueue a message for every object of s3://{bucket}/{prefix} missing "
+                        f"or stale in index {search.index}, and delete the documents whose "
+                        f"object is gone ({deployed.env}).")
+    sqs = aws.client("sqs")
+    found = Findings()
+    to_send: list[str] = []
+    to_delete: list[str] = []
+
+    def flush(final: bool = False) -> None:
+        while to_send and (final or len(to_send) >= 10):
+            chunk, to_send[:] = to_send[:10], to_send[10:]
+            result = sqs.send_message_batch(QueueUrl=deployed[MAIN_QUEUE_URL], Entries=[
+                {"Id": str(i), "MessageBody": body} for i, body in enumerate(chunk)])
+            found.enqueued += len(result.get("Successful", []))
+            found.errors += [f"enqueue: {f.get('Code')}" for f in result.get("Failed", [])]
+        if to_delete and (final or len(to_delete) >= DELETE_BATCH):
+            failed = search.delete(list(to_delete))
+            found.deleted += len(to_delete) - len(failed)
+            found.errors += [f"delete document {i}: failed" for i in failed]
+            to_delete.clear()
+
+    def enqueue(obj: dict) -> None:
+        if apply:
+            to_send.append(event_body(bucket=bucket, key=obj["key"], etag=obj["etag"],
+                                      size=obj["size"], region=aws.region))
+            flush()
+
+    def orphan(doc: dict) -> None:
+        found.note("orphaned", doc["key"])
+        if apply:
+            to_delete.append(doc["id"])
+            flush()
+
+    object_iter = ordered(objects(aws.client("s3"), bucket, prefix, search.page_size),
+                          "S3 listing")
+    doc_iter = ordered(search.documents(bucket=bucket, prefix=prefix), "index")
+    obj, doc = next(object_iter, None), next(doc_iter, None)
+    while obj is not None or doc is not None:
+        if obj is not None and (doc is None or obj["key"] < doc["key"]):
+            found.objects += 1
+            found.note("missing", obj["key"])
+            enqueue(obj)
+            obj = next(object_iter, None)
+        elif doc is not None and (obj is None or doc["key"] < obj["key"]):
+            found.documents += 1
+            orphan(doc)
+            doc = next(doc_iter, None)
+        else:
+            found.objects += 1
+            found.documents += 1
+            if obj["etag"] != doc.get("etag"):
+                found.note("stale", obj["key"])
+                enqueue(obj)
+            obj, doc = next(object_iter, None), next(doc_iter, None)
+    flush(final=True)
+
+    console.say(f"reconcile {deployed.env}: {found.objects} object(s) under s3://{bucket}/{prefix}, "
+                f"{found.documents} document(s) in {search.index}")
+    for kind, label in (("missing", "missing from the index"), ("stale", "stale (ETag differs)"),
+                        ("orphaned", "documents whose object is gone")):
+        console.say(f"  {getattr(found, kind):8d} {label}")
+        for key in found.examples[kind]:
+            console.say(f"             {key}")
+    if apply:
+        console.say(f"Enqueued {found.enqueued} message(s); deleted {found.deleted} document(s).")
+    elif found.missing or found.stale or found.orphaned:
+        console.say("Run again with --apply to enqueue the missing/stale objects and delete the "
+                    "orphaned documents.")
+    for error in found.errors:
+        console.say(f"  error: {error}")
+    if found.errors:
+        return 2
+    return 1 if (found.missing or found.stale or found.orphaned) and not apply else 0

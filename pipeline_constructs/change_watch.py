@@ -1,0 +1,111 @@
+"""Out-of-band changes: EventBridge rules on CloudTrail management events that tell the
+critical topic when anyone changes, outside a deploy, what decides how files reach the queue.
+
+The incident began with notification paths added by hand. These rules match:
+
+- the raw bucket's notification configuration (`PutBucketNotificationConfiguration`, and the
+  older `PutBucketNotification`): a path added, narrowed or removed;
+- the queues' attributes or policy (`SetQueueAttributes`, `AddPermission`, `RemovePermission`):
+  visibility timeout, redrive, who may send;
+- a rule target or a pipe that delivers into the main queue (`PutTargets`, `CreatePipe`,
+  `UpdatePipe` naming the queue's ARN).
+
+Prerequisite: a CloudTrail trail that records management events in this region (EventBridge
+receives "AWS API Call via CloudTrail" events only from a trail; see README).
+
+Deploys are excluded by who made the call, never by the user agent (any caller can set its user
+agent to "cloudformation.amazonaws.com"):
+
+- CloudFormation's own calls (queue attributes and policy) carry `sourceIPAddress`
+  "cloudformation.amazonaws.com", which AWS sets for calls a service makes on your behalf;
+- the bucket's notification is written by CDK's notifications handler (a Lambda function the
+  Stateful stack's custom resource invokes during a deploy), so calls made with that function's
+  role session (`userIdentity.arn` = `arn:<partition>:sts::<account>:assumed-role/<role>/...`)
+  are excluded too. That role can be assumed only by Lambda and the function is invoked by the
+  deploy; anyone who can invoke it by hand can also deploy.
+
+The rules target an SNS topic, not the queue: the notification guard tells the two apart
+(tests/infra/test_change_watch.py).
+"""
+
+from __future__ import annotations
+
+from aws_cdk import Stack
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+CLOUDTRAIL = "AWS API Call via CloudTrail"
+CLOUDFORMATION = "cloudformation.amazonaws.com"
+# CDK names the stack-wide singleton that applies bucket notifications this way
+# (aws-s3/lib/notifications-resource/notifications-resource-handler.ts); its role is "Role".
+NOTIFICATIONS_HANDLER_ID_PREFIX = "BucketNotificationsHandler"
+
+NOTIFICATION_EVENTS = ["PutBucketNotificationConfiguration", "PutBucketNotification"]
+QUEUE_EVENTS = ["SetQueueAttributes", "AddPermission", "RemovePermission"]
+TARGET_EVENTS = ["PutTargets", "CreatePipe", "UpdatePipe"]
+
+
+def notifications_handler_role(bucket: s3.IBucket) -> iam.IRole:
+    """The role of CDK's notifications handler in the bucket's stack (fails if there is none)."""
+    found = [child for child in Stack.of(bucket).node.children
+             if child.node.id.startswith(NOTIFICATIONS_HANDLER_ID_PREFIX)]
+    if len(found) != 1 or not isinstance(found[0].node.try_find_child("Role"), iam.Role):
+        raise ValueError(f"expected CDK's {NOTIFICATIONS_HANDLER_ID_PREFIX} with a Role in "
+                         f"{Stack.of(bucket).node.path}, found {[c.node.id for c in found]}")
+    return found[0].node.find_child("Role")
+
+
+class OutOfBandChangeWatch(Construct):
+    """Three rules, one per kind of change, all to `topic`; `rules` maps short name to rule."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, name_prefix: str, environment: str,
+                 raw_bucket: s3.IBucket, main_queue: sqs.IQueue, dead_letter_queue: sqs.IQueue,
+                 topic: sns.ITopic) -> None:
+        super().__init__(scope, construct_id)
+        stack = Stack.of(self)
+        not_a_deploy = {"sourceIPAddress": [{"anything-but": CLOUDFORMATION}]}
+        handler_session = stack.format_arn(
+            service="sts", region="", resource="assumed-role",
+            resource_name=f"{notifications_handler_role(raw_bucket).role_name}/")
+        patterns = {
+            "bucket-notification-changed": events.EventPattern(
+                source=["aws.s3"], detail_type=[CLOUDTRAIL],
+                detail={"eventSource": ["s3.amazonaws.com"], "eventName": NOTIFICATION_EVENTS,
+                        "requestParameters": {"bucketName": [raw_bucket.bucket_name]},
+                        "userIdentity": {"arn": [{"anything-but": {"prefix": handler_session}}]},
+                        **not_a_deploy}),
+            "queue-changed": events.EventPattern(
+                source=["aws.sqs"], detail_type=[CLOUDTRAIL],
+                detail={"eventSource": ["sqs.amazonaws.com"], "eventName": QUEUE_EVENTS,
+                        "requestParameters": {"queueUrl": [main_queue.queue_url,
+                                                           dead_letter_queue.queue_url]},
+                        **not_a_deploy}),
+            # PutTargets lists its targets as objects; EventBridge matches a field inside an
+            # array of objects when any element matches. Pipes name one target.
+            "queue-target-added": events.EventPattern(
+                source=["aws.events", "aws.pipes"], detail_type=[CLOUDTRAIL],
+                detail={"eventSource": ["events.amazonaws.com", "pipes.amazonaws.com"],
+                        "eventName": TARGET_EVENTS,
+                        "$or": [{"requestParameters": {"targets": {"arn": [main_queue.queue_arn]}}},
+                                {"requestParameters": {"target": [main_queue.queue_arn]}}],
+                        **not_a_deploy}),
+        }
+        self.rules: dict[str, events.Rule] = {}
+        for short, pattern in patterns.items():
+            self.rules[short] = events.Rule(
+                self, short, rule_name=f"{name_prefix}-{short}", event_pattern=pattern,
+                description=f"Out-of-band change ({short}) made outside a deploy; "
+                            "runbook: docs/runbook.md#out-of-band-change",
+                targets=[targets.SnsTopic(topic, message=events.RuleTargetInput.from_text(
+                    f"{name_prefix}: {short}: "
+                    f"{events.EventField.from_path('$.detail.eventName')} by "
+                    f"{events.EventField.from_path('$.detail.userIdentity.arn')} at "
+                    f"{events.EventField.from_path('$.detail.eventTime')}. First: "
+                    f"`python -m ops drift --env {environment}`; "
+                    "runbook: docs/runbook.md#out-of-band-change"))],
+            )

@@ -1,0 +1,79 @@
+"""Fixtures for the ops tests: moto's server (reset for each test), the fake OpenSearch, an
+environment deployed on moto from the real synthesized templates, and a runner for the CLI."""
+
+from __future__ import annotations
+
+import io
+import os
+import urllib.request
+
+import pytest
+
+from tests.support.fake_opensearch import FakeOpenSearch
+from tests.support.local_aws import FAKE_CREDS, REGION, start_moto_server
+from tests.support.moto_gaps import patch_moto
+from tests.support.ops_env import LocalEnvironment
+
+
+class Terminal(io.StringIO):
+    """What the operator types, on something that says it is a terminal."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.fixture(scope="session")
+def moto_url():
+    saved = {k: os.environ.get(k) for k in (*FAKE_CREDS, "AWS_PROFILE")}
+    os.environ.update(FAKE_CREDS)
+    os.environ.pop("AWS_PROFILE", None)
+    patch_moto()
+    url, stop = start_moto_server()
+    yield url
+    stop()
+    for k, v in saved.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
+
+
+@pytest.fixture
+def moto(moto_url):
+    urllib.request.urlopen(urllib.request.Request(f"{moto_url}/moto-api/reset", method="POST"))
+    return moto_url
+
+
+@pytest.fixture
+def search():
+    fake = FakeOpenSearch().start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def make_env(moto, search, synthesized):
+    def make(env: str = "dev") -> LocalEnvironment:
+        return LocalEnvironment(url=moto, env=env, templates=synthesized.templates[env],
+                                search_url=search.url)
+    return make
+
+
+@pytest.fixture
+def deployed(make_env) -> LocalEnvironment:
+    return make_env("dev")
+
+
+@pytest.fixture
+def ops(moto, synthesized, tmp_path):
+    """Run `python -m ops <command> --env E ...` in-process; returns (exit code, output)."""
+    from ops.cli import main
+
+    def run(command: str, *args: str, env: str = "dev", typed: str | None = None,
+            tty: bool = True) -> tuple[int, str]:
+        out = io.StringIO()
+        stdin = (Terminal if tty else io.StringIO)(typed or "")
+        code = main([command, "--env", env, "--endpoint-url", moto, "--region", REGION,
+                     "--assembly", str(synthesized.outdir), *args], stdin=stdin, stdout=out)
+        return code, out.getvalue()
+    return run

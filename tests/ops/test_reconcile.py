@@ -1,0 +1,110 @@
+"""`ops reconcile`: bucket vs index, paged on both sides, repaired through the worker's path."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+
+from ingest_worker.events import parse_body, should_index
+from ingest_worker.planning import doc_id
+
+from tests.support.local_aws import REGION, InProcessWorker, wait_for
+
+INDEX = "file-index"
+
+
+def index_documents(search, docs: list[dict]) -> None:
+    lines = "".join(json.dumps({"index": {"_id": doc_id(d["bucket"], d["key"])}}) + "\n"
+                    + json.dumps(d) + "\n" for d in docs)
+    request = urllib.request.Request(f"{search.url}/{INDEX}/_bulk", data=lines.encode(),
+                                     method="POST",
+                                     headers={"Content-Type": "application/x-ndjson"})
+    assert not json.loads(urllib.request.urlopen(request).read())["errors"]
+
+
+def etag(env, key: str) -> str:
+    return env.s3.head_object(Bucket=env.bucket, Key=key)["ETag"].strip('"')
+
+
+def lost_notifications(env, keys: list[str]) -> None:
+    """Objects whose notifications never arrived (e.g. uploaded during pause --stop-notifications)."""
+    for key in keys:
+        env.s3.put_object(Bucket=env.bucket, Key=key, Body=f"content of {key}".encode())
+    env.drain(env.queue_url)
+
+
+KEYS = ["raw-files/a.txt", "raw-files/b.txt", "raw-files/c d.txt", "raw-files/z/é.txt",
+        "raw-files/zz.md"]
+
+
+def scenario(env, search) -> None:
+    lost_notifications(env, KEYS)
+    env.s3.put_object(Bucket=env.bucket, Key="elsewhere/x.txt", Body=b"not under the prefix")
+    env.drain(env.queue_url)
+    index_documents(search, [
+        {"bucket": env.bucket, "key": "raw-files/a.txt", "etag": etag(env, "raw-files/a.txt")},
+        {"bucket": env.bucket, "key": "raw-files/b.txt", "etag": "an-older-etag"},
+        {"bucket": env.bucket, "key": "raw-files/deleted.txt", "etag": "gone"},
+        {"bucket": "another-bucket", "key": "raw-files/c d.txt", "etag": "other"},
+    ])
+
+
+def test_report_lists_missing_stale_and_orphaned(deployed, search, ops):
+    scenario(deployed, search)
+    code, out = ops("reconcile", "--no-sign", "--page-size", "2")
+    assert code == 1  # found something, changed nothing
+    assert f"5 object(s) under s3://{deployed.bucket}/raw-files/, 3 document(s)" in out
+    assert "       3 missing from the index\n             raw-files/c d.txt\n" \
+           "             raw-files/z/é.txt\n             raw-files/zz.md" in out
+    assert "       1 stale (ETag differs)\n             raw-files/b.txt" in out
+    assert "       1 documents whose object is gone\n             raw-files/deleted.txt" in out
+    assert deployed.depth(deployed.queue_url) == 0
+    assert len(search.docs(INDEX)) == 4
+    # Paged: 3 documents at 2 per page = 2 searches, each continuing with search_after.
+    assert search.count("POST", "/_search") == 2
+
+
+def test_apply_repairs_through_the_workers_normal_path(deployed, search, ops, moto):
+    scenario(deployed, search)
+    code, out = ops("reconcile", "--no-sign", "--apply", "--page-size", "2", typed="dev\n")
+    assert code == 0, out
+    assert "Enqueued 4 message(s); deleted 1 document(s)." in out
+    messages = deployed.peek_all(deployed.queue_url)
+    refs = [ref for m in messages for ref in parse_body(m["Body"]).records]
+    assert sorted(r.key for r in refs) == ["raw-files/b.txt", "raw-files/c d.txt",
+                                           "raw-files/z/é.txt", "raw-files/zz.md"]
+    assert all(should_index(r, "raw-files/") and r.bucket == deployed.bucket for r in refs)
+    assert doc_id(deployed.bucket, "raw-files/deleted.txt") not in search.docs(INDEX)
+
+    worker_env = {
+        "WORKER_QUEUE_URL": deployed.queue_url, "WORKER_DLQ_URL": deployed.dlq_url,
+        "WORKER_OPENSEARCH_ENDPOINT": search.url, "WORKER_OPENSEARCH_INDEX": INDEX,
+        "WORKER_OPENSEARCH_AUTH": "none", "WORKER_CONCURRENCY": "2",
+        "WORKER_VISIBILITY_TIMEOUT_SECONDS": "900", "WORKER_WAIT_TIME_SECONDS": "1",
+        "WORKER_SHUTDOWN_TIMEOUT_SECONDS": "10", "AWS_REGION": REGION,
+        "WORKER_AWS_ENDPOINT_URL": moto, "WORKER_LOG_LEVEL": "INFO",
+    }
+    with InProcessWorker(worker_env) as worker:
+        wait_for(lambda: deployed.depth(deployed.queue_url) == 0, timeout=60, what="queue drained")
+        worker.stop()
+    code, out = ops("reconcile", "--no-sign")
+    assert code == 0, out
+    assert "5 object(s)" in out and "5 document(s)" in out
+    assert "       0 missing from the index" in out and "       0 stale" in out
+
+
+def test_apply_needs_confirmation(deployed, search, ops):
+    scenario(deployed, search)
+    code, out = ops("reconcile", "--no-sign", "--apply", tty=False)
+    assert code == 2 and "pass --yes" in out
+    assert deployed.depth(deployed.queue_url) == 0 and len(search.docs(INDEX)) == 4
+
+
+def test_requests_to_the_domain_are_signed(deployed, search, ops):
+    urllib.request.urlopen(urllib.request.Request(f"{search.url}/{INDEX}", method="PUT"))
+    code, out = ops("reconcile")
+    assert code == 0, out
+    searches = [r for r in search.requests if "/_search" in r["path"]]
+    assert searches and all(r["headers"]["Authorization"].startswith("AWS4-HMAC-SHA256 ")
+                             and "/es/aws4_request" in r["headers"]["Authorization"]
+                             for r in searches)
