@@ -141,11 +141,14 @@ def parse(env: str, stateful: dict, monitoring: dict, others: list[dict]) -> Dec
         n.get("EventBridgeConfiguration", {}).get("EventBridgeEnabled", True)
         for n in (notification, bucket_notification) if "EventBridgeConfiguration" in n)
 
-    def targeting_main(kind: str) -> tuple[str, ...]:
+    def targeting_main(kind: str, targets: str) -> tuple[str, ...]:
+        # Only the targets: a rule whose event *pattern* names the queue (the out-of-band change
+        # watch matches CloudTrail events about it) delivers to an SNS topic, not to the queue.
         found = []
         for template in others:
             for logical_id, resource in template.get("Resources", {}).items():
-                if resource["Type"] == kind and main_id in json.dumps(resource.get("Properties")):
+                if resource["Type"] == kind and main_id in json.dumps(
+                        resource.get("Properties", {}).get(targets)):
                     found.append(logical_id)
         return tuple(found)
 
@@ -168,8 +171,8 @@ def parse(env: str, stateful: dict, monitoring: dict, others: list[dict]) -> Dec
         dead_letter_queue=queue_properties(dlq_id),
         notification=configurations,
         eventbridge=eventbridge,
-        rules=targeting_main("AWS::Events::Rule"),
-        pipes=targeting_main("AWS::Pipes::Pipe"),
+        rules=targeting_main("AWS::Events::Rule", "Targets"),
+        pipes=targeting_main("AWS::Pipes::Pipe", "Target"),
         alarm_thresholds=thresholds,
     )
 

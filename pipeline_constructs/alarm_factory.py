@@ -3,7 +3,8 @@ description that says what it means, the `ops` command to run first, and the run
 
 Every alarm of the pipeline (queue, worker, fleet, search domain) is made here, so they all
 read the same way: `file-search-<env>-<short>`, described as
-"<what> First: <command>; <step> Runbook: docs/runbook.md#<short>".
+"<what> First: <command>; <step> Runbook: docs/runbook.md#alarm-<short>"
+(the `alarm-` prefix keeps alarm sections apart from the runbook's `check-` and `command-` ones).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from aws_cdk import aws_cloudwatch_actions as actions
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-RUNBOOK = "docs/runbook.md#"
+RUNBOOK = "docs/runbook.md#alarm-"
 # CloudWatch limits an alarm description to 1024 characters.
 MAX_DESCRIPTION = 1024
 

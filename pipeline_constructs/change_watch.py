@@ -100,12 +100,12 @@ class OutOfBandChangeWatch(Construct):
             self.rules[short] = events.Rule(
                 self, short, rule_name=f"{name_prefix}-{short}", event_pattern=pattern,
                 description=f"Out-of-band change ({short}) made outside a deploy; "
-                            "runbook: docs/runbook.md#out-of-band-change",
+                            "runbook: docs/runbook.md#alarm-out-of-band-change",
                 targets=[targets.SnsTopic(topic, message=events.RuleTargetInput.from_text(
                     f"{name_prefix}: {short}: "
                     f"{events.EventField.from_path('$.detail.eventName')} by "
                     f"{events.EventField.from_path('$.detail.userIdentity.arn')} at "
                     f"{events.EventField.from_path('$.detail.eventTime')}. First: "
                     f"`python -m ops drift --env {environment}`; "
-                    "runbook: docs/runbook.md#out-of-band-change"))],
+                    "runbook: docs/runbook.md#alarm-out-of-band-change"))],
             )

@@ -7,7 +7,7 @@ from aws_cdk import Stack
 
 from environments import ENVIRONMENTS
 from ops import declared
-from ops.outputs import CONTRACT, stack_name
+from ops.outputs import CONTRACT, MAIN_QUEUE_URL, stack_name
 
 
 def test_every_output_of_the_ops_contract_is_declared(synthesized, env):
@@ -35,3 +35,19 @@ def test_ops_reads_the_declared_state_of_every_environment(synthesized, env):
     for alarm in ("oldest-message-age", "received-not-deleted", "dlq-not-empty", "dlq-filling"):
         assert f"file-search-{env}-{alarm}" in state.alarm_thresholds
 
+
+
+def test_a_rule_or_pipe_delivering_to_the_main_queue_is_declared_one_whose_pattern_names_it_is_not(
+        synthesized):
+    """The out-of-band change rules name the queue in their event pattern and deliver to SNS;
+    a rule or pipe whose *target* is the queue is a second path (what drift compares)."""
+    templates = synthesized.templates["dev"]
+    main_id = templates["Stateful"]["Outputs"][MAIN_QUEUE_URL.key]["Value"]["Ref"]
+    arn = {"Fn::GetAtt": [main_id, "Arn"]}
+    second_path = {"Resources": {
+        "Forward": {"Type": "AWS::Events::Rule", "Properties": {
+            "EventPattern": {"source": ["aws.s3"]}, "Targets": [{"Arn": arn, "Id": "q"}]}},
+        "Pipe": {"Type": "AWS::Pipes::Pipe", "Properties": {"Source": "x", "Target": arn}}}}
+    state = declared.parse("dev", templates["Stateful"], templates["Monitoring"],
+                           [*templates.values(), second_path])
+    assert (state.rules, state.pipes) == (("Forward",), ("Pipe",))
