@@ -72,7 +72,8 @@ class ConsumptionGate:
         self.stop_event = stop_event
         self._cond = threading.Condition()
         self._paused: Dict[str, _Pause] = {}  # by dependency
-        self._generation = 0  # bumps on every resume: waiting probers retry at once
+        # Set (and replaced) on every resume: probers waiting for their next probe retry at once.
+        self._wake = threading.Event()
 
     # -- for the receivers -------------------------------------------------------------------
 
@@ -123,8 +124,8 @@ class ConsumptionGate:
         probe = 0
         while True:
             with self._cond:
-                generation = self._generation
-            if self._wait_probe(probe_delay(probe), generation):
+                wake = self._wake
+            if self._wait_probe(probe_delay(probe), wake):
                 raise Stopping()
             probe += 1
             try:
@@ -141,18 +142,16 @@ class ConsumptionGate:
             self._resume_all(paused_here)
             return result
 
-    def _wait_probe(self, seconds: float, generation: int) -> bool:
-        """Sleep until the next probe, or until another prober saw the dependency answer.
+    def _wait_probe(self, seconds: float, wake: threading.Event) -> bool:
+        """Sleep until the next probe, or until another prober saw a dependency answer.
         True if the worker is stopping."""
         deadline = self.clock.now() + seconds
         while not self.stop_event.is_set():
             left = deadline - self.clock.now()
-            if left <= 0:
+            if left <= 0 or wake.is_set():
                 return False
-            with self._cond:
-                if self._generation != generation:
-                    return False
-                self._cond.wait(min(left / self.clock.speed, 0.5))
+            # In slices of at most half a second of real time, to notice a stop request.
+            self.clock.wait(wake, min(left, 0.5 * self.clock.speed))
         return True
 
     def _pause(self, fault: DependencyFault) -> None:
@@ -177,7 +176,8 @@ class ConsumptionGate:
     def _resume(self, dependency: str) -> None:
         with self._cond:
             paused = self._paused.pop(dependency, None)
-            self._generation += 1
+            self._wake.set()
+            self._wake = threading.Event()
             self._cond.notify_all()
         if paused is None:
             return  # another prober already resumed it
