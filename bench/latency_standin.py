@@ -532,7 +532,8 @@ class StandIn:
         bucket, _, key = url.path.lstrip("/").partition("/")
         key = unquote(key)
         op = "GetObject" if method == "GET" else "HeadObject"
-        unsupported = set(parse_qs(url.query)) - {"x-id"}
+        query = parse_qs(url.query)
+        unsupported = set(query) - {"x-id", "versionId"}
         with self.cond:
             self.calls[f"s3.{op}"] += 1
             obj = self.objects.get((bucket, key))
@@ -545,6 +546,9 @@ class StandIn:
             if not bucket_exists:
                 return self._s3_error(404, "NoSuchBucket", "The specified bucket does not exist")
             return self._s3_error(404, "NoSuchKey", "The specified key does not exist.")
+        if query.get("versionId", [obj["version_id"]])[-1] != obj["version_id"]:
+            # One version per key: the worker reads the version its event names.
+            return self._s3_error(404, "NoSuchVersion", "The specified version does not exist.")
         return 200, {"Content-Type": obj["content_type"],
                      "Content-Length": str(len(obj["body"])),
                      "ETag": f'"{obj["etag"]}"', "Last-Modified": obj["last_modified"],

@@ -11,15 +11,23 @@ shapes (checked against OpenSearch 2.x responses):
   POST|GET /<index>/_search          (used by ops reconcile) query: match_all, term, prefix and
                                      bool.filter of those; sort on one field asc/desc (missing
                                      values last); search_after; size; _source includes
+  Optimistic concurrency: _mget/_doc answer `_seq_no` and `_primary_term`; a bulk `index` with
+  `if_seq_no`/`if_primary_term` that no longer match (or on a missing document) and a `create` of
+  an existing document answer 409 version_conflict_engine_exception with OpenSearch's reasons.
 Fault injection: fail_next(n, status) answers the next n requests with 429/5xx;
-reject_doc(id, ...) makes bulk items for that id fail; after_bulk (a callable) runs after a
-_bulk request was applied and before it is answered (to kill or delay the worker there).
+throttle(fraction) answers that share of requests 429 at random; down = True drops every
+connection without an answer (unreachable); block_writes("index") fails bulk writes per item
+with 403 cluster_block_exception (index write block), block_writes("cluster") the whole request
+(cluster read-only); reject_doc(id, ...) makes bulk items for that id fail; after_bulk (a callable)
+runs after a _bulk request was applied and before it is answered (to kill or delay the worker).
 It records every request (method, path, headers) so tests can assert on signing and count
-requests honestly, how many times each document was written (`writes_per_doc`), which is how
-`make local-demo` shows that a replayed notification writes nothing, and the time.monotonic() at
-which each document was written (`written_at`).
-For benchmarks, latency(method, path, body) -> seconds delays each answer as a real cluster would
-(the sleep comes before the request is applied: a document is written when its answer leaves).
+requests honestly, every applied write in `write_log` (id, op, etag, version_id, sequencer), how
+many times each document was written (`writes_per_doc`), which is how `make local-demo` shows
+that a replayed notification writes nothing, and the time.monotonic() at which each document was
+written (`written_at`).
+For benchmarks and races, latency(method, path, body) -> seconds delays each answer as a real
+cluster would (the sleep comes before the request is applied: a document is written when its
+answer leaves); set it in the constructor or as the attribute.
 Sockets use TCP_NODELAY: http.server writes headers and body separately, and delayed ACKs would
 otherwise add about 40 ms to answers on kept-alive connections.
 
@@ -29,6 +37,7 @@ Shared by `make local` (local/pipeline.py) and the tests and benchmark
 from __future__ import annotations
 
 import json
+import random
 import threading
 import time
 import uuid
@@ -75,6 +84,12 @@ class FakeOpenSearch:
         self._fail: list[int] = []
         self._reject: dict[str, tuple[int, str]] = {}
         self.after_bulk: Callable[[], None] | None = None
+        self.write_log: list[dict] = []
+        self.latency = latency
+        self.down = False
+        self._throttle = 0.0
+        self._random = random.Random(7)
+        self._write_block: str | None = None
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -87,8 +102,14 @@ class FakeOpenSearch:
             def _handle(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
-                if latency is not None:
-                    time.sleep(latency(self.command, self.path, body))
+                if fake.down:  # unreachable: the connection closes without an answer
+                    with fake.lock:
+                        fake.requests.append({"method": self.command, "path": self.path,
+                                              "headers": dict(self.headers), "dropped": True})
+                    self.close_connection = True
+                    return
+                if fake.latency is not None:
+                    time.sleep(fake.latency(self.command, self.path, body))
                 status, payload = fake.dispatch(self.command, self.path, dict(self.headers), body)
                 hook = fake.after_bulk
                 if hook is not None and "_bulk" in self.path:
@@ -123,6 +144,19 @@ class FakeOpenSearch:
         with self.lock:
             self._fail.extend([status] * n)
 
+    def throttle(self, fraction: float) -> None:
+        """Answer this share of requests (0-1) with 429, at random (seeded)."""
+        with self.lock:
+            self._throttle = fraction
+
+    def block_writes(self, scope: str | None) -> None:
+        """"index": bulk writes fail per item with 403 (index.blocks.write); "cluster": the
+        whole bulk request fails with 403 (cluster read-only); None lifts the block."""
+        if scope not in (None, "index", "cluster"):
+            raise ValueError(f"scope={scope!r}")
+        with self.lock:
+            self._write_block = scope
+
     def reject_doc(self, doc_id: str, status: int = 400,
                    etype: str = "mapper_parsing_exception") -> None:
         with self.lock:
@@ -136,6 +170,7 @@ class FakeOpenSearch:
             self._reject.clear()
             self.writes = 0
             self.writes_per_doc.clear()
+            self.write_log.clear()
 
     def docs(self, index: str) -> dict[str, dict]:
         with self.lock:
@@ -162,11 +197,17 @@ class FakeOpenSearch:
                                   "rejected execution of coordinating operation")
                 return _error(status, "unavailable_shards_exception" if status == 503
                               else "internal_server_error", "fake injected failure")
+            if self._throttle and self._random.random() < self._throttle:
+                return _error(429, "es_rejected_execution_exception",
+                              "rejected execution of coordinating operation")
             if method == "PUT" and len(parts) == 1:
                 return self._create_index(parts[0])
             if method == "HEAD" and len(parts) == 1:
                 return (200 if parts[0] in self.indices else 404), None
             if method == "POST" and parts and parts[-1] == "_bulk" and len(parts) <= 2:
+                if self._write_block == "cluster":
+                    return _error(403, "cluster_block_exception",
+                                  "blocked by: [FORBIDDEN/6/cluster read-only (api)];")
                 return self._bulk(parts[0] if len(parts) == 2 else None, headers, body)
             if method in ("GET", "POST") and len(parts) == 2 and parts[1] == "_mget":
                 return self._mget(parts[0], body, query)
@@ -327,12 +368,33 @@ class FakeOpenSearch:
             return fail(status, etype, "failed to parse (injected by the fake)")
         if source is ValueError:
             return fail(400, "mapper_parsing_exception", "failed to parse")
+        if self._write_block == "index":
+            return fail(403, "cluster_block_exception",
+                        f"index [{index}] blocked by: [FORBIDDEN/8/index write (api)];")
         if index not in self.indices:
             self._create_index(index)  # action.auto_create_index defaults to true
         docs = self.indices[index]
         current = docs.get(doc_id)
         vtype = meta.get("version_type", "internal")
         version = meta.get("version")
+        if_seq_no, if_term = meta.get("if_seq_no"), meta.get("if_primary_term")
+        if (if_seq_no is None) != (if_term is None):
+            return fail(400, "action_request_validation_exception",
+                        "Validation Failed: 1: ifSeqNo is set, but primary term is [0];")
+        if if_seq_no is not None:
+            if vtype != "internal" or version is not None:
+                return fail(400, "action_request_validation_exception",
+                            "Validation Failed: 1: compare and write operations can not use "
+                            "versioning;")
+            if current is None:
+                return fail(409, "version_conflict_engine_exception",
+                            f"[{doc_id}]: version conflict, required seqNo [{if_seq_no}], "
+                            f"primary term [{if_term}]. but no document was found")
+            if current["seq_no"] != if_seq_no or if_term != 1:
+                return fail(409, "version_conflict_engine_exception",
+                            f"[{doc_id}]: version conflict, required seqNo [{if_seq_no}], "
+                            f"primary term [{if_term}]. current document has seqNo "
+                            f"[{current['seq_no']}] and primary term [1]")
         if op == "delete":
             if current is None:
                 return {**base, "_version": 1, "result": "not_found", "status": 404}
@@ -369,6 +431,10 @@ class FakeOpenSearch:
                         "written_at": time.monotonic()}
         self.writes += 1
         self.writes_per_doc[doc_id] = self.writes_per_doc.get(doc_id, 0) + 1
+        src = source if isinstance(source, dict) else {}
+        self.write_log.append({"id": doc_id, "op": op, "etag": src.get("etag"),
+                               "version_id": src.get("version_id"),
+                               "sequencer": src.get("sequencer")})
         created = current is None
         return {**base, "_version": new_version, "result": "created" if created else "updated",
                 "_shards": {"total": 2, "successful": 1, "failed": 0},

@@ -29,6 +29,7 @@ WORKER_DIR = REPO / "worker_asset"
 REGION = "us-east-1"
 # moto accepts any credentials; these only keep boto3 and the AWS CLI from looking for real ones.
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}
+MOTO_ACCOUNT = "123456789012"
 BUCKET = "file-search-local-raw"
 MAIN_QUEUE = "file-search-local-main"
 DEAD_LETTER_QUEUE = "file-search-local-dlq"
@@ -207,6 +208,7 @@ class LocalPipeline:
             "WORKER_OPENSEARCH_ENDPOINT": self.search.url,
             "WORKER_OPENSEARCH_AUTH": "none",
             "WORKER_AWS_ENDPOINT_URL": self.aws_url,
+            "WORKER_EXPECTED_BUCKET_OWNER": MOTO_ACCOUNT,  # owns every bucket moto creates
             **self.worker_overrides,
         }
 

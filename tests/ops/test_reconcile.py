@@ -8,7 +8,7 @@ import urllib.request
 from ingest_worker.events import parse_body, should_index
 from ingest_worker.planning import doc_id
 
-from tests.support.local_aws import REGION, InProcessWorker, wait_for
+from tests.support.local_aws import ACCOUNT_ID, REGION, InProcessWorker, wait_for
 
 INDEX = "file-index"
 
@@ -83,6 +83,7 @@ def test_apply_repairs_through_the_workers_normal_path(deployed, search, ops, mo
         "WORKER_VISIBILITY_TIMEOUT_SECONDS": "900", "WORKER_WAIT_TIME_SECONDS": "1",
         "WORKER_SHUTDOWN_TIMEOUT_SECONDS": "10", "AWS_REGION": REGION,
         "WORKER_AWS_ENDPOINT_URL": moto, "WORKER_LOG_LEVEL": "INFO",
+        "WORKER_EXPECTED_BUCKET_OWNER": ACCOUNT_ID,
     }
     with InProcessWorker(worker_env) as worker:
         wait_for(lambda: deployed.depth(deployed.queue_url) == 0, timeout=60, what="queue drained")

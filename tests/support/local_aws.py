@@ -29,6 +29,7 @@ REGION = "us-east-1"
 FAKE_CREDS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
               "AWS_DEFAULT_REGION": REGION}
 MAX_RECEIVE_COUNT = 5
+ACCOUNT_ID = "123456789012"  # moto's account: the owner of every bucket the tests create
 INDEX = "file-index"
 DLQ_RETENTION_SECONDS = 14 * 24 * 3600
 TEST_VISIBILITY = 6
@@ -49,7 +50,7 @@ def wait_for(predicate: Callable[[], Any], timeout: float = 20.0, interval: floa
 class Aws:
     """Per-test bucket + queue pair wired like the CDK app wires them."""
 
-    def __init__(self, url: str, visibility: int = TEST_VISIBILITY) -> None:
+    def __init__(self, url: str, visibility: int = TEST_VISIBILITY, versioned: bool = False) -> None:
         import boto3
 
         kw = dict(endpoint_url=url, region_name=REGION)
@@ -70,6 +71,9 @@ class Aws:
         })["QueueUrl"]
         self.bucket = f"raw-{suffix}"
         self.s3.create_bucket(Bucket=self.bucket)
+        if versioned:  # as the raw bucket is on AWS
+            self.s3.put_bucket_versioning(Bucket=self.bucket,
+                                          VersioningConfiguration={"Status": "Enabled"})
         self.s3.put_bucket_notification_configuration(
             Bucket=self.bucket, NotificationConfiguration={"QueueConfigurations": [{
                 "QueueArn": self.arn(self.queue_url), "Events": ["s3:ObjectCreated:*"],
@@ -101,8 +105,8 @@ class Aws:
             self.sqs.delete_message_batch(QueueUrl=self.dlq_url, Entries=[
                 {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(msgs)])
 
-    def put(self, key: str, body: bytes = b"hello world") -> None:
-        self.s3.put_object(Bucket=self.bucket, Key=key, Body=body)
+    def put(self, key: str, body: bytes = b"hello world") -> dict:
+        return self.s3.put_object(Bucket=self.bucket, Key=key, Body=body)
 
     def send_raw(self, body: str) -> str:
         return self.sqs.send_message(QueueUrl=self.queue_url, MessageBody=body)["MessageId"]
@@ -112,6 +116,7 @@ class Aws:
             "WORKER_QUEUE_URL": self.queue_url,
             "WORKER_DLQ_URL": self.dlq_url,
             "WORKER_OPENSEARCH_ENDPOINT": fake.url,
+            "WORKER_EXPECTED_BUCKET_OWNER": ACCOUNT_ID,
             "WORKER_OPENSEARCH_INDEX": INDEX,
             "WORKER_OPENSEARCH_AUTH": "none",
             "WORKER_CONCURRENCY": "4",
@@ -149,15 +154,20 @@ class LogCapture(io.TextIOBase):
 
 
 class InProcessWorker:
-    def __init__(self, env: dict[str, str]) -> None:
+    """The worker on a thread of the test process. `speed` > 1 runs its schedules (heartbeat,
+    backoff, pauses) that many times faster; SQS, S3 and the index keep real time."""
+
+    def __init__(self, env: dict[str, str], speed: float = 1.0) -> None:
         from ingest_worker import __main__ as entry
         from ingest_worker import config
+        from ingest_worker.clock import Clock
         from ingest_worker.logs import JsonLog
 
         self.logs = LogCapture()
         self.cfg = config.load(env)
         self.log = JsonLog(self.cfg.log_level, stream=self.logs)
-        self.worker, _ = entry.build(self.cfg, self.log)
+        self.clock = Clock(speed)
+        self.worker, _ = entry.build(self.cfg, self.log, clock=self.clock)
         self.exit_code: int | None = None
         self.thread = threading.Thread(target=self._run, daemon=True)
 

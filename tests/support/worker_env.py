@@ -20,5 +20,6 @@ MINIMAL_WORKER_ENV = {
     "WORKER_QUEUE_URL": "https://sqs.eu-west-1.amazonaws.com/1/main",
     "WORKER_DLQ_URL": "https://sqs.eu-west-1.amazonaws.com/1/dlq",
     "WORKER_OPENSEARCH_ENDPOINT": "https://search.example.com",
+    "WORKER_EXPECTED_BUCKET_OWNER": "111122223333",
     "AWS_REGION": "eu-west-1",
 }

@@ -3,8 +3,9 @@ moto's SQS/S3 and the fake OpenSearch (helpers from tests/support), and every li
 its log stream is kept verbatim, exactly as the CloudWatch agent would ship it.
 
 The scenario covers each event the metric filters count: processed objects (indexed, S3 test
-event, and an object whose key contains the runbook phrase), a poison message sent to the DLQ,
-a delete that failed once, and a transient index failure that is retried.
+event, and an object whose key contains the runbook phrase), a poison message sent to the DLQ
+(the DLQ refuses the first send: the message is given back once, `message_failed`), a delete
+that failed once, and an index 429 that the worker retries in-process (no line of its own).
 """
 
 from __future__ import annotations
@@ -73,17 +74,27 @@ def run_worker_scenario() -> WorkerRun:
 
         worker.sqs.meta.events.register("provide-client-params.sqs.DeleteMessageBatch",
                                         spoil_first_delete)
+        refused: list[str] = []
+
+        def refuse_first_dlq_send(params, **_):
+            if not refused:  # e.g. the DLQ's key policy: the message is given back, not lost
+                refused.append(params["QueueUrl"])
+                params["QueueUrl"] = params["QueueUrl"] + "-missing"
+
+        worker.sqs.meta.events.register("provide-client-params.sqs.SendMessageBatch",
+                                        refuse_first_dlq_send)
         thread = threading.Thread(target=worker.run, daemon=True)
         thread.start()
         wait_for(lambda: len(stream.events("message_processed")) >= 3
-                 and stream.events("sent_to_dlq") and stream.events("delete_failed"),
-                 timeout=60, what="first round: processed, DLQ, failed delete")
+                 and stream.events("sent_to_dlq") and stream.events("delete_failed")
+                 and stream.events("message_failed"),
+                 timeout=60, what="processed, DLQ refused once then sent, failed delete")
         wait_for(lambda: aws.depth() == 0, timeout=60, what="queue empty")
         fake.fail_next(1, 429)
         aws.put("raw-files/retry.txt", b"indexed on the second try")
-        wait_for(lambda: stream.events("message_failed")
-                 and any(e["key"] == "raw-files/retry.txt" for e in stream.events("message_processed")),
-                 timeout=60, what="transient failure retried")
+        wait_for(lambda: any(e["key"] == "raw-files/retry.txt"
+                             for e in stream.events("message_processed")),
+                 timeout=60, what="index 429 retried in-process")
         wait_for(lambda: aws.depth() == 0, timeout=60, what="queue empty again")
         worker.request_stop("test")
         thread.join(30)

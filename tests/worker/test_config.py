@@ -12,10 +12,12 @@ def test_defaults_match_the_documented_interface():
     assert (cfg.opensearch_index, cfg.opensearch_auth, cfg.prefix) == (
         "file-index", "sigv4", "raw-files/")
     assert (cfg.concurrency, cfg.max_object_bytes, cfg.visibility_timeout, cfg.wait_time,
-            cfg.shutdown_timeout, cfg.log_level) == (8, 10485760, 900, 20, 120, "INFO")
+            cfg.shutdown_timeout, cfg.log_level) == (
+        config.default_concurrency(), 10485760, 900, 20, 120, "INFO")
+    assert cfg.expected_bucket_owner == "111122223333"
     assert cfg.lifecycle_hook_name is None and cfg.aws_endpoint_url is None
     names = [n for n, _, _ in config.ENV_VARS]
-    assert len(names) == len(set(names)) == 16
+    assert len(names) == len(set(names)) == 17
     assert {n for n, required, _ in config.ENV_VARS if required} == set(MINIMAL_WORKER_ENV)
 
 
@@ -31,7 +33,18 @@ def test_defaults_match_the_documented_interface():
     ("WORKER_LIFECYCLE_HOOK_NAME", "drain", "WORKER_ASG_NAME must be set"),
     ("WORKER_ASG_NAME", "asg", "WORKER_LIFECYCLE_HOOK_NAME must be set"),
     ("AWS_REGION", "", "AWS_REGION is required"),
+    ("WORKER_EXPECTED_BUCKET_OWNER", "", "WORKER_EXPECTED_BUCKET_OWNER is required"),
+    ("WORKER_EXPECTED_BUCKET_OWNER", "arn:aws:iam::111122223333:root",
+     "WORKER_EXPECTED_BUCKET_OWNER='arn:aws:iam::111122223333:root' is not a 12-digit"),
 ])
 def test_invalid_values_name_the_variable(name, value, needle):
     with pytest.raises(config.ConfigError, match=needle.replace("(", r"\(")):
         config.load({**MINIMAL_WORKER_ENV, name: value})
+
+
+def test_default_concurrency_follows_the_instance_size():
+    """16 fetch threads per vCPU (the work waits on the network), at most 32 (one core runs
+    the process's Python at a time)."""
+    assert [config.default_concurrency(n) for n in (1, 2, 4, 8)] == [16, 32, 32, 32]
+    cfg = config.load({**MINIMAL_WORKER_ENV, "WORKER_CONCURRENCY": "8"})
+    assert (cfg.concurrency, cfg.pipelines, cfg.max_in_flight) == (8, 2, 80)

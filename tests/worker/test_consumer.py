@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import threading
 
+from ingest_worker.clock import Clock
 from ingest_worker.consumer import Consumer
 from ingest_worker.heartbeat import InFlight
 
@@ -12,7 +13,8 @@ def test_a_full_batch_takes_a_second_one_and_every_message_is_held(aws):
         aws.send_raw(f"m{n}")
     held = InFlight()
     consumer = Consumer(sqs=aws.sqs, queue_url=aws.queue_url, wait_time=1,
-                        visibility_timeout=30, in_flight=held, stop_event=threading.Event())
+                        visibility_timeout=30, in_flight=held, stop_event=threading.Event(),
+                        clock=Clock())
     batch = consumer.next_batch()
     # 13 messages and the bucket's s3:TestEvent: 10, then the remaining 4 at once.
     assert len(batch) == 14 == len(held) and all(m in held for m in batch)

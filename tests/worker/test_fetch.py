@@ -1,42 +1,95 @@
-"""fetch.py: GetObject on moto's S3, and how S3 failures are classified."""
+"""fetch.py: reads on moto's S3 (the event's version, ExpectedBucketOwner on every request, no
+GetObject for objects over the limit) and how S3 failures are classified."""
 from __future__ import annotations
 
+import collections
+
 import pytest
+from botocore.exceptions import ClientError, EndpointConnectionError
+from ingest_worker.consumption import DependencyFault
 from ingest_worker.events import ObjectRef, PoisonMessage
-from ingest_worker.fetch import ObjectFetcher, error_code
-from ingest_worker.messages import RetryLater
+from ingest_worker.fetch import ObjectFetcher, classify_s3_error, error_code
+
+from tests.support.local_aws import ACCOUNT_ID
 
 
-def ref(aws, key: str) -> ObjectRef:
-    return ObjectRef(aws.bucket, key, "ObjectCreated:Put")
+def ref(aws, key: str, **kw) -> ObjectRef:
+    return ObjectRef(aws.bucket, key, "ObjectCreated:Put", **kw)
 
 
-def test_text_objects_are_read_and_large_or_binary_ones_are_metadata_only(aws):
+def record_calls(client) -> dict[str, list[dict]]:
+    calls: dict[str, list[dict]] = collections.defaultdict(list)
+
+    def note(params, model, **_):
+        calls[model.name].append(dict(params))
+
+    client.meta.events.register("provide-client-params.s3.*", note)
+    return calls
+
+
+def test_text_is_read_large_and_binary_objects_only_by_metadata_with_the_owner_check(aws):
     aws.put("raw-files/a.txt", b"hello")
     aws.put("raw-files/big.txt", b"x" * 100)
     aws.put("raw-files/pic.png", b"\x89PNG")
-    fetcher = ObjectFetcher(aws.s3, max_object_bytes=50)
-    small = fetcher.fetch("m", ref(aws, "raw-files/a.txt"))
+    calls = record_calls(aws.s3)
+    fetcher = ObjectFetcher(aws.s3, max_object_bytes=50, expected_bucket_owner=ACCOUNT_ID)
+    small = fetcher.fetch("m", ref(aws, "raw-files/a.txt", size=5))
     assert small.source["content"] == "hello" and small.owner == "m"
-    for key in ("raw-files/big.txt", "raw-files/pic.png"):
-        doc = fetcher.fetch("m", ref(aws, key))
+    big = fetcher.fetch("m", ref(aws, "raw-files/big.txt", size=100))
+    pic = fetcher.fetch("m", ref(aws, "raw-files/pic.png", size=4))
+    for doc, size in ((big, 100), (pic, 4)):
         assert doc.source["metadata_only"] is True and "content" not in doc.source
+        assert doc.source["size"] == size and len(doc.source["etag"]) == 32
+    # The event's size keeps the 100-byte object from being requested at all.
+    assert [c["Key"] for c in calls["GetObject"]] == ["raw-files/a.txt"]
+    assert [c["Key"] for c in calls["HeadObject"]] == ["raw-files/big.txt", "raw-files/pic.png"]
+    assert all(c["ExpectedBucketOwner"] == ACCOUNT_ID
+               for c in calls["GetObject"] + calls["HeadObject"])
 
 
-def test_missing_object_or_bucket_is_poison_other_errors_are_retried(aws):
-    fetcher = ObjectFetcher(aws.s3, max_object_bytes=50)
+def test_an_event_without_size_is_checked_against_the_answer(aws):
+    aws.put("raw-files/big.txt", b"x" * 100)
+    fetcher = ObjectFetcher(aws.s3, max_object_bytes=50, expected_bucket_owner=ACCOUNT_ID)
+    assert fetcher.fetch("m", ref(aws, "raw-files/big.txt")).source["metadata_only"] is True
+
+
+def test_the_version_the_event_names_is_read_not_the_newest(make_aws):
+    aws = make_aws(versioned=True)
+    first = aws.put("raw-files/v.txt", b"first")["VersionId"]
+    aws.put("raw-files/v.txt", b"second")
+    fetcher = ObjectFetcher(aws.s3, max_object_bytes=50, expected_bucket_owner=ACCOUNT_ID)
+    doc = fetcher.fetch("m", ref(aws, "raw-files/v.txt", version_id=first, sequencer="0A"))
+    assert doc.source["content"] == "first" and doc.source["version_id"] == first
+    assert doc.source["sequencer"] == "0A"
+
+
+def test_missing_object_or_bucket_is_poison(aws):
+    fetcher = ObjectFetcher(aws.s3, max_object_bytes=50, expected_bucket_owner=ACCOUNT_ID)
     with pytest.raises(PoisonMessage) as exc:
         fetcher.fetch("m", ref(aws, "raw-files/never-there.txt"))
+    assert exc.value.reason == "object_missing"
+    with pytest.raises(PoisonMessage) as exc:  # HeadObject answers a bare 404
+        fetcher.fetch("m", ref(aws, "raw-files/never-there.bin"))
     assert exc.value.reason == "object_missing"
     with pytest.raises(PoisonMessage) as exc:
         fetcher.fetch("m", ObjectRef("no-such-bucket-x1", "raw-files/a.txt", "ObjectCreated:Put"))
     assert exc.value.reason == "bucket_missing"
 
-    def throttle(**_):
-        from botocore.exceptions import ClientError
-        raise ClientError({"Error": {"Code": "SlowDown", "Message": "slow"}}, "GetObject")
 
-    aws.s3.meta.events.register("before-call.s3.GetObject", throttle)
-    with pytest.raises(RetryLater) as exc:
-        fetcher.fetch("m", ref(aws, "raw-files/a.txt"))
-    assert exc.value.code == "SlowDown" and error_code(ValueError()) == "ValueError"
+@pytest.mark.parametrize("code,kind", [
+    ("NoSuchKey", PoisonMessage), ("NoSuchVersion", PoisonMessage),
+    ("InvalidObjectState", PoisonMessage), ("NoSuchBucket", PoisonMessage),
+    ("AccessDenied", DependencyFault), ("KMS.DisabledException", DependencyFault),
+    ("KMS.KMSInvalidStateException", DependencyFault), ("SlowDown", DependencyFault),
+    ("InternalError", DependencyFault), ("ServiceUnavailable", DependencyFault),
+])
+def test_only_the_objects_own_faults_are_poison(code, kind):
+    exc = ClientError({"Error": {"Code": code, "Message": "m"}}, "GetObject")
+    assert isinstance(classify_s3_error(exc, ObjectRef("b", "k", "ObjectCreated:Put")), kind)
+
+
+def test_connection_errors_are_the_dependencys_fault():
+    fault = classify_s3_error(EndpointConnectionError(endpoint_url="https://s3"),
+                              ObjectRef("b", "k", "ObjectCreated:Put"))
+    assert isinstance(fault, DependencyFault) and fault.dependency == "bucket"
+    assert fault.code == "EndpointConnectionError" and error_code(ValueError()) == "ValueError"

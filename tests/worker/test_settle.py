@@ -57,3 +57,24 @@ def test_failed_delete_is_retried_and_logged(aws, fake_os, run_worker):
     assert w.logs.events("worker_stopped")[0]["counts"]["deleted"] == 2
 
 
+
+
+def test_a_delete_that_keeps_failing_is_abandoned_with_the_runbook_phrase(aws):
+    from ingest_worker.logs import JsonLog
+    from ingest_worker.settle import DELETE_ATTEMPTS, Settler
+    from ingest_worker.stats import Counters
+
+    from tests.support.local_aws import LogCapture
+
+    logs, forgotten = LogCapture(), []
+    settler = Settler(sqs=aws.sqs, queue_url=aws.queue_url, dlq_url=aws.dlq_url,
+                      visibility_timeout=6, log=JsonLog("INFO", stream=logs),
+                      counters=Counters(), on_settled=forgotten.extend)
+    bad = ReceivedMessage("id-bad", "not-a-valid-receipt-handle", "{}", 1, 0.0, 6.0)
+    settler.delete([bad])
+    assert [e["attempt"] for e in logs.events("delete_failed")] == [1, 2, 3]
+    (abandoned,) = logs.events("delete_abandoned")
+    assert abandoned["msg"].startswith("Failed to delete message id-bad after 3 attempts")
+    assert (abandoned["message_id"], abandoned["code"], abandoned["attempts"], abandoned["level"]) \
+        == ("id-bad", "ReceiptHandleIsInvalid", DELETE_ATTEMPTS, "ERROR")
+    assert forgotten == [bad]  # no longer held: it reappears and is found unchanged

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import signal
 import threading
+import time
 
 from ingest_worker.planning import doc_id
 
@@ -76,3 +77,18 @@ def test_sigterm_finishes_in_flight_work_and_exits_zero(aws, fake_os, worker_pro
     assert second.proc.wait(20) == 0
     assert fake_os.writes == len(keys)
     assert aws.drain_dlq() == []
+
+
+def test_sigterm_on_an_idle_worker_stops_within_2_seconds(aws, fake_os, worker_process):
+    """Nothing held: the worker does not wait for a pipeline sitting in a 20 s long poll."""
+    wp = worker_process(aws.env(fake_os, WORKER_WAIT_TIME_SECONDS=20))
+    wait_for(lambda: wp.events("index_ready"), what="worker ready")
+    wait_for(lambda: [e for e in wp.events("message_processed") if e["outcome"] == "test_event"],
+             what="test event done")
+    time.sleep(1.0)  # every pipeline is back in a long poll
+    sent = time.monotonic()
+    wp.proc.send_signal(signal.SIGTERM)
+    assert wp.proc.wait(10) == 0
+    assert time.monotonic() - sent < 2.0
+    stopping = wp.events("worker_stopping")[0]
+    assert stopping["in_flight"] == 0 and wp.events("worker_stopped")[0]["drained"] is True

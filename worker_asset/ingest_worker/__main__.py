@@ -31,7 +31,7 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def build(cfg: config.Config, log: JsonLog) -> Tuple[Any, Any]:
+def build(cfg: config.Config, log: JsonLog, clock: Any = None) -> Tuple[Any, Any]:
     """Create clients and the worker. Imported lazily: --help works without boto3."""
     import boto3
     from botocore.config import Config as BotoConfig
@@ -43,7 +43,8 @@ def build(cfg: config.Config, log: JsonLog) -> Tuple[Any, Any]:
     boto_cfg = BotoConfig(
         connect_timeout=5, read_timeout=max(30, cfg.wait_time + 10),
         retries={"max_attempts": 4, "mode": "standard"},
-        max_pool_connections=cfg.concurrency + 2 * cfg.pipelines + 4)
+        # fetch threads, a receive ahead and a receive per pipeline, settle threads, heartbeat
+        max_pool_connections=cfg.concurrency + 4 * cfg.pipelines + 4)
     kw = {"config": boto_cfg, "endpoint_url": cfg.aws_endpoint_url}
     sqs = session.client("sqs", **kw)
     s3 = session.client("s3", **kw)
@@ -59,7 +60,7 @@ def build(cfg: config.Config, log: JsonLog) -> Tuple[Any, Any]:
         def on_stopped() -> None:
             lifecycle.complete(autoscaling, cfg.lifecycle_hook_name, cfg.asg_name, log)
 
-    return Worker(cfg, log, sqs, s3, search, on_stopped=on_stopped), session
+    return Worker(cfg, log, sqs, s3, search, on_stopped=on_stopped, clock=clock), session
 
 
 def main(argv: Optional[List[str]] = None, environ: Optional[Mapping[str, str]] = None) -> int:

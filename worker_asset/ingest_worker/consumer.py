@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 import threading
-import time
 from typing import Any, List
 
+from .clock import Clock
 from .heartbeat import InFlight
 from .messages import ReceivedMessage
 
@@ -13,20 +13,21 @@ RECEIVE_BATCH = 10  # SQS's maximum per ReceiveMessage
 
 class Consumer:
     def __init__(self, *, sqs: Any, queue_url: str, wait_time: int, visibility_timeout: int,
-                 in_flight: InFlight, stop_event: threading.Event) -> None:
+                 in_flight: InFlight, stop_event: threading.Event, clock: Clock) -> None:
         self.sqs = sqs
         self.queue_url = queue_url
         self.wait_time = wait_time
         self.visibility_timeout = visibility_timeout
         self.in_flight = in_flight
         self.stop_event = stop_event
+        self.clock = clock
 
     def receive(self, wait: int) -> List[ReceivedMessage]:
         resp = self.sqs.receive_message(
             QueueUrl=self.queue_url, MaxNumberOfMessages=RECEIVE_BATCH,
             WaitTimeSeconds=wait, AttributeNames=["ApproximateReceiveCount"],
             VisibilityTimeout=self.visibility_timeout)
-        now = time.monotonic()
+        now = self.clock.now()
         received = [
             ReceivedMessage(
                 message_id=m["MessageId"], receipt_handle=m["ReceiptHandle"],

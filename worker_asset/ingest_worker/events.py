@@ -24,6 +24,8 @@ class ObjectRef:
     size: Optional[int] = None
     etag: Optional[str] = None
     version_id: Optional[str] = None
+    # Orders the events of one key (hex, compare after left-padding); absent on moto.
+    sequencer: Optional[str] = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -61,6 +63,9 @@ def parse_body(body: str) -> ParsedMessage:
         if not all(isinstance(v, str) and v for v in (bucket, raw_key, event_name)):
             raise PoisonMessage("not_s3_event", "empty bucket, key or eventName")
         size = obj.get("size")
+        sequencer = obj.get("sequencer")
+        if sequencer is not None and not (isinstance(sequencer, str) and _is_hex(sequencer)):
+            raise PoisonMessage("not_s3_event", f"s3.object.sequencer {sequencer!r} is not hex")
         refs.append(ObjectRef(
             bucket=bucket,
             # S3 URL-encodes keys in notifications with + for spaces.
@@ -69,8 +74,17 @@ def parse_body(body: str) -> ParsedMessage:
             size=size if isinstance(size, int) else None,
             etag=obj.get("eTag") or None,
             version_id=obj.get("versionId") or None,
+            sequencer=sequencer or None,
         ))
     return ParsedMessage(test_event=False, records=tuple(refs))
+
+
+def _is_hex(value: str) -> bool:
+    try:
+        int(value, 16)
+    except ValueError:
+        return False
+    return True
 
 
 def should_index(ref: ObjectRef, prefix: str) -> bool:

@@ -1,14 +1,22 @@
-"""Read one object from S3 and build its document; classify S3 failures."""
+"""Read one object from S3 and build its document; classify S3 failures.
+
+The event names the object: its version (versioned raw bucket) is read, not whatever is newest
+by then, and every request passes ExpectedBucketOwner. Objects over the size limit and types
+without text extraction are not downloaded: a HeadObject gives their metadata.
+"""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Dict
 
 from . import extract
+from .consumption import DependencyFault
 from .events import ObjectRef, PoisonMessage
-from .messages import RetryLater
 from .planning import FetchedObject, build_document
 
-MISSING_OBJECT_CODES = ("NoSuchKey", "404", "NotFound")
+# The object (or the version the event names) is gone: the message can never succeed.
+MISSING_OBJECT_CODES = ("NoSuchKey", "NoSuchVersion", "404", "NotFound")
+# The object exists but cannot be read as it is (archived; a malformed version id).
+UNREADABLE_OBJECT_CODES = ("InvalidObjectState", "InvalidArgument")
 
 
 def error_code(exc: BaseException) -> str:
@@ -21,34 +29,56 @@ def error_code(exc: BaseException) -> str:
     return type(exc).__name__
 
 
+def classify_s3_error(exc: BaseException, ref: ObjectRef) -> Exception:
+    """PoisonMessage when the object itself is the problem, else DependencyFault: AccessDenied,
+    KMS errors, throttling, 5xx and connection errors are about S3 or our permissions, and the
+    event says the object exists."""
+    code = error_code(exc)
+    if code in MISSING_OBJECT_CODES:
+        return PoisonMessage("object_missing", f"s3://{ref.bucket}/{ref.key}"
+                             + (f"?versionId={ref.version_id}" if ref.version_id else ""))
+    if code == "NoSuchBucket":
+        return PoisonMessage("bucket_missing", ref.bucket)
+    if code in UNREADABLE_OBJECT_CODES:
+        return PoisonMessage("object_unreadable", f"{code}: s3://{ref.bucket}/{ref.key}")
+    return DependencyFault(DependencyFault.BUCKET, code, str(exc)[:300])
+
+
 class ObjectFetcher:
-    def __init__(self, s3: Any, max_object_bytes: int) -> None:
+    def __init__(self, s3: Any, max_object_bytes: int, expected_bucket_owner: str) -> None:
         self.s3 = s3
         self.max_object_bytes = max_object_bytes
+        self.expected_bucket_owner = expected_bucket_owner
+
+    def downloads(self, ref: ObjectRef) -> bool:
+        """Whether the object's content is read (GetObject) or only its metadata (HeadObject).
+        The event carries the size: an object over the limit is never requested."""
+        too_big = ref.size is not None and ref.size > self.max_object_bytes
+        return extract.supported(ref.key) and not too_big
 
     def fetch(self, owner: Any, ref: ObjectRef) -> FetchedObject:
-        """GetObject and extract; raises PoisonMessage (object or bucket gone) or RetryLater."""
+        """Read the object; raises PoisonMessage (the object's fault) or DependencyFault."""
         from botocore.exceptions import BotoCoreError, ClientError
 
+        params: Dict[str, Any] = {"Bucket": ref.bucket, "Key": ref.key,
+                                  "ExpectedBucketOwner": self.expected_bucket_owner}
+        if ref.version_id:
+            params["VersionId"] = ref.version_id
+        download = self.downloads(ref)
         try:
-            resp = self.s3.get_object(Bucket=ref.bucket, Key=ref.key)
-        except ClientError as exc:
-            code = error_code(exc)
-            if code in MISSING_OBJECT_CODES:
-                raise PoisonMessage("object_missing", f"s3://{ref.bucket}/{ref.key}") from None
-            if code == "NoSuchBucket":
-                raise PoisonMessage("bucket_missing", ref.bucket) from None
-            raise RetryLater(code, str(exc)[:200]) from None
-        except BotoCoreError as exc:
-            raise RetryLater(type(exc).__name__, str(exc)[:200]) from None
-        body = resp["Body"]
-        size = int(resp.get("ContentLength") or 0)
+            resp = self.s3.get_object(**params) if download else self.s3.head_object(**params)
+        except (ClientError, BotoCoreError) as exc:
+            raise classify_s3_error(exc, ref) from None
         text = None
-        try:
-            if size <= self.max_object_bytes and extract.supported(ref.key):
-                text = extract.extract_text(ref.key, body.read())
-        except (BotoCoreError, OSError) as exc:
-            raise RetryLater(type(exc).__name__, str(exc)[:200]) from None
-        finally:
-            body.close()  # large and unsupported objects are not downloaded at all
+        if download:
+            body = resp["Body"]
+            try:
+                # An event without a size (not sent by S3) is checked against the answer.
+                if int(resp.get("ContentLength") or 0) <= self.max_object_bytes:
+                    text = extract.extract_text(ref.key, body.read())
+            except (BotoCoreError, OSError) as exc:
+                raise DependencyFault(DependencyFault.BUCKET, type(exc).__name__,
+                                      str(exc)[:300]) from None
+            finally:
+                body.close()
         return build_document(owner, ref, resp, text)

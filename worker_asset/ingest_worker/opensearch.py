@@ -1,6 +1,7 @@
 """Minimal OpenSearch REST client: urllib from the stdlib, SigV4 (service es) via botocore."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import socket
 import urllib.error
@@ -13,6 +14,7 @@ INDEX_BODY = {
     "mappings": {
         "properties": {
             "bucket": {"type": "keyword"},
+            "sequencer": {"type": "keyword"},
             "key": {"type": "keyword"},
             "etag": {"type": "keyword"},
             "version_id": {"type": "keyword"},
@@ -30,7 +32,8 @@ INDEX_BODY = {
 
 
 class SearchRequestError(Exception):
-    """Failure of a whole request. transient=True means retry later."""
+    """Failure of a whole request. transient=True: the index's fault (unreachable, overloaded,
+    blocking writes), not the documents'; retry later."""
 
     def __init__(self, code: str, transient: bool, detail: str = "") -> None:
         super().__init__(f"{code}: {detail}" if detail else code)
@@ -39,7 +42,28 @@ class SearchRequestError(Exception):
 
 
 def is_transient_status(status: int) -> bool:
-    return status == 429 or status >= 500
+    """429/5xx: overloaded or down. 403: a write block (cluster_block_exception, e.g. disk
+    flood stage or a red cluster) or the domain's access policy, both about the domain."""
+    return status in (403, 429) or status >= 500
+
+
+@dataclasses.dataclass(frozen=True)
+class StoredDocument:
+    """A document as `_mget` returned it: the fields asked for, and what a conditional write
+    needs (`if_seq_no` / `if_primary_term`)."""
+    source: Dict[str, Any]
+    seq_no: int
+    primary_term: int
+
+
+@dataclasses.dataclass(frozen=True)
+class DocumentWrite:
+    """One `_bulk` action. `expected` is the stored document the write replaces, or None when
+    the document must not exist yet: either way a concurrent writer makes this one fail with
+    409 instead of writing twice."""
+    doc_id: str
+    source: Dict[str, Any]
+    expected: Optional[StoredDocument]
 
 
 class OpenSearch:
@@ -94,8 +118,9 @@ class OpenSearch:
             return payload
         err = payload.get("error") if isinstance(payload, dict) else None
         etype = err.get("type") if isinstance(err, dict) else None
-        raise SearchRequestError(etype or f"HTTP{status}", is_transient_status(status),
-                          f"{what} answered {status}")
+        # A missing index (deleted under the worker) is the domain's state, not the documents'.
+        transient = is_transient_status(status) or etype == "index_not_found_exception"
+        raise SearchRequestError(etype or f"HTTP{status}", transient, f"{what} answered {status}")
 
     def ensure_index(self) -> bool:
         """Create the index if missing. True if created, False if it already existed."""
@@ -108,8 +133,8 @@ class OpenSearch:
         self._check(status, payload, "create index")
         return True
 
-    def mget_sources(self, ids: Sequence[str], fields: Sequence[str]) -> Dict[str, Dict]:
-        """The stored _source (limited to fields) of those ids that exist."""
+    def mget(self, ids: Sequence[str], fields: Sequence[str]) -> Dict[str, StoredDocument]:
+        """The stored documents (_source limited to fields) of those ids that exist."""
         query = urllib.parse.urlencode({"_source_includes": ",".join(fields)})
         path = f"/{urllib.parse.quote(self.index)}/_mget?{query}"
         status, payload = self.request("POST", path, json.dumps({"ids": list(ids)}).encode())
@@ -117,29 +142,36 @@ class OpenSearch:
         found = {}
         for doc in (payload or {}).get("docs", []):
             if doc.get("found"):
-                found[doc["_id"]] = doc.get("_source") or {}
+                found[doc["_id"]] = StoredDocument(source=doc.get("_source") or {},
+                                                   seq_no=int(doc["_seq_no"]),
+                                                   primary_term=int(doc["_primary_term"]))
             elif "error" in doc:
                 raise SearchRequestError("mget_item_error", True, str(doc["error"])[:200])
         return found
 
-    def bulk_index(self, docs: List[Tuple[str, int, Dict]]) -> List[Dict]:
-        """Index (id, external_version, source) triples; returns the per-item results in order.
+    def bulk_write(self, writes: Sequence[DocumentWrite]) -> List[Dict]:
+        """Conditional writes; returns the per-item results in order.
 
-        version_type=external_gte: an older object never overwrites a newer document (409), an
-        object re-uploaded within the same second still replaces the document.
+        A new document is written with `create` (409 if it exists meanwhile), a stored one with
+        `index` + `if_seq_no`/`if_primary_term` from the `_mget` (409 if it changed meanwhile):
+        of two workers that read the same state, only one writes.
         """
         lines = []
-        for doc_id, version, source in docs:
-            lines.append(json.dumps({"index": {
-                "_index": self.index, "_id": doc_id,
-                "version": version, "version_type": "external_gte"}}))
-            lines.append(json.dumps(source, ensure_ascii=False))
+        for w in writes:
+            if w.expected is None:
+                action = {"create": {"_index": self.index, "_id": w.doc_id}}
+            else:
+                action = {"index": {"_index": self.index, "_id": w.doc_id,
+                                    "if_seq_no": w.expected.seq_no,
+                                    "if_primary_term": w.expected.primary_term}}
+            lines.append(json.dumps(action))
+            lines.append(json.dumps(w.source, ensure_ascii=False))
         body = ("\n".join(lines) + "\n").encode("utf-8")
         # Index-scoped path: the worker role may call es:ESHttp* on its index only.
         path = f"/{urllib.parse.quote(self.index)}/_bulk"
         status, payload = self.request("POST", path, body, "application/x-ndjson")
         payload = self._check(status, payload, "_bulk")
         items = (payload or {}).get("items")
-        if not isinstance(items, list) or len(items) != len(docs):
+        if not isinstance(items, list) or len(items) != len(writes):
             raise SearchRequestError("BadBulkResponse", True, "item count does not match the request")
         return [next(iter(item.values())) for item in items]

@@ -2,24 +2,30 @@
 
 Nothing here does I/O. `build_document` turns a GetObject answer into the document source;
 `plan_writes(fetched, existing)` decides, from what a round fetched and what the index already
-holds, which documents to write and which objects are unchanged; `bulk_item_results` reads the
-per-item answer of the `_bulk` request back into one result per fetched object.
+holds, which documents to write (each a conditional write against the state it read) and which
+objects are unchanged or superseded by a newer upload; `bulk_item_results` reads the per-item
+answer of the `_bulk` request back into final results, conflicts to plan again, and writes the
+index refused for now.
+
+Which upload is newer: the event's `sequencer` when both sides have one (it orders the events of
+one key, also within S3's one-second LastModified); otherwise LastModified in milliseconds.
 """
 from __future__ import annotations
 
 import collections
 import dataclasses
 import datetime
+import functools
 import hashlib
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from . import extract
 from .events import ObjectRef
-from .messages import DeadLetter, Failed, Processed, RecordResult, Retry
-from .opensearch import is_transient_status
+from .messages import DeadLetter, Failed, Processed, RecordResult
+from .opensearch import DocumentWrite, StoredDocument, is_transient_status
 
 # The fields of an indexed document that plan_writes compares (read with _mget).
-EXISTING_FIELDS = ("etag", "version_id", "last_modified_ms")
+EXISTING_FIELDS = ("etag", "version_id", "last_modified_ms", "sequencer")
 
 
 def doc_id(bucket: str, key: str) -> str:
@@ -34,24 +40,23 @@ class FetchedObject:
     ref: ObjectRef
     doc_id: str
     source: Dict[str, Any]
-    version: int  # LastModified in ms: the external version of the write
 
 
 def build_document(owner: Any, ref: ObjectRef, response: Mapping[str, Any],
                    text: Optional[str]) -> FetchedObject:
-    """The document for an object, from its GetObject response and its extracted text."""
+    """The document for an object, from its GetObject/HeadObject answer and extracted text."""
     modified = response.get("LastModified")
     if not isinstance(modified, datetime.datetime):
         modified = datetime.datetime.now(datetime.timezone.utc)
-    modified_ms = int(modified.timestamp() * 1000)
     source: Dict[str, Any] = {
         "bucket": ref.bucket,
         "key": ref.key,
         "etag": (response.get("ETag") or "").strip('"'),
-        "version_id": response.get("VersionId") or None,
+        "version_id": response.get("VersionId") or ref.version_id or None,
+        "sequencer": ref.sequencer,
         "size": int(response.get("ContentLength") or 0),
         "last_modified": modified.astimezone(datetime.timezone.utc).isoformat(),
-        "last_modified_ms": modified_ms,
+        "last_modified_ms": int(modified.timestamp() * 1000),
         "content_type": response.get("ContentType") or None,
         "extension": extract.extension(ref.key) or None,
         "metadata_only": text is None,
@@ -59,78 +64,113 @@ def build_document(owner: Any, ref: ObjectRef, response: Mapping[str, Any],
     if text is not None:
         source["content"] = text
     return FetchedObject(owner=owner, ref=ref, doc_id=doc_id(ref.bucket, ref.key),
-                         source=source, version=max(1, modified_ms))
+                         source=source)
+
+
+def compare_uploads(a: Mapping[str, Any], b: Mapping[str, Any]) -> int:
+    """-1, 0 or 1 as upload a is older than, not distinguishable from, or newer than b.
+
+    Sequencers are hex strings of varying length: compared as numbers (the same as comparing
+    them left-padded). Without a sequencer on both sides, LastModified decides; within the same
+    millisecond (S3 keeps whole seconds) the uploads cannot be told apart.
+    """
+    seq_a, seq_b = a.get("sequencer"), b.get("sequencer")
+    if seq_a and seq_b:
+        x, y = int(seq_a, 16), int(seq_b, 16)
+    else:
+        x, y = int(a.get("last_modified_ms") or 0), int(b.get("last_modified_ms") or 0)
+    return (x > y) - (x < y)
+
+
+def same_content(stored: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
+    return (stored.get("etag") == new.get("etag")
+            and stored.get("version_id") == new.get("version_id"))
 
 
 @dataclasses.dataclass(frozen=True)
 class Write:
-    """One document write; `duplicates` are other copies of it in the round (same object)."""
+    """One conditional document write; `duplicates` are other copies of it in the round."""
     document: FetchedObject
+    expected: Optional[StoredDocument]  # what the index held when planned; None: nothing
     duplicates: Tuple[FetchedObject, ...] = ()
+
+    def request(self, indexed_at: str) -> DocumentWrite:
+        return DocumentWrite(self.document.doc_id,
+                             dict(self.document.source, indexed_at=indexed_at), self.expected)
+
+    def copies(self) -> Tuple[FetchedObject, ...]:
+        return (self.document,) + self.duplicates
 
 
 @dataclasses.dataclass(frozen=True)
 class WritePlan:
     writes: Tuple[Write, ...] = ()
     unchanged: Tuple[FetchedObject, ...] = ()  # the index already holds this content
-    superseded: Tuple[FetchedObject, ...] = ()  # the index holds a newer version: no write
-
-
-def _same_content(old: Mapping[str, Any], new: FetchedObject) -> bool:
-    return (old.get("etag") == new.source["etag"]
-            and old.get("version_id") == new.source["version_id"])
+    superseded: Tuple[FetchedObject, ...] = ()  # the index holds a newer upload: no write
 
 
 def plan_writes(fetched: Sequence[FetchedObject],
-                existing: Mapping[str, Mapping[str, Any]]) -> WritePlan:
-    """Decide what to write. `existing` maps doc id -> stored fields (EXISTING_FIELDS).
+                existing: Mapping[str, StoredDocument]) -> WritePlan:
+    """Decide what to write. `existing` maps doc id -> the stored document (EXISTING_FIELDS).
 
-    One write per document even if several messages of the round name it (duplicates): the
-    newest copy is written, the others count as unchanged. Nothing is written when the index
-    already holds the same content (same ETag and version id) or a newer version.
+    One write per document even if several messages name it: the newest copy is written, the
+    others count as unchanged. Nothing is written when the index already holds the same content
+    (same ETag and version id) or a newer upload. Each write is conditional on the stored state
+    read here, so that a concurrent writer turns it into a conflict, never a second write.
     """
     by_id: Dict[str, List[FetchedObject]] = collections.OrderedDict()
     for f in fetched:
         by_id.setdefault(f.doc_id, []).append(f)
+    newest_first = functools.cmp_to_key(lambda a, b: compare_uploads(a.source, b.source))
     writes: List[Write] = []
     unchanged: List[FetchedObject] = []
     superseded: List[FetchedObject] = []
     for group in by_id.values():
-        newest = max(group, key=lambda f: f.version)
-        old = existing.get(newest.doc_id)
-        if old is not None and _same_content(old, newest):
+        newest = max(group, key=newest_first)
+        stored = existing.get(newest.doc_id)
+        if stored is not None and same_content(stored.source, newest.source):
             unchanged.extend(group)
-        elif old is not None and int(old.get("last_modified_ms") or 0) > newest.version:
+        elif stored is not None and compare_uploads(stored.source, newest.source) > 0:
             superseded.extend(group)
         else:
-            writes.append(Write(newest, tuple(f for f in group if f is not newest)))
+            writes.append(Write(newest, stored, tuple(f for f in group if f is not newest)))
     return WritePlan(tuple(writes), tuple(unchanged), tuple(superseded))
 
 
-def bulk_item_results(writes: Sequence[Write],
-                      items: Sequence[Mapping[str, Any]]) -> List[Tuple[FetchedObject, RecordResult]]:
-    """One result per fetched object from the `_bulk` items (same order as `writes`)."""
-    out: List[Tuple[FetchedObject, RecordResult]] = []
-    # bulk_index checked that the lengths match; zip(strict=) does not exist on 3.9.
+@dataclasses.dataclass(frozen=True)
+class BulkResults:
+    done: Tuple[Tuple[FetchedObject, RecordResult], ...] = ()  # final, one per fetched object
+    conflicts: Tuple[Write, ...] = ()  # changed meanwhile (409): read again and plan again
+    refused: Tuple[Write, ...] = ()  # the index's fault (429, 5xx, write block): write later
+    refusal: str = ""  # the error type of the first refused write
+
+
+def bulk_item_results(writes: Sequence[Write], items: Sequence[Mapping[str, Any]]) -> BulkResults:
+    """Sort the `_bulk` items (same order as `writes`) into results, conflicts and refusals."""
+    done: List[Tuple[FetchedObject, RecordResult]] = []
+    conflicts: List[Write] = []
+    refused: List[Write] = []
+    refusal = ""
+    # bulk_write checked that the lengths match; zip(strict=) does not exist on 3.9.
     for write, item in zip(writes, items):  # noqa: B905
         status = int(item.get("status", 0))
         first = write.document
         if 200 <= status < 300:
             outcome = "metadata_only" if first.source["metadata_only"] else "indexed"
-            out.append((first, Processed(first.ref, outcome)))
-            out.extend((f, Processed(f.ref, "unchanged")) for f in write.duplicates)
+            done.append((first, Processed(first.ref, outcome)))
+            done.extend((f, Processed(f.ref, "unchanged")) for f in write.duplicates)
+            continue
+        if status == 409:
+            conflicts.append(write)
             continue
         error = item.get("error") or {}
         etype = error.get("type", f"HTTP{status}") if isinstance(error, dict) else str(error)
-        for f in (first,) + write.duplicates:
-            result: RecordResult
-            if status == 409:  # a newer version of the object is already indexed
-                result = Processed(f.ref, "unchanged")
-            elif is_transient_status(status):
-                result = Failed(f.ref, Retry(etype))
-            else:
-                result = Failed(f.ref, DeadLetter(
-                    "index_rejected", f"{etype}: {str(error.get('reason', ''))[:200]}"
-                    if isinstance(error, dict) else etype))
-            out.append((f, result))
-    return out
+        if is_transient_status(status):
+            refused.append(write)
+            refusal = refusal or etype
+            continue
+        reason = (f"{etype}: {str(error.get('reason', ''))[:200]}"
+                  if isinstance(error, dict) else etype)
+        done.extend((f, Failed(f.ref, DeadLetter("index_rejected", reason)))
+                    for f in write.copies())
+    return BulkResults(tuple(done), tuple(conflicts), tuple(refused), refusal)

@@ -82,6 +82,7 @@ class Settler:
     def delete(self, messages: Sequence[ReceivedMessage]) -> None:
         """DeleteMessageBatch in chunks of 10; failed entries are retried, then logged."""
         pending = list(messages)
+        last_codes: Dict[str, str] = {}
         for attempt in range(1, DELETE_ATTEMPTS + 1):
             failed: List[ReceivedMessage] = []
             for chunk in _chunks(pending):
@@ -96,6 +97,7 @@ class Settler:
                 except Exception as exc:
                     errors = [(m, error_code(exc)) for m in chunk]
                 for m, code in errors:
+                    last_codes[m.message_id] = code
                     self.log.error("delete_failed",
                                    f"Failed to delete message {m.message_id} "
                                    f"(attempt {attempt}/{DELETE_ATTEMPTS}): {code}",
@@ -110,6 +112,10 @@ class Settler:
         else:
             # It will reappear after the visibility timeout and be found unchanged.
             self.counters.add("delete_given_up", len(pending))
+            for m, code in last_codes.items():
+                self.log.error("delete_abandoned",
+                               f"Failed to delete message {m} after {DELETE_ATTEMPTS} attempts: "
+                               f"{code}", message_id=m, code=code, attempts=DELETE_ATTEMPTS)
         self.on_settled(messages)
 
     def send_to_dlq(self, dead: Sequence[Tuple[ReceivedMessage, DeadLetter]]
@@ -126,12 +132,8 @@ class Settler:
                 failed = {e["Id"]: error_code(exc) for e in entries}
             for n, (m, d) in enumerate(chunk):
                 code = failed.get(str(n))
-                if code is not None:
-                    self.log.error("message_failed",
-                                   f"Could not send poison message to the DLQ: {code}",
-                                   message_id=m.message_id, error="DlqSendFailed",
-                                   transient=True, receive_count=m.receive_count)
-                    self.release([(m, Retry("DlqSendFailed", code))])
+                if code is not None:  # logged once, as message_failed, by release
+                    self.release([(m, Retry("DlqSendFailed", f"the DLQ refused it: {code}"))])
                     continue
                 self.counters.add("sent_to_dlq")
                 self.log.error("sent_to_dlq", f"Sent to the DLQ: {d.detail}",
@@ -153,6 +155,15 @@ class Settler:
         messages = [m for m, _ in retries]
         self.change_visibility(messages, lambda m: retry_delay(m.receive_count, vt))
         self.on_settled(messages)
+
+    def give_back(self, messages: Sequence[ReceivedMessage]) -> None:
+        """The worker is stopping before these were finished: visible again at once."""
+        messages = list(messages)
+        self.change_visibility(messages, lambda m: 0)
+        self.on_settled(messages)
+        self.counters.add("given_back", len(messages))
+        self.log.info("messages_given_back", "Stopping: unfinished messages are visible again",
+                      count=len(messages))
 
     def change_visibility(self, messages: Sequence[ReceivedMessage],
                           seconds: Callable[[ReceivedMessage], int]) -> List[ReceivedMessage]:

@@ -1,24 +1,28 @@
 """The worker's lifecycle: start the pipelines and the heartbeat, stop and drain.
 
-Flow of one round (each pipeline thread runs rounds one after another, see rounds.py):
-  receive up to 2 x 10 messages (consumer.py) -> parse -> GetObject in parallel (fetch.py) ->
-  one _mget, plan (planning.py), one _bulk -> settle with SQS (settle.py): delete what is
-  finished, DLQ for poison, short visibility for transient failures.
-A heartbeat thread (heartbeat.py) extends the visibility of every held message before it expires.
+Each pipeline thread runs rounds (rounds.py) and overlaps them with SQS:
+  - while a round fetches and indexes, the pipeline's next batch is already being received
+    (consumer.py, on the receive pool), so a round starts as soon as the previous one ends;
+  - settling (deletes, DLQ) runs on the settle pool and never holds up the next round;
+  - the fetch pool is shared by all pipelines, so it stays fed.
+Receiving waits while a dependency is paused (consumption.py) and while `max_in_flight`
+messages are held. A heartbeat thread (heartbeat.py) keeps every held message invisible.
 """
 from __future__ import annotations
 
 import concurrent.futures
 import threading
 import time
-from typing import Any, Callable, Dict, Optional
+from typing import Any, Callable, Dict, List, Optional
 
+from .clock import Clock
 from .config import Config
-from .consumer import Consumer
+from .consumer import RECEIVE_BATCH, Consumer
+from .consumption import ConsumptionGate
 from .fetch import ObjectFetcher, error_code
 from .heartbeat import Heartbeat, InFlight
 from .logs import JsonLog
-from .messages import Retry
+from .messages import ReceivedMessage
 from .opensearch import OpenSearch, SearchRequestError
 from .rounds import RoundProcessor
 from .settle import Settler
@@ -27,33 +31,47 @@ from .stats import Counters
 
 class Worker:
     def __init__(self, cfg: Config, log: JsonLog, sqs: Any, s3: Any, search: OpenSearch,
-                 on_stopped: Optional[Callable[[], None]] = None) -> None:
+                 on_stopped: Optional[Callable[[], None]] = None,
+                 clock: Optional[Clock] = None) -> None:
         self.cfg = cfg
         self.log = log
         self.sqs = sqs
         self.s3 = s3
         self.search = search
         self.on_stopped = on_stopped
+        self.clock = clock or Clock()
         self.stop_event = threading.Event()
         self._stop_reason: Optional[str] = None
         self.counters = Counters()
         for client in (sqs, s3):
             self.counters.watch_calls(client)
         self.in_flight = InFlight()
+        self._rounds_running = 0
+        self._rounds_lock = threading.Lock()
         self._fetch_pool = concurrent.futures.ThreadPoolExecutor(
             max_workers=cfg.concurrency, thread_name_prefix="fetch")
+        self._receive_pool = concurrent.futures.ThreadPoolExecutor(
+            max_workers=cfg.pipelines, thread_name_prefix="receive")
+        self._settle_pool = concurrent.futures.ThreadPoolExecutor(
+            max_workers=max(2, cfg.pipelines), thread_name_prefix="settle")
+        self.gate = ConsumptionGate(log=log, counters=self.counters, clock=self.clock,
+                                    stop_event=self.stop_event)
         self.settler = Settler(sqs=sqs, queue_url=cfg.queue_url, dlq_url=cfg.dlq_url,
                                visibility_timeout=cfg.visibility_timeout, log=log,
                                counters=self.counters, on_settled=self.in_flight.forget)
         self.consumer = Consumer(sqs=sqs, queue_url=cfg.queue_url, wait_time=cfg.wait_time,
                                  visibility_timeout=cfg.visibility_timeout,
-                                 in_flight=self.in_flight, stop_event=self.stop_event)
+                                 in_flight=self.in_flight, stop_event=self.stop_event,
+                                 clock=self.clock)
         self.rounds = RoundProcessor(
-            prefix=cfg.prefix, fetcher=ObjectFetcher(s3, cfg.max_object_bytes), search=search,
-            fetch_pool=self._fetch_pool, settler=self.settler, log=log, counters=self.counters)
+            prefix=cfg.prefix,
+            fetcher=ObjectFetcher(s3, cfg.max_object_bytes, cfg.expected_bucket_owner),
+            search=search, fetch_pool=self._fetch_pool, settler=self.settler, gate=self.gate,
+            in_flight=self.in_flight, log=log, counters=self.counters,
+            settle_pool=self._settle_pool)
         self.heartbeat = Heartbeat(in_flight=self.in_flight, settler=self.settler,
                                    visibility_timeout=cfg.visibility_timeout, log=log,
-                                   counters=self.counters)
+                                   counters=self.counters, clock=self.clock)
 
     def stats(self) -> Dict[str, Any]:
         snap = self.counters.snapshot()
@@ -90,24 +108,35 @@ class Worker:
                                       daemon=True) for i in range(cfg.pipelines)]
         for t in pipelines:
             t.start()
-        while not self.stop_event.wait(0.5):
+        while not self.clock.wait(self.stop_event, 1.0):
+            self.gate.remind()
             if not any(t.is_alive() for t in pipelines):
                 self.log.error("worker_crashed", "All pipeline threads ended unexpectedly")
                 self.request_stop("crashed")
         self.log.info("worker_stopping", "Stop requested: no new receives, draining",
                       reason=self._stop_reason or "unknown", in_flight=self.held_count())
+        # Drained when no round runs and nothing is held. A pipeline still waiting in a long
+        # poll holds nothing: the worker does not wait for it (whatever that poll returns
+        # after the stop is given back at once).
         deadline = time.monotonic() + cfg.shutdown_timeout
-        for t in pipelines:
-            t.join(max(0.0, deadline - time.monotonic()))
-        drained = not any(t.is_alive() for t in pipelines)
+        while not self._idle() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        drained = self._idle()
         if not drained:
             self.log.warning("shutdown_timeout", "In-flight work did not finish in time; "
                              "releasing held messages", in_flight=self.held_count())
             self.settler.change_visibility(self.in_flight.all(), lambda m: 0)
         return self._finish(drained)
 
+    def _idle(self) -> bool:
+        with self._rounds_lock:
+            return self._rounds_running == 0 and len(self.in_flight) == 0
+
     def _finish(self, drained: bool) -> int:
+        self.heartbeat.stop()
         self._fetch_pool.shutdown(wait=drained)
+        self._settle_pool.shutdown(wait=drained)
+        self._receive_pool.shutdown(wait=False)
         if self.on_stopped is not None:
             try:
                 self.on_stopped()
@@ -128,28 +157,56 @@ class Worker:
             except SearchRequestError as exc:
                 self.log.warning("index_unavailable", f"Cannot create or reach the index: {exc}",
                                  error=exc.code, transient=exc.transient)
-            self.stop_event.wait(delay)
+            self.clock.wait(self.stop_event, delay)
             delay = min(delay * 2, 30.0)
         return False
 
+    # -- pipelines ---------------------------------------------------------------------------
+
     def _pipeline_loop(self) -> None:
+        ahead: Optional[concurrent.futures.Future] = None
+        while not self.stop_event.is_set():
+            if ahead is not None:
+                batch, ahead = ahead.result(), None
+            else:
+                batch = self._receive()
+            if not batch:
+                continue
+            if not self.stop_event.is_set():
+                # The next batch is received while this one is worked on.
+                ahead = self._receive_pool.submit(self._receive)
+            self._run_round(batch)
+
+    def _receive(self) -> List[ReceivedMessage]:
+        """The next batch, once consumption is open and there is room; [] when stopping."""
         backoff = 1.0
         while not self.stop_event.is_set():
+            if not self.gate.wait_open(0.5):
+                continue
+            if not self.in_flight.wait_below(self.cfg.max_in_flight - 2 * RECEIVE_BATCH + 1, 0.5):
+                continue
             try:
                 batch = self.consumer.next_batch()
-                backoff = 1.0
             except Exception as exc:
                 self.log.warning("receive_failed", f"ReceiveMessage failed: {exc}",
                                  error=error_code(exc))
-                self.stop_event.wait(backoff)
+                self.clock.wait(self.stop_event, backoff)
                 backoff = min(backoff * 2, 20.0)
                 continue
-            if not batch:
-                continue
-            try:
-                self.rounds.process(batch)
-            except Exception as exc:  # a bug must not strand messages until they expire
-                self.log.error("round_failed", f"Unexpected error in a round: {exc!r}",
-                               error=type(exc).__name__)
-                retry = Retry(type(exc).__name__)
-                self.settler.release([(m, retry) for m in batch if m in self.in_flight])
+            if batch and self.stop_event.is_set():
+                self.settler.give_back(batch)
+                return []
+            if batch:
+                return batch
+        return []
+
+    def _run_round(self, batch: List[ReceivedMessage]) -> None:
+        with self._rounds_lock:
+            self._rounds_running += 1
+        try:
+            self.rounds.process(batch)
+        except Exception as exc:
+            self.rounds.give_back_after_bug(batch, exc)
+        finally:
+            with self._rounds_lock:
+                self._rounds_running -= 1
