@@ -93,7 +93,6 @@ class WorkerFleet(Construct):
             "WORKER_OPENSEARCH_INDEX": index_name,
             "WORKER_OPENSEARCH_AUTH": "sigv4",
             "WORKER_PREFIX": raw_prefix,
-            "WORKER_CONCURRENCY": str(settings.worker_concurrency),
             "WORKER_MAX_OBJECT_BYTES": str(settings.max_object_bytes),
             "WORKER_VISIBILITY_TIMEOUT_SECONDS": str(queue_settings.visibility_timeout_seconds),
             "WORKER_WAIT_TIME_SECONDS": str(queue_settings.receive_wait_seconds),
@@ -102,7 +101,12 @@ class WorkerFleet(Construct):
             "WORKER_LIFECYCLE_HOOK_NAME": LIFECYCLE_HOOK_NAME,
             "WORKER_ASG_NAME": self.group_name,
             "WORKER_LOG_LEVEL": "INFO",
+            # Every GetObject names the account that must own the raw bucket (confused deputy):
+            # the bucket is in this environment's account, the one this stack deploys to.
+            "WORKER_EXPECTED_BUCKET_OWNER": stack.account,
         }
+        if settings.worker_concurrency is not None:
+            worker_environment["WORKER_CONCURRENCY"] = str(settings.worker_concurrency)
 
         signals_wanted = settings.min_capacity >= 1
         user_data = ec2.UserData.for_linux()

@@ -204,14 +204,24 @@ def test_user_data_sets_exactly_the_variables_the_worker_reads(synthesized, env)
     required = {name for name, is_required in declared.items() if is_required}
     assert required <= set(written), f"missing: {required - set(written)}"
     assert set(written) <= set(declared), f"unknown to the worker: {set(written) - set(declared)}"
-    # Optional variables the worker reads but the fleet leaves at the worker's default.
-    assert set(declared) - set(written) == {"WORKER_AWS_ENDPOINT_URL"}
+    # Optional variables the worker reads but the fleet leaves at the worker's default
+    # (concurrency: the worker chooses from the instance's vCPUs unless config pins it).
+    leaves_concurrency = ENVIRONMENTS[env].fleet.worker_concurrency is None
+    assert set(declared) - set(written) == {"WORKER_AWS_ENDPOINT_URL"} | (
+        {"WORKER_CONCURRENCY"} if leaves_concurrency else set())
     config = ENVIRONMENTS[env]
     assert written["WORKER_VISIBILITY_TIMEOUT_SECONDS"] == str(config.queue.visibility_timeout_seconds)
     assert written["WORKER_PREFIX"] == config.bucket.raw_prefix
     assert written["WORKER_OPENSEARCH_INDEX"] == config.search.index_name
     assert written["WORKER_OPENSEARCH_AUTH"] == "sigv4"
     assert int(written["WORKER_SHUTDOWN_TIMEOUT_SECONDS"]) < config.fleet.drain_timeout_seconds
+    # The raw bucket lives in the account the environment deploys to: the worker's
+    # ExpectedBucketOwner is that account, resolved by CloudFormation at deploy time.
+    parts = fleet_resource(synthesized, env, "AWS::EC2::LaunchTemplate")[1]["Properties"][
+        "LaunchTemplateData"]["UserData"]["Fn::Base64"]["Fn::Join"][1]
+    owner_at = next(i for i, part in enumerate(parts)
+                    if isinstance(part, str) and part.endswith("WORKER_EXPECTED_BUCKET_OWNER="))
+    assert parts[owner_at + 1] == {"Ref": "AWS::AccountId"}
 
 
 def test_systemd_unit_runs_the_worker_module_with_that_environment(synthesized, env):
