@@ -173,7 +173,8 @@ def report(worker: dict, raw: dict, naive: dict, profile: LatencyProfile) -> dic
         "latency_profile_ms": {"sqs": profile.sqs * 1000, "s3_get_object": profile.get_object * 1000,
                                "mget": profile.mget * 1000, "bulk": profile.bulk * 1000,
                                "bulk_per_doc": profile.bulk_per_doc * 1000},
-        "worker_settings": "defaults (concurrency chosen by the worker: 16 per vCPU, at most 32; wait 20 s, visibility 900 s)",
+        "worker_settings": ("defaults (concurrency chosen by the worker: 16 per vCPU, at most 32; "
+                            "wait 20 s, visibility 900 s)"),
         "worker_over_naive": round(worker["msgs_per_s"] / naive["msgs_per_s"], 2),
         "worker_over_raw_loop": round(worker["msgs_per_s"] / raw["msgs_per_s"], 2),
         "cpu_bound_ceiling_msgs_per_s": round(ceiling, 1),
