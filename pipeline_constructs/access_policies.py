@@ -49,6 +49,15 @@ class IngestConsumerPolicy(Construct):
                 actions=["s3:GetObject", "s3:GetObjectVersion"],
                 resources=[raw_objects],
             ),
+            # Without ListBucket, S3 answers 403 AccessDenied instead of 404 for an object or
+            # version that no longer exists, and the worker must treat a 403 as a broken
+            # permission (pause and wait) rather than a bad message (DLQ). No s3:prefix condition:
+            # S3 checks this permission for GetObject without a prefix in the request context.
+            iam.PolicyStatement(
+                sid="TellMissingRawFilesApart",
+                actions=["s3:ListBucket"],
+                resources=[raw_bucket.bucket_arn],
+            ),
             iam.PolicyStatement(
                 sid="DecryptRawFilesThroughS3",
                 actions=["kms:Decrypt"],

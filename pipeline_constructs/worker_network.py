@@ -31,7 +31,8 @@ INTERFACE_ENDPOINTS = {
 class WorkerNetwork(Construct):
     """VPC (or an existing one) with the security groups of workers, endpoints and search domain.
 
-    The S3 gateway endpoint admits only GetObject on `readable_object_arns` (plus the CDK asset
+    The S3 gateway endpoint admits only GetObject on `readable_object_arns` and ListBucket on
+    `listable_bucket_arns` (plus GetObject on the CDK asset
     bucket and the Amazon Linux package repositories the instances install from).
     """
 
@@ -42,6 +43,7 @@ class WorkerNetwork(Construct):
         *,
         settings: NetworkConfig,
         readable_object_arns: list[str],
+        listable_bucket_arns: list[str],
         removal_policy: RemovalPolicy,
         log_key: kms.IKey | None,
         search_settings_function: bool,
@@ -137,6 +139,15 @@ class WorkerNetwork(Construct):
                 principals=[iam.AnyPrincipal()],
                 actions=["s3:GetObject", "s3:GetObjectVersion"],
                 resources=[*readable_object_arns, *_boot_objects(stack)],
+            )
+        )
+        # The workers' ListBucket (404 rather than 403 for a missing object) must pass here too.
+        self.s3_endpoint.add_to_policy(
+            iam.PolicyStatement(
+                sid="ListOnlyTheseBuckets",
+                principals=[iam.AnyPrincipal()],
+                actions=["s3:ListBucket"],
+                resources=listable_bucket_arns,
             )
         )
         endpoint_subnets = self.subnets

@@ -22,6 +22,7 @@ class NetworkStack(Stack):
         self.worker_network = WorkerNetwork(
             self, "WorkerNetwork", settings=config.network,
             readable_object_arns=[raw_bucket.arn_for_objects(f"{config.bucket.raw_prefix}*")],
+            listable_bucket_arns=[raw_bucket.bucket_arn],
             removal_policy=config.removal_policy,
             log_key=log_key_for(self, enabled=config.customer_managed_log_key,
                                 removal_policy=config.removal_policy),

@@ -155,6 +155,7 @@ def test_worker_role_has_exactly_these_permissions(synthesized, env):
         ("sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage"),
         ("sqs:SendMessage",),
         ("s3:GetObject", "s3:GetObjectVersion"),
+        ("s3:ListBucket",),  # 404 rather than 403 for a missing object: a bad message, not an outage
         ("kms:Decrypt",),
         ("s3:GetObject",),
         ("es:ESHttpGet", "es:ESHttpHead", "es:ESHttpPost", "es:ESHttpPut"),
@@ -179,6 +180,7 @@ def test_worker_role_resources_are_scoped(synthesized, env):
     assert found[("sqs:SendMessage",)] == [{"Fn::GetAtt": [dlq_id, "Arn"]}]
     assert found[("s3:GetObject", "s3:GetObjectVersion")] == [
         {"Fn::Join": ["", [{"Fn::GetAtt": ["RawFilesBucket49AA96EA", "Arn"]}, "/raw-files/*"]]}]
+    assert found[("s3:ListBucket",)] == [{"Fn::GetAtt": ["RawFilesBucket49AA96EA", "Arn"]}]
     (asset_object,) = found[("s3:GetObject",)]
     assert asset_object["Fn::Join"][1][-1].endswith(".zip"), "the worker asset object only"
     assert found[("es:ESHttpGet", "es:ESHttpHead", "es:ESHttpPost", "es:ESHttpPut")] == [

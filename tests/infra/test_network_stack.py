@@ -71,7 +71,12 @@ def test_interface_endpoints_sit_in_the_configured_number_of_azs(synthesized, en
 def test_s3_gateway_endpoint_only_reads_what_the_fleet_needs(synthesized, env):
     _, gateway = only_resource(synthesized.templates[env]["Network"], "AWS::EC2::VPCEndpoint",
                                lambda r: r["Properties"]["VpcEndpointType"] == "Gateway")
-    (statement,) = gateway["Properties"]["PolicyDocument"]["Statement"]
+    statement, listing = gateway["Properties"]["PolicyDocument"]["Statement"]
+    # ListBucket on the raw bucket only, so that a missing object is a 404 for the workers.
+    assert listing["Effect"] == "Allow" and listing["Action"] == "s3:ListBucket"
+    bucket_arn = listing["Resource"]["Fn::GetStackOutput"]
+    assert bucket_arn["StackName"] == f"file-search-{env}-stateful"
+    assert "RawFilesBucket49AA96EAArn" in bucket_arn["OutputName"]
     assert statement["Effect"] == "Allow"
     assert statement["Action"] == ["s3:GetObject", "s3:GetObjectVersion"]
     resources = [rendered(r) for r in statement["Resource"]]
