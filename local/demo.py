@@ -250,9 +250,12 @@ class Demo:
         search = self.search
         replay_events = self._events("message_processed")[seen:]
         outcomes = sorted({str(e.get("outcome")) for e in replay_events})
-        self.check.expect(len(replay_events) == replayed and outcomes == ["unchanged"],
-                          f"replay: {len(replay_events)} of {replayed} deliveries processed with "
-                          f"outcomes {outcomes}, expected all 'unchanged'")
+        # At least one processing per replayed delivery. More is allowed: SQS delivers at least
+        # once, and moto's ReceiveMessage can hand one message to two concurrent receives; what
+        # must hold is that every extra copy, too, finds the document unchanged.
+        self.check.expect(len(replay_events) >= replayed and outcomes == ["unchanged"],
+                          f"replay: {len(replay_events)} processings of {replayed} deliveries, "
+                          f"outcomes {outcomes}, expected at least {replayed}, all 'unchanged'")
         rows = []
         for name in names:
             doc_id = documents[name]
@@ -265,8 +268,10 @@ class Demo:
                           f"{documents_now} documents after the replay, expected {len(names)}")
         say("")
         _table(["file", "replayed deliveries", "writes", ""], rows)
+        extra = len(replay_events) - replayed
+        also = f" (and {extra} copies the queue delivered twice)" if extra > 0 else ""
         say(f"   {documents_now} documents in the index, one per file; the {replayed} duplicate "
-            "deliveries were found unchanged and written nowhere.")
+            f"deliveries{also} were found unchanged and written nowhere.")
 
 
 def _width(text: str) -> int:
