@@ -81,7 +81,7 @@ def load(env: str, assembly: Path, *, synthesize: bool = True) -> Declared:
     stateful = stacks[stack_name(env, STATEFUL)].template
     monitoring = stacks.get(stack_name(env, MONITORING))
     return parse(env, stateful, monitoring.template if monitoring else {},
-                 others=[s.template for n, s in stacks.items() if n.startswith(f"file-search-{env}-")])
+                 others=[s.template for n, s in stacks.items() if n.startswith(stack_name(env, ""))])
 
 
 def _stacks(assembly: Path) -> dict:

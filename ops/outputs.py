@@ -43,7 +43,10 @@ CONTRACT: tuple[OutputSpec, ...] = (
 
 
 def stack_name(env: str, stack: str) -> str:
-    """The CloudFormation stack name the app gives a stack (stacks/ingestion_stage.py)."""
+    """The CloudFormation stack name the app gives a stack (`EnvironmentConfig.name_prefix`).
+
+    Repeated here rather than imported: the app's config package loads the CDK, which the CLI
+    must not need; tests/infra/test_ops_outputs.py fails if the two ever differ."""
     return f"file-search-{env}-{stack}"
 
 
