@@ -27,8 +27,8 @@ def main(argv: list[str] | None = None) -> int:
 
     def first(name: str) -> None:
         wait = holder["pipeline"].stop_seconds() - 30 if holder else 20
-        say(f"\n{name}: stopping the worker (it finishes its long poll, up to {wait:g} s, and what "
-            "it holds; press Ctrl-C again to kill it)")
+        say(f"\n{name}: stopping the worker (within 2 s when idle; it finishes what it holds, up "
+            f"to {wait:g} s; press Ctrl-C again to kill it)")
 
     def again(name: str) -> None:
         say(f"{name}: killing the worker")

@@ -64,8 +64,8 @@ def main(argv: list[str] | None = None) -> int:
         with pipeline_from(args) as pipeline:
             holder["pipeline"] = pipeline
             check = Demo(pipeline, stopping.is_set).run()
-            say(f"stopping the worker and the servers (the worker finishes its "
-                f"{pipeline.worker_environment().get('WORKER_WAIT_TIME_SECONDS', '20')} s long poll)")
+            say("stopping the worker and the servers (the worker stops within 2 s when it holds "
+                "nothing)")
             exit_code = pipeline.stop()
         check.expect(exit_code == 0, f"the worker exited with {exit_code} after SIGTERM, not 0")
     except (LocalError, TemplateError) as problem:
