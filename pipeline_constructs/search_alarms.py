@@ -73,7 +73,7 @@ class SearchDomainAlarms(Construct):
               threshold=1, comparison=Compare.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
               evaluation_periods=1,
               what="The search domain blocks writes (ClusterIndexWritesBlocked): no file can be "
-                   "indexed; messages wait or fail.",
+                   "indexed; the workers pause and the messages wait in the queue.",
               first="Usually storage or JVM memory: check FreeStorageSpace and "
                     "JVMMemoryPressure, then add storage or scale the domain.")
         if not search.imported:
