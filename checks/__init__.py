@@ -1,5 +1,2 @@
-"""Reusable constructs of the ingestion pipeline.
-
-Not named `constructs`: a top-level package of that name would shadow the `constructs`
-library that aws-cdk-lib imports (ModuleNotFoundError: constructs._jsii).
-"""
+"""The checks every synthesis runs: cdk-nag, AWS Control Tower's proactive controls and the
+notification guard (one notification path from the bucket to the queue)."""

@@ -68,7 +68,7 @@ class ControlTowerChecks:
     quarter of the time. The report,
     its rule names and the acknowledgement ids are the plugin's own (`cdk-validator-cfnguard::`).
     Which types each rule names is read from `control_tower_rule_types.json`, generated from the
-    pinned package (`python -m pipeline_constructs.control_tower`; a test compares the two).
+    pinned package (`python -m checks.control_tower`; a test compares the two).
     """
 
     def __init__(self) -> None:

@@ -6,8 +6,8 @@ from __future__ import annotations
 from aws_cdk import App, Validations
 from cdk_nag import AwsSolutionsChecks
 
-from pipeline_constructs.control_tower import ControlTowerChecks
-from pipeline_constructs.notification_guard import SingleNotificationPathGuard
+from checks.control_tower import ControlTowerChecks
+from checks.notification_guard import SingleNotificationPathGuard
 
 
 def add_synthesis_checks(app: App) -> None:

@@ -3,7 +3,7 @@
 The values `diagnose` and `drift` compare with the live environment (queue attributes, the
 bucket's notification, EventBridge, rules and pipes targeting the queue, alarm thresholds)
 are read from the templates, never repeated here. The resources are found through the ops
-outputs (ops/outputs.py): the `MainQueueUrl` output is `{"Ref": <main queue>}`, and so on.
+outputs (contract/outputs.py): the `MainQueueUrl` output is `{"Ref": <main queue>}`, and so on.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from ops.aws import OpsError
-from ops.outputs import DLQ_URL, MAIN_QUEUE_URL, MONITORING, RAW_BUCKET, STATEFUL, stack_name
-from tools.assembly import read_stacks
+from contract.outputs import DLQ_URL, MAIN_QUEUE_URL, MONITORING, RAW_BUCKET, STATEFUL, stack_name
+from contract.assembly import read_stacks
 
 REPO = Path(__file__).resolve().parent.parent
 MAIN = "main queue"

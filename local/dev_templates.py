@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tools.assembly import StackTemplate, read_stacks
+from contract.assembly import StackTemplate, read_stacks
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_ASSEMBLY = REPO / "cdk.out"
@@ -27,7 +27,7 @@ DEFAULT_ASSEMBLY = REPO / "cdk.out"
 QUEUE_ATTRIBUTES = ("VisibilityTimeout", "ReceiveMessageWaitTimeSeconds", "MessageRetentionPeriod",
                     "DelaySeconds", "MaximumMessageSize")
 # The fleet's user data writes the worker's environment between these lines
-# (pipeline_constructs/worker_boot.py).
+# (stacks/fleet/worker_boot.py).
 WORKER_ENV_START = "cat > /etc/ingest-worker.env <<'WORKER_ENV'"
 WORKER_ENV_END = "WORKER_ENV"
 # Set by the local pipeline itself, or meaningless without AWS.

@@ -2,6 +2,6 @@
 
 The incident runbook's emergency scripts (diagnosis, stop, purge, recovery) and its daily
 diagnosis as one tested command. Resources are found from the deployed stacks' outputs
-(`ops/outputs.py` is the contract); declared values come from the synthesized templates.
+(`contract/outputs.py` is the contract); declared values come from the synthesized templates.
 Nothing here imports the CDK app or the worker.
 """

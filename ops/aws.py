@@ -1,5 +1,5 @@
 """AWS access for the CLI: one boto3 session (--profile/--region as in the AWS CLI) and the
-deployed resources of an environment, read from its stacks' outputs (ops/outputs.py)."""
+deployed resources of an environment, read from its stacks' outputs (contract/outputs.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError, NoCredentialsError, NoRegionError, ProfileNotFound
 
-from ops.outputs import CONTRACT, OutputSpec, by_stack, stack_name
+from contract.outputs import CONTRACT, OutputSpec, by_stack, stack_name
 
 
 class OpsError(Exception):

@@ -13,14 +13,14 @@ from typing import TextIO
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ops import declared as declared_state
+from contract import declared as declared_state
 from ops import diagnose as diagnosis
 from ops import drift as drift_module
 from ops.aws import Aws, OpsError, deployed
 from ops.console import Console
 from ops.fleet import pause, resume
 from ops.live import queue_name_of, read_live
-from ops.outputs import SEARCH_ENDPOINT, SEARCH_INDEX
+from contract.outputs import SEARCH_ENDPOINT, SEARCH_INDEX
 from ops.purge import purge, replay
 from ops.reconcile import reconcile
 from ops.redrive import redrive

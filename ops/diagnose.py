@@ -18,11 +18,11 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from ops.aws import Aws, Deployed, OpsError, error_code
-from ops.declared import DLQ, MAIN, Declared, queue_differences
+from contract.declared import DLQ, MAIN, Declared, queue_differences
 from ops.fleet import TAG as PAUSED_TAG
 from ops.live import LiveState, queue_name_of, read_live
 from ops.messages import depth_of, summarize_reasons
-from ops.outputs import (
+from contract.outputs import (
     ALARM_PREFIX,
     DLQ_ARN,
     DLQ_URL,

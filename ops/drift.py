@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from ops.declared import DLQ, MAIN, Declared, Difference, queue_differences
+from contract.declared import DLQ, MAIN, Declared, Difference, queue_differences
 from ops.live import LiveState
 
 

@@ -18,9 +18,9 @@ from typing import Any
 
 from ops.aws import Aws, Deployed, OpsError
 from ops.console import Console
-from ops.declared import MAIN, Declared
+from contract.declared import MAIN, Declared
 from ops.live import read_notification
-from ops.outputs import MAIN_QUEUE_ARN, RAW_BUCKET, WORKER_GROUP
+from contract.outputs import MAIN_QUEUE_ARN, RAW_BUCKET, WORKER_GROUP
 
 TAG = "ops:paused"  # value: when; the others hold what resume restores
 SAVED = ("MinSize", "DesiredCapacity", "MaxSize")

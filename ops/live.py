@@ -8,8 +8,8 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from ops.aws import Aws, Deployed
-from ops.declared import DLQ, MAIN, QueueConfiguration, normalize
-from ops.outputs import DLQ_ARN, DLQ_URL, MAIN_QUEUE_ARN, MAIN_QUEUE_URL, RAW_BUCKET
+from contract.declared import DLQ, MAIN, QueueConfiguration, normalize
+from contract.outputs import DLQ_ARN, DLQ_URL, MAIN_QUEUE_ARN, MAIN_QUEUE_URL, RAW_BUCKET
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from ops.messages import (
     receive,
     send_verified,
 )
-from ops.outputs import DLQ_URL, MAIN_QUEUE_URL
+from contract.outputs import DLQ_URL, MAIN_QUEUE_URL
 
 QUEUES = {"main": MAIN_QUEUE_URL, "dlq": DLQ_URL}
 HOLD_SECONDS = 300

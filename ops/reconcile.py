@@ -19,7 +19,7 @@ from typing import Any
 
 from ops.aws import Aws, Deployed, OpsError
 from ops.console import Console
-from ops.outputs import MAIN_QUEUE_URL, RAW_BUCKET, RAW_PREFIX
+from contract.outputs import MAIN_QUEUE_URL, RAW_BUCKET, RAW_PREFIX
 from ops.search import Search
 
 SHOWN = 20  # examples printed per kind; the counts are always complete

@@ -28,7 +28,7 @@ from ops.messages import (
     sendable_attributes,
     summarize_reasons,
 )
-from ops.outputs import DLQ_ARN, DLQ_URL, MAIN_QUEUE_ARN, MAIN_QUEUE_URL
+from contract.outputs import DLQ_ARN, DLQ_URL, MAIN_QUEUE_ARN, MAIN_QUEUE_URL
 
 HOLD_SECONDS = 900  # non-matching messages stay invisible while the scan goes on
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 from aws_cdk import App, Environment, Stage, Tags
 
 from config import EnvironmentConfig
-from pipeline_constructs.control_tower import acknowledge_control_tower_exceptions
-from pipeline_constructs.synthesis_checks import add_synthesis_checks
-from stacks.alerts_stack import AlertsStack
-from stacks.fleet_stack import FleetStack
-from stacks.monitoring_stack import MonitoringStack
-from stacks.network_stack import NetworkStack
-from stacks.search_stack import SearchStack
-from stacks.stateful_stack import StatefulStack
+from checks.control_tower import acknowledge_control_tower_exceptions
+from checks.synthesis import add_synthesis_checks
+from stacks.alerts.stack import AlertsStack
+from stacks.fleet.stack import FleetStack
+from stacks.monitoring.stack import MonitoringStack
+from stacks.network.stack import NetworkStack
+from stacks.search.stack import SearchStack
+from stacks.stateful.stack import StatefulStack
 
 
 class IngestionStage(Stage):

@@ -23,7 +23,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from tools.assembly import StackTemplate, read_stacks
+from contract.assembly import StackTemplate, read_stacks
 
 PRICES_FILE = Path(__file__).resolve().parent / "prices.toml"
 REPO = Path(__file__).resolve().parent.parent

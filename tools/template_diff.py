@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from tools.assembly import StackTemplate, read_stacks, validation_summary
+from contract.assembly import StackTemplate, read_stacks, validation_summary
 from tools.cost import cost_section
 from tools.differ import StackDiff, diff_stack
 from tools.render import render_markdown, render_text

@@ -20,9 +20,9 @@ it) and fails synthesis when one queue is reached by more than one path. Where e
 tests can feed them any shape.
 """
 
-from pipeline_constructs.notification_guard.analysis import find_duplicate_paths, find_lambda_notifications
-from pipeline_constructs.notification_guard.cdk_plugin import SingleNotificationPathGuard
-from pipeline_constructs.notification_guard.findings import (
+from checks.notification_guard.analysis import find_duplicate_paths, find_lambda_notifications
+from checks.notification_guard.cdk_plugin import SingleNotificationPathGuard
+from checks.notification_guard.findings import (
     LAMBDA_REVIEW_RULE_NAME,
     RULE_NAME,
     LambdaNotification,

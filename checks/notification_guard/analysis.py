@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from pipeline_constructs.notification_guard.conditions import largest_simultaneous
-from pipeline_constructs.notification_guard.detectors import (
+from checks.notification_guard.conditions import largest_simultaneous
+from checks.notification_guard.detectors import (
     eventbridge_on_bucket,
     eventbridge_rules,
     lambda_functions,
@@ -13,8 +13,8 @@ from pipeline_constructs.notification_guard.detectors import (
     queue_configurations,
     sns_topics,
 )
-from pipeline_constructs.notification_guard.findings import LambdaNotification, NotificationPath, Violation
-from pipeline_constructs.notification_guard.template_graph import ResourceKey, TemplateGraph
+from checks.notification_guard.findings import LambdaNotification, NotificationPath, Violation
+from checks.notification_guard.template_graph import ResourceKey, TemplateGraph
 
 
 def find_duplicate_paths(

@@ -13,8 +13,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from pipeline_constructs.notification_guard.conditions import Assumptions, ConditionReader
-from pipeline_constructs.notification_guard.template_graph import ResourceKey, TemplateGraph
+from checks.notification_guard.conditions import Assumptions, ConditionReader
+from checks.notification_guard.template_graph import ResourceKey, TemplateGraph
 
 
 @dataclass(frozen=True)

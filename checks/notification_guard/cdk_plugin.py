@@ -21,8 +21,8 @@ from aws_cdk import (
     PolicyViolation,
 )
 
-from pipeline_constructs.notification_guard.analysis import find_duplicate_paths, find_lambda_notifications
-from pipeline_constructs.notification_guard.findings import LAMBDA_REVIEW_RULE_NAME, RULE_NAME
+from checks.notification_guard.analysis import find_duplicate_paths, find_lambda_notifications
+from checks.notification_guard.findings import LAMBDA_REVIEW_RULE_NAME, RULE_NAME
 
 VERSION = "1.1.0"
 

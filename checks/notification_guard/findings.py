@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pipeline_constructs.notification_guard.conditions import ALWAYS, Assumptions, describe
-from pipeline_constructs.notification_guard.template_graph import ResourceKey
+from checks.notification_guard.conditions import ALWAYS, Assumptions, describe
+from checks.notification_guard.template_graph import ResourceKey
 
 # Synthesis fails on this rule: a queue receives S3 events through more than one path.
 RULE_NAME = "single-notification-path"

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from pipeline_constructs.notification_guard.conditions import Assumptions, ConditionReader
+from checks.notification_guard.conditions import Assumptions, ConditionReader
 
 # A resource inside one template: (template path, logical id). Resources outside the app are
 # identified by their literal ARN or name: ("external", text).

@@ -10,7 +10,7 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
 from config import AlarmSubscriptions
-from pipeline_constructs.keys import customer_managed_key
+from stacks.shared.keys import customer_managed_key
 
 
 class NotificationTopics(Construct):

@@ -8,7 +8,7 @@ from aws_cdk import Stack
 from constructs import Construct
 
 from config import EnvironmentConfig
-from pipeline_constructs.notification_topics import NotificationTopics
+from stacks.alerts.notification_topics import NotificationTopics
 
 
 class AlertsStack(Stack):

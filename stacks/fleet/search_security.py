@@ -20,7 +20,7 @@ from aws_cdk import custom_resources as cr
 from constructs import Construct
 
 from config import retention_days
-from pipeline_constructs.nag import acknowledge, wildcard_resource_finding
+from checks.nag import acknowledge, wildcard_resource_finding
 
 HANDLER_DIR = Path(__file__).resolve().parent / "search_security_handler"
 SECURITY_API = "/_plugins/_security/api"

@@ -12,11 +12,11 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from config import EnvironmentConfig
-from ops import outputs
-from pipeline_constructs.log_encryption import log_key_for
-from pipeline_constructs.search_security import SearchSecuritySettings
-from pipeline_constructs.worker_fleet import WorkerFleet
-from stacks.ops_outputs import add_ops_outputs
+from contract import outputs
+from stacks.shared.log_encryption import log_key_for
+from stacks.fleet.search_security import SearchSecuritySettings
+from stacks.fleet.worker_fleet import WorkerFleet
+from stacks.shared.ops_outputs import add_ops_outputs
 
 
 class FleetStack(Stack):

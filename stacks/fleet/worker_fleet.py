@@ -17,10 +17,10 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from config import FleetConfig, QueueConfig, retention_days
-from pipeline_constructs.nag import acknowledge, wildcard_resource_finding
-from pipeline_constructs.worker_boot import BootSettings, boot_commands
+from checks.nag import acknowledge, wildcard_resource_finding
+from stacks.fleet.worker_boot import BootSettings, boot_commands
 
-WORKER_ASSET_DIR = Path(__file__).resolve().parent.parent / "worker_asset"
+WORKER_ASSET_DIR = Path(__file__).resolve().parents[2] / "worker_asset"
 LIFECYCLE_HOOK_NAME = "drain-worker"
 # Actions Session Manager needs on the instance; none of them supports resource-level permissions.
 SESSION_MANAGER_ACTIONS = [

@@ -7,8 +7,8 @@ from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from pipeline_constructs.aws_metrics import group_metric, queue_metric
-from pipeline_constructs.worker_log_metrics import (
+from stacks.monitoring.aws_metrics import group_metric, queue_metric
+from stacks.monitoring.worker_log_metrics import (
     CONSUMPTION_PAUSED,
     DELETE_FAILURES,
     DELETES_ABANDONED,

@@ -15,9 +15,9 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from config import AlarmThresholds
-from pipeline_constructs.alarm_factory import AlarmFactory
-from pipeline_constructs.aws_metrics import group_metric, queue_metric
-from pipeline_constructs.worker_log_metrics import (
+from stacks.monitoring.alarm_factory import AlarmFactory
+from stacks.monitoring.aws_metrics import group_metric, queue_metric
+from stacks.monitoring.worker_log_metrics import (
     CONSUMPTION_PAUSED,
     DELETES_ABANDONED,
     DLQ_SENDS,

@@ -20,7 +20,7 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from config import SearchAlarmThresholds, SearchConfig
-from pipeline_constructs.alarm_factory import AlarmFactory
+from stacks.monitoring.alarm_factory import AlarmFactory
 
 Compare = cloudwatch.ComparisonOperator
 Missing = cloudwatch.TreatMissingData

@@ -18,14 +18,14 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from config import EnvironmentConfig
-from ops import outputs
-from pipeline_constructs.alarm_factory import AlarmFactory
-from pipeline_constructs.change_watch import OutOfBandChangeWatch
-from pipeline_constructs.pipeline_alarms import PipelineAlarms
-from pipeline_constructs.pipeline_dashboard import PipelineDashboard
-from pipeline_constructs.search_alarms import SearchDomainAlarms
-from pipeline_constructs.worker_log_metrics import WorkerLogMetrics, metric_namespace
-from stacks.ops_outputs import add_ops_outputs
+from contract import outputs
+from stacks.monitoring.alarm_factory import AlarmFactory
+from stacks.monitoring.change_watch import OutOfBandChangeWatch
+from stacks.monitoring.pipeline_alarms import PipelineAlarms
+from stacks.monitoring.dashboard import PipelineDashboard
+from stacks.monitoring.search_alarms import SearchDomainAlarms
+from stacks.monitoring.worker_log_metrics import WorkerLogMetrics, metric_namespace
+from stacks.shared.ops_outputs import add_ops_outputs
 
 
 class MonitoringStack(Stack):

@@ -9,8 +9,8 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from config import EnvironmentConfig
-from pipeline_constructs.log_encryption import log_key_for
-from pipeline_constructs.worker_network import WorkerNetwork
+from stacks.shared.log_encryption import log_key_for
+from stacks.network.worker_network import WorkerNetwork
 
 
 class NetworkStack(Stack):

@@ -11,7 +11,7 @@ from aws_cdk import aws_opensearchservice as opensearch
 from constructs import Construct
 
 from config import SearchConfig, retention_days
-from pipeline_constructs.nag import acknowledge, acknowledge_stack_singleton, wildcard_resource_finding
+from checks.nag import acknowledge, acknowledge_stack_singleton, wildcard_resource_finding
 
 # What a Lambda function in a VPC needs (logs, network interfaces).
 _LAMBDA_IN_VPC_POLICIES = ("AWSLambdaBasicExecutionRole", "AWSLambdaVPCAccessExecutionRole")

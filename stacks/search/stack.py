@@ -9,11 +9,11 @@ from aws_cdk import aws_ec2 as ec2
 from constructs import Construct
 
 from config import EnvironmentConfig
-from ops import outputs
-from pipeline_constructs.access_policies import SearchWriterPolicy
-from pipeline_constructs.log_encryption import log_key_for
-from pipeline_constructs.search_domain import SearchDomain
-from stacks.ops_outputs import add_ops_outputs
+from contract import outputs
+from stacks.search.writer_policy import SearchWriterPolicy
+from stacks.shared.log_encryption import log_key_for
+from stacks.search.search_domain import SearchDomain
+from stacks.shared.ops_outputs import add_ops_outputs
 
 
 class SearchStack(Stack):

@@ -7,7 +7,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
-from pipeline_constructs.keys import customer_managed_key
+from stacks.shared.keys import customer_managed_key
 
 
 class LogEncryptionKey(Construct):

@@ -1,6 +1,7 @@
-"""Least-privilege managed policies, defined next to the resources they grant access to.
+"""The worker's least-privilege policy on the bucket and the queues, defined next to them.
 
-The worker role (in the fleet stack) attaches them. Defining each policy in the stack that owns
+The worker role (in the fleet stack) attaches it (the search writer's policy is
+stacks/search/writer_policy.py). Defining each policy in the stack that owns
 the resource keeps every ARN a same-stack reference: the policy is reviewed beside the resource
 and its cdk-nag findings have stable ids.
 """
@@ -14,10 +15,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from pipeline_constructs.nag import acknowledge, wildcard_resource_finding
-
-SEARCH_HTTP_ACTIONS = ["es:ESHttpGet", "es:ESHttpHead", "es:ESHttpPost", "es:ESHttpPut"]
-
+from checks.nag import acknowledge, wildcard_resource_finding
 
 class IngestConsumerPolicy(Construct):
     """Consume the main queue, send poison messages to the DLQ, read objects under the prefix
@@ -69,25 +67,4 @@ class IngestConsumerPolicy(Construct):
         acknowledge(
             self.policy, wildcard_resource_finding(self, raw_objects),
             "Workers read any object under the ingest prefix: the object keys are the data.",
-        )
-
-
-class SearchWriterPolicy(Construct):
-    """HTTP verbs the worker uses, on one index of one domain (no cluster-wide paths)."""
-
-    def __init__(self, scope: Construct, construct_id: str, *, domain_arn: str, index_name: str) -> None:
-        super().__init__(scope, construct_id)
-        index_paths = f"{domain_arn}/{index_name}/*"
-        self.policy = iam.ManagedPolicy(self, "Policy", description=(
-            f"Ingest worker: create and write the {index_name} index"
-        ), statements=[
-            iam.PolicyStatement(
-                sid="IndexDocuments",
-                actions=SEARCH_HTTP_ACTIONS,
-                resources=[f"{domain_arn}/{index_name}", index_paths],
-            ),
-        ])
-        acknowledge(
-            self.policy, wildcard_resource_finding(self, index_paths),
-            "Document, _bulk and _mget paths below the one index the workers write.",
         )

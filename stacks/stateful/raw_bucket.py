@@ -9,8 +9,8 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from config import BucketConfig
-from pipeline_constructs.keys import customer_managed_key
-from pipeline_constructs.nag import acknowledge_stack_singleton
+from stacks.shared.keys import customer_managed_key
+from checks.nag import acknowledge_stack_singleton
 
 # CDK names the stack-wide singleton that applies bucket notifications this way
 # (aws-s3/lib/notifications-resource/notifications-resource-handler.ts).

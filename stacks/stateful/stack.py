@@ -8,11 +8,11 @@ from aws_cdk import CfnOutput, Stack
 from constructs import Construct
 
 from config import EnvironmentConfig
-from ops import outputs
-from pipeline_constructs.access_policies import IngestConsumerPolicy
-from pipeline_constructs.ingest_queues import IngestQueues
-from pipeline_constructs.raw_bucket import RawFilesBucket
-from stacks.ops_outputs import add_ops_outputs
+from contract import outputs
+from stacks.stateful.consumer_policy import IngestConsumerPolicy
+from stacks.stateful.ingest_queues import IngestQueues
+from stacks.stateful.raw_bucket import RawFilesBucket
+from stacks.shared.ops_outputs import add_ops_outputs
 
 
 class StatefulStack(Stack):

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tools.assembly import StackTemplate, read_stacks
+from contract.assembly import StackTemplate, read_stacks
 from tools.cost import PRICES_FILE, CostError, PriceTable, cost_lines, estimate, estimate_all, main
 
 # Round numbers so that every figure below can be checked by hand (100 h/month).

@@ -7,7 +7,7 @@ from aws_cdk.assertions import Match, Template
 
 from config import AlarmSubscriptions, SlackChannel
 from environments import ENVIRONMENTS
-from pipeline_constructs.notification_topics import NotificationTopics
+from stacks.alerts.notification_topics import NotificationTopics
 from tests.support.templates import only_resource, resources_of_type
 
 

@@ -1,4 +1,4 @@
-"""Out-of-band change rules (pipeline_constructs/change_watch.py): what they match, what they
+"""Out-of-band change rules (stacks/monitoring/change_watch.py): what they match, what they
 leave to deploys, and that the notification guard passes them (they target a topic) while
 refusing the very same rule aimed at the queue."""
 
@@ -9,7 +9,7 @@ import copy
 import pytest
 
 from environments import ENVIRONMENTS
-from pipeline_constructs.notification_guard import find_duplicate_paths
+from checks.notification_guard import find_duplicate_paths
 from tests.support.event_pattern import matches
 from tests.support.incident_replay import Environment, deploy_calls, user_call
 from tests.support.templates import resources_of_type

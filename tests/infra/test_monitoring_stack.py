@@ -15,10 +15,10 @@ from aws_cdk.assertions import Match, Template
 
 from config import AlarmThresholds, SearchAlarmThresholds, SearchConfig
 from environments import ENVIRONMENTS
-from pipeline_constructs.alarm_factory import AlarmFactory
-from pipeline_constructs.pipeline_alarms import PipelineAlarms
-from pipeline_constructs.search_alarms import SearchDomainAlarms
-from pipeline_constructs.worker_log_metrics import WorkerLogMetrics
+from stacks.monitoring.alarm_factory import AlarmFactory
+from stacks.monitoring.pipeline_alarms import PipelineAlarms
+from stacks.monitoring.search_alarms import SearchDomainAlarms
+from stacks.monitoring.worker_log_metrics import WorkerLogMetrics
 from tests.support.cdk_app import REPO
 from tests.support.filter_pattern import matches
 from tests.support.templates import only_resource, resources_of_type

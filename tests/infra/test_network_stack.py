@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from environments import ENVIRONMENTS
-from pipeline_constructs.worker_network import INTERFACE_ENDPOINTS
+from stacks.network.worker_network import INTERFACE_ENDPOINTS
 from tests.support.templates import only_resource, rendered, resources_of_type
 
 ANYWHERE = ("0.0.0.0/0", "::/0")

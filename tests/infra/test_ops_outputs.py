@@ -1,4 +1,4 @@
-"""The outputs `python -m ops` reads (ops/outputs.py) exist in every environment, and ops' reader
+"""The outputs `python -m ops` reads (contract/outputs.py) exist in every environment, and ops' reader
 of the templates finds the declared state in each."""
 
 from __future__ import annotations
@@ -6,8 +6,8 @@ from __future__ import annotations
 from aws_cdk import Stack
 
 from environments import ENVIRONMENTS
-from ops import declared
-from ops.outputs import CONTRACT, MAIN_QUEUE_URL, stack_name
+from contract import declared
+from contract.outputs import CONTRACT, MAIN_QUEUE_URL, stack_name
 
 
 def test_every_output_of_the_ops_contract_is_declared(synthesized, env):

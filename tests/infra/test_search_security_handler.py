@@ -9,8 +9,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from pipeline_constructs.search_security import security_requests
-from pipeline_constructs.search_security_handler.index import on_event
+from stacks.fleet.search_security import security_requests
+from stacks.fleet.search_security_handler.index import on_event
 
 WORKER_ROLE = "arn:aws:iam::123456789012:role/file-search-prod-fleet-WorkerRole-ABC"
 

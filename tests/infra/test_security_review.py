@@ -14,7 +14,7 @@ from aws_cdk import aws_logs as logs
 from cdklabs.cdk_validator_cfnguard import CfnGuardValidator
 
 from environments import ENVIRONMENTS
-from pipeline_constructs.control_tower import (
+from checks.control_tower import (
     PLUGIN_NAME,
     RULE_TYPES_FILE,
     RULES,
@@ -23,7 +23,7 @@ from pipeline_constructs.control_tower import (
     acknowledge_control_tower_exceptions,
     bundled_rule_types,
 )
-from pipeline_constructs.synthesis_checks import add_synthesis_checks
+from checks.synthesis import add_synthesis_checks
 from tests.support.cdk_app import new_app
 from tests.support.templates import only_resource, rendered, resources_of_type
 
@@ -261,5 +261,5 @@ def test_running_only_the_rules_for_each_templates_resource_types_finds_the_same
 
 
 def test_the_rule_types_table_matches_the_pinned_package():
-    """Regenerate with `python -m pipeline_constructs.control_tower` after a version bump."""
+    """Regenerate with `python -m checks.control_tower` after a version bump."""
     assert json.loads(RULE_TYPES_FILE.read_text()) == bundled_rule_types()

@@ -7,7 +7,7 @@ import shutil
 
 import pytest
 
-from ops import declared
+from contract import declared
 from ops.aws import OpsError
 
 

@@ -1,6 +1,6 @@
 """One environment "deployed" on moto's server the way CloudFormation would deploy the
 synthesized templates, for the ops tests: queues, bucket notification, fleet, log group,
-alarms and search domain with the templates' values, and the stacks' outputs (ops/outputs.py).
+alarms and search domain with the templates' values, and the stacks' outputs (contract/outputs.py).
 
 The values are read straight from the templates here (not through ops), so a mistake in ops'
 own template reader cannot be mirrored by the fixture.

@@ -6,10 +6,10 @@ forwards the events is defined in this app.
 
 from __future__ import annotations
 
-from pipeline_constructs.notification_guard.bucket_notifications import notification_sources
-from pipeline_constructs.notification_guard.conditions import combine
-from pipeline_constructs.notification_guard.findings import NotificationPath
-from pipeline_constructs.notification_guard.template_graph import TemplateGraph
+from checks.notification_guard.bucket_notifications import notification_sources
+from checks.notification_guard.conditions import combine
+from checks.notification_guard.findings import NotificationPath
+from checks.notification_guard.template_graph import TemplateGraph
 
 LOCATION = "EventBridgeConfiguration"
 

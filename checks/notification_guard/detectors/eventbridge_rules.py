@@ -10,8 +10,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from pipeline_constructs.notification_guard.findings import NotificationPath
-from pipeline_constructs.notification_guard.template_graph import TemplateGraph
+from checks.notification_guard.findings import NotificationPath
+from checks.notification_guard.template_graph import TemplateGraph
 
 
 def detect(graph: TemplateGraph) -> list[NotificationPath]:

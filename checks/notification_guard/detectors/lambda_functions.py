@@ -7,9 +7,9 @@ for a reviewer instead of failing synthesis.
 
 from __future__ import annotations
 
-from pipeline_constructs.notification_guard.bucket_notifications import notification_sources, s3_filter
-from pipeline_constructs.notification_guard.findings import LambdaNotification, NotificationPath
-from pipeline_constructs.notification_guard.template_graph import TemplateGraph
+from checks.notification_guard.bucket_notifications import notification_sources, s3_filter
+from checks.notification_guard.findings import LambdaNotification, NotificationPath
+from checks.notification_guard.template_graph import TemplateGraph
 
 
 def detect(graph: TemplateGraph, direct: list[NotificationPath]) -> list[LambdaNotification]:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from pipeline_constructs.notification_guard.bucket_notifications import notification_sources
-from pipeline_constructs.notification_guard.conditions import Assumptions, ConditionReader, combine
-from pipeline_constructs.notification_guard.findings import NotificationPath
-from pipeline_constructs.notification_guard.template_graph import ResourceKey, TemplateGraph
+from checks.notification_guard.bucket_notifications import notification_sources
+from checks.notification_guard.conditions import Assumptions, ConditionReader, combine
+from checks.notification_guard.findings import NotificationPath
+from checks.notification_guard.template_graph import ResourceKey, TemplateGraph
 
 
 def detect(graph: TemplateGraph) -> list[NotificationPath]:

@@ -16,9 +16,9 @@ import pytest
 from aws_cdk import Stage
 
 from environments import ENVIRONMENTS
-from pipeline_constructs.notification_guard import RULE_NAME
-from pipeline_constructs.synthesis_checks import add_synthesis_checks
-from stacks.stateful_stack import StatefulStack
+from checks.notification_guard import RULE_NAME
+from checks.synthesis import add_synthesis_checks
+from stacks.stateful.stack import StatefulStack
 from tests.infra.guard.variants import ACCEPTED, REFUSED
 from tests.support.cdk_app import REPO, new_app
 

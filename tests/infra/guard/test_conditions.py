@@ -6,7 +6,7 @@ never exist together, are not added up into a false duplicate.
 
 from __future__ import annotations
 
-from pipeline_constructs.notification_guard import find_duplicate_paths, find_lambda_notifications
+from checks.notification_guard import find_duplicate_paths, find_lambda_notifications
 from tests.infra.guard.templates import arn_of, bucket, queue, queue_configuration, rule
 
 NO_VALUE = {"Ref": "AWS::NoValue"}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from pipeline_constructs.notification_guard import find_duplicate_paths
+from checks.notification_guard import find_duplicate_paths
 from tests.infra.guard.templates import arn_of, bucket, queue, queue_configuration, rule
 
 CLOUDTRAIL_PATTERN = {"source": ["aws.s3"], "detail-type": ["AWS API Call via CloudTrail"],

@@ -14,13 +14,13 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_notifications as s3n
 
 from environments import ENVIRONMENTS
-from pipeline_constructs.notification_guard import (
+from checks.notification_guard import (
     LAMBDA_REVIEW_RULE_NAME,
     SingleNotificationPathGuard,
     find_duplicate_paths,
     find_lambda_notifications,
 )
-from stacks.stateful_stack import StatefulStack
+from stacks.stateful.stack import StatefulStack
 from tests.support.cdk_app import new_app
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from pipeline_constructs.notification_guard import find_duplicate_paths
-from pipeline_constructs.notification_guard.template_graph import TemplateGraph
+from checks.notification_guard import find_duplicate_paths
+from checks.notification_guard.template_graph import TemplateGraph
 from tests.infra.guard.templates import arn_of, bucket, queue, queue_configuration, rule
 
 

@@ -15,7 +15,7 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
 
-from stacks.stateful_stack import StatefulStack
+from stacks.stateful.stack import StatefulStack
 
 # What the observability work adds: a rule for S3 *API* calls (who changed the notification
 # configuration), recorded by CloudTrail, to an alert topic.

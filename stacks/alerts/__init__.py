@@ -1,0 +1,1 @@
+"""The alerts stack: the SNS topics alarms notify."""

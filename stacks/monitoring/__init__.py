@@ -1,0 +1,1 @@
+"""The monitoring stack: metric filters, alarms, change watch and the dashboard."""

@@ -1,0 +1,1 @@
+"""The network stack: the VPC, its endpoints and security groups."""

@@ -1,0 +1,1 @@
+"""The search stack: the OpenSearch domain and the worker's write access to it."""

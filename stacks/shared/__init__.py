@@ -1,0 +1,1 @@
+"""Constructs several stacks use: KMS keys, log-group encryption, the ops outputs."""
