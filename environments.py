@@ -7,8 +7,6 @@ are in the `config` package. Only `app.py` chooses which environments to build.
 
 from __future__ import annotations
 
-from aws_cdk import RemovalPolicy
-
 from config import (
     AlarmThresholds,
     BucketConfig,
@@ -25,7 +23,7 @@ ENVIRONMENTS: dict[str, EnvironmentConfig] = {
     for env in (
         EnvironmentConfig(
             name="dev",
-            removal_policy=RemovalPolicy.DESTROY,
+            removal_policy="destroy",
             termination_protection=False,
             bucket=BucketConfig(noncurrent_version_expiration_days=7,
                                 access_log_expiration_days=30, auto_delete_objects=True),

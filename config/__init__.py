@@ -15,7 +15,7 @@ from config.alarms import (
 from config.bucket import BucketConfig
 from config.environment import ConfigError, EnvironmentConfig
 from config.fleet import FleetConfig
-from config.log_retention import LOG_RETENTION_DAYS_ALLOWED, retention_days
+from config.log_retention import LOG_RETENTION_DAYS_ALLOWED
 from config.network import ExistingVpc, NetworkConfig
 from config.queue import QueueConfig
 from config.search import SearchConfig
@@ -34,5 +34,4 @@ __all__ = [
     "SearchAlarmThresholds",
     "SearchConfig",
     "SlackChannel",
-    "retention_days",
 ]

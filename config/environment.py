@@ -5,8 +5,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, is_dataclass
 
-from aws_cdk import RemovalPolicy
-
 from config.alarms import AlarmSubscriptions, AlarmThresholds
 from config.bucket import BucketConfig
 from config.fleet import FleetConfig
@@ -14,9 +12,12 @@ from config.log_retention import LOG_RETENTION_DAYS_ALLOWED
 from config.network import NetworkConfig
 from config.queue import QueueConfig
 from config.search import SearchConfig
+from contract.names import name_prefix
 
-# Every CloudFormation stack and every named resource of an environment starts with this.
-NAME_PREFIX = "file-search"
+# What happens to stateful resources when their stack is deleted: kept, or deleted with it
+# (disposable environments). The stacks turn it into CDK's RemovalPolicy.
+REMOVAL_POLICIES = ("retain", "destroy")
+
 # The DLQ age alarms must leave this long to redrive before the DLQ retention deletes a message.
 DLQ_MIN_HOURS_LEFT_AT_CRITICAL = 48
 
@@ -34,7 +35,7 @@ class EnvironmentConfig:
     # no credentials; `cdk deploy` then targets the caller's default account and region.
     account: str | None = None
     region: str | None = None
-    removal_policy: RemovalPolicy = RemovalPolicy.RETAIN
+    removal_policy: str = "retain"  # one of REMOVAL_POLICIES
     termination_protection: bool = True
     queue: QueueConfig = field(default_factory=QueueConfig)
     bucket: BucketConfig = field(default_factory=BucketConfig)
@@ -51,7 +52,7 @@ class EnvironmentConfig:
     @property
     def name_prefix(self) -> str:
         """`file-search-<env>`: the start of every stack name, alarm name and dashboard name."""
-        return f"{NAME_PREFIX}-{self.name}"
+        return name_prefix(self.name)
 
     def __post_init__(self) -> None:
         found: list[tuple[str, str]] = []
@@ -84,9 +85,11 @@ class EnvironmentConfig:
             found.append(("alarms.worker_starts_critical",
                           f"must be more than fleet.max_capacity ({self.fleet.max_capacity}): "
                           "every instance starting once (a rollout, a scale-out) is no crash loop"))
-        if self.bucket.auto_delete_objects and self.removal_policy != RemovalPolicy.DESTROY:
+        if self.removal_policy not in REMOVAL_POLICIES:
+            found.append(("removal_policy", f"must be one of {', '.join(REMOVAL_POLICIES)}"))
+        if self.bucket.auto_delete_objects and self.removal_policy != "destroy":
             found.append(("bucket.auto_delete_objects",
-                          "may only be true when removal_policy is DESTROY"))
+                          "may only be true when removal_policy is 'destroy'"))
         for section in ("queue", "bucket", "network", "search", "fleet", "alarms", "subscriptions"):
             found += [(f"{section}.{name}", why) for name, why in getattr(self, section).problems()]
         if found:

@@ -9,16 +9,16 @@ outputs (contract/outputs.py): the `MainQueueUrl` output is `{"Ref": <main queue
 from __future__ import annotations
 
 import json
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ops.aws import OpsError
-from contract.outputs import DLQ_URL, MAIN_QUEUE_URL, MONITORING, RAW_BUCKET, STATEFUL, stack_name
+from contract import ContractError
 from contract.assembly import read_stacks
+from contract.names import MONITORING, STATEFUL, stack_name
+from contract.outputs import DLQ_URL, MAIN_QUEUE_URL, RAW_BUCKET
+from contract.synth import cdk_synth
 
-REPO = Path(__file__).resolve().parent.parent
 MAIN = "main queue"
 DLQ = "dead-letter queue"
 
@@ -73,11 +73,12 @@ def load(env: str, assembly: Path, *, synthesize: bool = True) -> Declared:
     stacks = _stacks(assembly)
     if stack_name(env, STATEFUL) not in stacks:
         if not synthesize:
-            raise OpsError(f"{assembly} has no templates for {env!r}: run `make synth`")
-        synthesize_environment(env, assembly)
+            raise ContractError(f"{assembly} has no templates for {env!r}: run `make synth`")
+        print(f"No templates for {env} in {assembly}: synthesizing", flush=True)
+        cdk_synth(assembly, environment=env)
         stacks = _stacks(assembly)
         if stack_name(env, STATEFUL) not in stacks:
-            raise OpsError(f"synthesis wrote no templates for {env!r} into {assembly}")
+            raise ContractError(f"synthesis wrote no templates for {env!r} into {assembly}")
     stateful = stacks[stack_name(env, STATEFUL)].template
     monitoring = stacks.get(stack_name(env, MONITORING))
     return parse(env, stateful, monitoring.template if monitoring else {},
@@ -91,25 +92,11 @@ def _stacks(assembly: Path) -> dict:
         return {}
 
 
-def synthesize_environment(env: str, assembly: Path) -> None:
-    """`cdk synth` of one environment into `assembly`, with the project's pinned CLI."""
-    command = ["npx", "--no-install", "cdk", "synth", "-c", f"env={env}", "--quiet",
-               "--output", str(assembly), f"{env}/*"]
-    print(f"No templates for {env} in {assembly}: synthesizing ({' '.join(command)})", flush=True)
-    try:
-        result = subprocess.run(command, cwd=REPO, capture_output=True, text=True)
-    except FileNotFoundError:
-        raise OpsError("cannot synthesize: npx not found (run `make setup`, or pass "
-                       "--assembly DIR with a synthesized cloud assembly)") from None
-    if result.returncode != 0:
-        raise OpsError(f"synthesis of {env} failed:\n{(result.stderr or result.stdout)[-2000:]}")
-
-
 def _output_ref(template: dict, key: str) -> str:
     try:
         return template["Outputs"][key]["Value"]["Ref"]
     except (KeyError, TypeError):
-        raise OpsError(f"the template has no output {key} referencing a resource: synthesized "
+        raise ContractError(f"the template has no output {key} referencing a resource: synthesized "
                        "from an app without the ops outputs (re-run `make synth`)") from None
 
 

@@ -10,10 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-STATEFUL = "stateful"
-FLEET = "fleet"
-SEARCH = "search"
-MONITORING = "monitoring"
+from contract.names import FLEET, MONITORING, SEARCH, STATEFUL
 
 
 @dataclass(frozen=True)
@@ -40,14 +37,6 @@ CONTRACT: tuple[OutputSpec, ...] = (
     MAIN_QUEUE_URL, MAIN_QUEUE_ARN, DLQ_URL, DLQ_ARN, RAW_BUCKET, RAW_PREFIX,
     WORKER_GROUP, WORKER_LOG_GROUP, SEARCH_DOMAIN, SEARCH_ENDPOINT, SEARCH_INDEX, ALARM_PREFIX,
 )
-
-
-def stack_name(env: str, stack: str) -> str:
-    """The CloudFormation stack name the app gives a stack (`EnvironmentConfig.name_prefix`).
-
-    Repeated here rather than imported: the app's config package loads the CDK, which the CLI
-    must not need; tests/infra/test_ops_outputs.py fails if the two ever differ."""
-    return f"file-search-{env}-{stack}"
 
 
 def by_stack() -> dict[str, list[OutputSpec]]:

@@ -10,10 +10,12 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError, NoCredentialsError, NoRegionError, ProfileNotFound
 
-from contract.outputs import CONTRACT, OutputSpec, by_stack, stack_name
+from contract import ContractError
+from contract.names import stack_name
+from contract.outputs import CONTRACT, OutputSpec, by_stack
 
 
-class OpsError(Exception):
+class OpsError(ContractError):
     """A failure the operator can act on; printed as `error: ...` with exit code 2."""
 
 

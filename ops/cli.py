@@ -13,14 +13,15 @@ from typing import TextIO
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from contract import ContractError
 from contract import declared as declared_state
+from contract.outputs import SEARCH_ENDPOINT, SEARCH_INDEX
 from ops import diagnose as diagnosis
 from ops import drift as drift_module
 from ops.aws import Aws, OpsError, deployed
 from ops.console import Console
 from ops.fleet import pause, resume
 from ops.live import queue_name_of, read_live
-from contract.outputs import SEARCH_ENDPOINT, SEARCH_INDEX
 from ops.purge import purge, replay
 from ops.reconcile import reconcile
 from ops.redrive import redrive
@@ -107,7 +108,7 @@ def main(argv: list[str] | None = None, *, stdin: TextIO | None = None,
                       stdin=stdin or sys.stdin, out=out)
     try:
         return run(args, console)
-    except OpsError as error:
+    except ContractError as error:  # OpsError, and what the templates or synthesis lack
         print(f"error: {error}", file=out, flush=True)
         return 2
     except (ClientError, BotoCoreError) as error:

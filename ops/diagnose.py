@@ -17,11 +17,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from ops.aws import Aws, Deployed, OpsError, error_code
+from contract import ContractError
 from contract.declared import DLQ, MAIN, Declared, queue_differences
-from ops.fleet import TAG as PAUSED_TAG
-from ops.live import LiveState, queue_name_of, read_live
-from ops.messages import depth_of, summarize_reasons
 from contract.outputs import (
     ALARM_PREFIX,
     DLQ_ARN,
@@ -31,6 +28,10 @@ from contract.outputs import (
     WORKER_GROUP,
     WORKER_LOG_GROUP,
 )
+from ops.aws import Aws, Deployed, OpsError, error_code
+from ops.fleet import TAG as PAUSED_TAG
+from ops.live import LiveState, queue_name_of, read_live
+from ops.messages import depth_of, summarize_reasons
 
 RUNBOOK = "docs/runbook.md"
 OK, WARN, FAIL = "OK", "WARN", "FAIL"
@@ -80,7 +81,7 @@ def diagnose(aws: Aws, deployed: Deployed, declared: Declared, *, window: int,
                   eventbridge_targets, worker_log, queue_attributes, fleet, alarms, search_domain):
         try:
             checks.append(check(context))
-        except (ClientError, OpsError) as error:  # one unreadable part must not hide the rest
+        except (ClientError, ContractError) as error:  # one unreadable part must not hide the rest
             name = check.__name__.replace("_", "-")
             checks.append(Check(name, FAIL, f"could not be read: {error}", f"check-{name}"))
     return checks

@@ -16,11 +16,11 @@ import json
 from pathlib import Path
 from typing import Any
 
+from contract.declared import MAIN, Declared
+from contract.outputs import MAIN_QUEUE_ARN, RAW_BUCKET, WORKER_GROUP
 from ops.aws import Aws, Deployed, OpsError
 from ops.console import Console
-from contract.declared import MAIN, Declared
 from ops.live import read_notification
-from contract.outputs import MAIN_QUEUE_ARN, RAW_BUCKET, WORKER_GROUP
 
 TAG = "ops:paused"  # value: when; the others hold what resume restores
 SAVED = ("MinSize", "DesiredCapacity", "MaxSize")

@@ -7,9 +7,9 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from ops.aws import Aws, Deployed
 from contract.declared import DLQ, MAIN, QueueConfiguration, normalize
 from contract.outputs import DLQ_ARN, DLQ_URL, MAIN_QUEUE_ARN, MAIN_QUEUE_URL, RAW_BUCKET
+from ops.aws import Aws, Deployed
 
 
 @dataclass(frozen=True)

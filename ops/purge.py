@@ -13,6 +13,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from contract.outputs import DLQ_URL, MAIN_QUEUE_URL
 from ops.aws import Aws, Deployed, OpsError
 from ops.console import Console
 from ops.messages import (
@@ -23,7 +24,6 @@ from ops.messages import (
     receive,
     send_verified,
 )
-from contract.outputs import DLQ_URL, MAIN_QUEUE_URL
 
 QUEUES = {"main": MAIN_QUEUE_URL, "dlq": DLQ_URL}
 HOLD_SECONDS = 300

@@ -17,9 +17,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from contract.outputs import MAIN_QUEUE_URL, RAW_BUCKET, RAW_PREFIX
 from ops.aws import Aws, Deployed, OpsError
 from ops.console import Console
-from contract.outputs import MAIN_QUEUE_URL, RAW_BUCKET, RAW_PREFIX
 from ops.search import Search
 
 SHOWN = 20  # examples printed per kind; the counts are always complete

@@ -13,6 +13,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from contract.outputs import DLQ_ARN, DLQ_URL, MAIN_QUEUE_ARN, MAIN_QUEUE_URL
 from ops.aws import Aws, Deployed, OpsError
 from ops.console import Console
 from ops.drift import second_paths
@@ -28,7 +29,6 @@ from ops.messages import (
     sendable_attributes,
     summarize_reasons,
 )
-from contract.outputs import DLQ_ARN, DLQ_URL, MAIN_QUEUE_ARN, MAIN_QUEUE_URL
 
 HOLD_SECONDS = 900  # non-matching messages stay invisible while the scan goes on
 

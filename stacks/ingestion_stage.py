@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from aws_cdk import App, Environment, Stage, Tags
 
-from config import EnvironmentConfig
 from checks.control_tower import acknowledge_control_tower_exceptions
 from checks.synthesis import add_synthesis_checks
+from config import EnvironmentConfig
 from stacks.alerts.stack import AlertsStack
 from stacks.fleet.stack import FleetStack
 from stacks.monitoring.stack import MonitoringStack

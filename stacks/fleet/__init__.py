@@ -1,1 +1,2 @@
-"""The fleet stack: the workers' Auto Scaling group, their boot script, and the domain's fine-grained access."""
+"""The fleet stack: the workers' Auto Scaling group and boot script, and the search domain's
+fine-grained access (its settings need the worker role)."""

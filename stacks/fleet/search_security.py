@@ -19,8 +19,8 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import custom_resources as cr
 from constructs import Construct
 
-from config import retention_days
 from checks.nag import acknowledge, wildcard_resource_finding
+from stacks.shared.cdk_values import retention_days
 
 HANDLER_DIR = Path(__file__).resolve().parent / "search_security_handler"
 SECURITY_API = "/_plugins/_security/api"

@@ -13,9 +13,9 @@ from constructs import Construct
 
 from config import EnvironmentConfig
 from contract import outputs
-from stacks.shared.log_encryption import log_key_for
 from stacks.fleet.search_security import SearchSecuritySettings
 from stacks.fleet.worker_fleet import WorkerFleet
+from stacks.shared.log_encryption import log_key_for
 from stacks.shared.ops_outputs import add_ops_outputs
 
 
@@ -31,7 +31,7 @@ class FleetStack(Stack):
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         # Worker logs are evidence after an incident: kept unless the environment is disposable.
-        log_removal = (config.removal_policy if config.removal_policy == RemovalPolicy.DESTROY
+        log_removal = (RemovalPolicy.DESTROY if config.removal_policy == "destroy"
                        else RemovalPolicy.RETAIN)
         log_key = log_key_for(self, enabled=config.customer_managed_log_key,
                               removal_policy=log_removal)

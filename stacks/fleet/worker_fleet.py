@@ -16,9 +16,10 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from config import FleetConfig, QueueConfig, retention_days
 from checks.nag import acknowledge, wildcard_resource_finding
+from config import FleetConfig, QueueConfig
 from stacks.fleet.worker_boot import BootSettings, boot_commands
+from stacks.shared.cdk_values import retention_days
 
 WORKER_ASSET_DIR = Path(__file__).resolve().parents[2] / "worker_asset"
 LIFECYCLE_HOOK_NAME = "drain-worker"

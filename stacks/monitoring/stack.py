@@ -21,8 +21,8 @@ from config import EnvironmentConfig
 from contract import outputs
 from stacks.monitoring.alarm_factory import AlarmFactory
 from stacks.monitoring.change_watch import OutOfBandChangeWatch
-from stacks.monitoring.pipeline_alarms import PipelineAlarms
 from stacks.monitoring.dashboard import PipelineDashboard
+from stacks.monitoring.pipeline_alarms import PipelineAlarms
 from stacks.monitoring.search_alarms import SearchDomainAlarms
 from stacks.monitoring.worker_log_metrics import WorkerLogMetrics, metric_namespace
 from stacks.shared.ops_outputs import add_ops_outputs

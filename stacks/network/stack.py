@@ -9,8 +9,9 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from config import EnvironmentConfig
-from stacks.shared.log_encryption import log_key_for
 from stacks.network.worker_network import WorkerNetwork
+from stacks.shared.cdk_values import removal_policy
+from stacks.shared.log_encryption import log_key_for
 
 
 class NetworkStack(Stack):
@@ -23,8 +24,8 @@ class NetworkStack(Stack):
             self, "WorkerNetwork", settings=config.network,
             readable_object_arns=[raw_bucket.arn_for_objects(f"{config.bucket.raw_prefix}*")],
             listable_bucket_arns=[raw_bucket.bucket_arn],
-            removal_policy=config.removal_policy,
+            removal_policy=removal_policy(config.removal_policy),
             log_key=log_key_for(self, enabled=config.customer_managed_log_key,
-                                removal_policy=config.removal_policy),
+                                removal_policy=removal_policy(config.removal_policy)),
             search_settings_function=config.search.configures_security_plugin,
         )

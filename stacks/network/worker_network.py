@@ -9,7 +9,8 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from config import NetworkConfig, retention_days
+from config import NetworkConfig
+from stacks.shared.cdk_values import retention_days
 
 HTTPS = ec2.Port.tcp(443)
 

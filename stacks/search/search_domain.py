@@ -10,8 +10,9 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_opensearchservice as opensearch
 from constructs import Construct
 
-from config import SearchConfig, retention_days
 from checks.nag import acknowledge, acknowledge_stack_singleton, wildcard_resource_finding
+from config import SearchConfig
+from stacks.shared.cdk_values import retention_days
 
 # What a Lambda function in a VPC needs (logs, network interfaces).
 _LAMBDA_IN_VPC_POLICIES = ("AWSLambdaBasicExecutionRole", "AWSLambdaVPCAccessExecutionRole")

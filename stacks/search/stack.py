@@ -10,9 +10,10 @@ from constructs import Construct
 
 from config import EnvironmentConfig
 from contract import outputs
-from stacks.search.writer_policy import SearchWriterPolicy
-from stacks.shared.log_encryption import log_key_for
 from stacks.search.search_domain import SearchDomain
+from stacks.search.writer_policy import SearchWriterPolicy
+from stacks.shared.cdk_values import removal_policy
+from stacks.shared.log_encryption import log_key_for
 from stacks.shared.ops_outputs import add_ops_outputs
 
 
@@ -25,12 +26,12 @@ class SearchStack(Stack):
         super().__init__(
             scope, construct_id, termination_protection=config.termination_protection, **kwargs
         )
+        removal = removal_policy(config.removal_policy)
         self.domain = SearchDomain(
             self, "Search", settings=config.search, vpc=vpc, subnets=subnets,
             security_group=security_group,
-            log_key=log_key_for(self, enabled=config.customer_managed_log_key,
-                                removal_policy=config.removal_policy),
-            log_retention_days=config.log_retention_days, removal_policy=config.removal_policy,
+            log_key=log_key_for(self, enabled=config.customer_managed_log_key, removal_policy=removal),
+            log_retention_days=config.log_retention_days, removal_policy=removal,
         )
         # The workers' access to the index, defined beside the domain like the Stateful stack's
         # WorkerAccess. Its scope is the domain construct because that is where the policy has

@@ -17,6 +17,7 @@ from constructs import Construct
 
 from checks.nag import acknowledge, wildcard_resource_finding
 
+
 class IngestConsumerPolicy(Construct):
     """Consume the main queue, send poison messages to the DLQ, read objects under the prefix
     (and decrypt them, through S3 only)."""

@@ -8,9 +8,9 @@ from aws_cdk import aws_s3_notifications as s3n
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from checks.nag import acknowledge_stack_singleton
 from config import BucketConfig
 from stacks.shared.keys import customer_managed_key
-from checks.nag import acknowledge_stack_singleton
 
 # CDK names the stack-wide singleton that applies bucket notifications this way
 # (aws-s3/lib/notifications-resource/notifications-resource-handler.ts).

@@ -9,10 +9,11 @@ from constructs import Construct
 
 from config import EnvironmentConfig
 from contract import outputs
+from stacks.shared.cdk_values import removal_policy
+from stacks.shared.ops_outputs import add_ops_outputs
 from stacks.stateful.consumer_policy import IngestConsumerPolicy
 from stacks.stateful.ingest_queues import IngestQueues
 from stacks.stateful.raw_bucket import RawFilesBucket
-from stacks.shared.ops_outputs import add_ops_outputs
 
 
 class StatefulStack(Stack):
@@ -23,14 +24,14 @@ class StatefulStack(Stack):
             scope, construct_id, termination_protection=config.termination_protection, **kwargs
         )
         self.queues = IngestQueues(
-            self, "IngestQueues", settings=config.queue, removal_policy=config.removal_policy
+            self, "IngestQueues", settings=config.queue, removal_policy=removal_policy(config.removal_policy)
         )
         self.raw_files = RawFilesBucket(
             self,
             "RawFiles",
             settings=config.bucket,
             notification_queue=self.queues.main_queue,
-            removal_policy=config.removal_policy,
+            removal_policy=removal_policy(config.removal_policy),
         )
         # Uploaders (DataSync's role, people) need kms:GenerateDataKey and kms:Decrypt on it.
         CfnOutput(self, "RawFilesKeyArn", value=self.raw_files.key.key_arn,

@@ -8,8 +8,8 @@ import copy
 
 import pytest
 
-from environments import ENVIRONMENTS
 from checks.notification_guard import find_duplicate_paths
+from environments import ENVIRONMENTS
 from tests.support.event_pattern import matches
 from tests.support.incident_replay import Environment, deploy_calls, user_call
 from tests.support.templates import resources_of_type

@@ -7,7 +7,6 @@ import subprocess
 import sys
 
 import pytest
-from aws_cdk import RemovalPolicy
 
 from config import (
     AlarmSubscriptions,
@@ -114,7 +113,7 @@ def test_names_start_with_the_environment_prefix():
 def test_prod_retains_and_protects():
     prod = ENVIRONMENTS["prod"]
     assert prod.termination_protection is True
-    assert prod.removal_policy == RemovalPolicy.RETAIN
+    assert prod.removal_policy == "retain"
 
 
 def test_prod_keeps_every_instance_in_service_during_a_rollout():

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from aws_cdk import Stack
 
-from environments import ENVIRONMENTS
 from contract import declared
-from contract.outputs import CONTRACT, MAIN_QUEUE_URL, stack_name
+from contract.names import stack_name
+from contract.outputs import CONTRACT, MAIN_QUEUE_URL
+from environments import ENVIRONMENTS
 
 
 def test_every_output_of_the_ops_contract_is_declared(synthesized, env):

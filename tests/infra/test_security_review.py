@@ -13,7 +13,6 @@ from aws_cdk import Stack, Stage
 from aws_cdk import aws_logs as logs
 from cdklabs.cdk_validator_cfnguard import CfnGuardValidator
 
-from environments import ENVIRONMENTS
 from checks.control_tower import (
     PLUGIN_NAME,
     RULE_TYPES_FILE,
@@ -24,6 +23,7 @@ from checks.control_tower import (
     bundled_rule_types,
 )
 from checks.synthesis import add_synthesis_checks
+from environments import ENVIRONMENTS
 from tests.support.cdk_app import new_app
 from tests.support.templates import only_resource, rendered, resources_of_type
 

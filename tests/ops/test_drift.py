@@ -7,8 +7,7 @@ import shutil
 
 import pytest
 
-from contract import declared
-from ops.aws import OpsError
+from contract import ContractError, declared
 
 
 def test_no_drift_when_deployed_as_declared(deployed, ops):
@@ -67,7 +66,7 @@ def test_templates_are_synthesized_when_the_assembly_lacks_them(synthesized, tmp
                       "--output", str(tmp_path / "cdk.out"), "staging/*"]]
     assert [c.describe() for c in state.notification] == [
         "s3:ObjectCreated:* prefix 'raw-files/' -> main queue"]
-    with pytest.raises(OpsError, match="has no templates for 'dev'"):
+    with pytest.raises(ContractError, match="has no templates for 'dev'"):
         declared.load("dev", tmp_path / "empty", synthesize=False)
 
 

@@ -15,9 +15,9 @@ import textwrap
 import pytest
 from aws_cdk import Stage
 
-from environments import ENVIRONMENTS
 from checks.notification_guard import RULE_NAME
 from checks.synthesis import add_synthesis_checks
+from environments import ENVIRONMENTS
 from stacks.stateful.stack import StatefulStack
 from tests.infra.guard.variants import ACCEPTED, REFUSED
 from tests.support.cdk_app import REPO, new_app

@@ -13,13 +13,13 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_notifications as s3n
 
-from environments import ENVIRONMENTS
 from checks.notification_guard import (
     LAMBDA_REVIEW_RULE_NAME,
     SingleNotificationPathGuard,
     find_duplicate_paths,
     find_lambda_notifications,
 )
+from environments import ENVIRONMENTS
 from stacks.stateful.stack import StatefulStack
 from tests.support.cdk_app import new_app
 

@@ -1,0 +1,24 @@
+"""Stack names: `file-search-<env>-<part>`. The app names its stacks with these, and ops finds
+them by the same functions, so the two cannot drift apart."""
+
+from __future__ import annotations
+
+NAME_PREFIX = "file-search"
+
+# The part of each stack's name (and of its construct id, capitalized: `dev/Stateful`).
+ALERTS = "alerts"
+STATEFUL = "stateful"
+NETWORK = "network"
+SEARCH = "search"
+FLEET = "fleet"
+MONITORING = "monitoring"
+
+
+def name_prefix(env: str) -> str:
+    """`file-search-<env>`: the start of every stack name, alarm name and dashboard name."""
+    return f"{NAME_PREFIX}-{env}"
+
+
+def stack_name(env: str, stack: str) -> str:
+    """The CloudFormation stack name the app gives a stack."""
+    return f"{name_prefix(env)}-{stack}"

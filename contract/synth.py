@@ -1,0 +1,50 @@
+"""The one `cdk synth` runner: ops, local and the tools synthesize through it.
+
+It is also the one place the jsii banners are silenced for a subprocess (the Makefile and the CI
+workflows set the same variables for their own commands): jsii prints a deprecation or
+end-of-life banner for old Node versions on every run, which would bury the real output.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+from contract import ContractError
+
+REPO = Path(__file__).resolve().parents[1]
+CDK_BIN = REPO / "node_modules" / ".bin" / "cdk"
+JSII_QUIET = {
+    "JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION": "1",
+    "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
+}
+
+
+class SynthError(ContractError):
+    """`cdk synth` could not run or failed; the message carries its output."""
+
+
+def synth_env(base: dict[str, str] | None = None) -> dict[str, str]:
+    """`base` (default: this process's environment) with the jsii banners silenced, unless set."""
+    return {**JSII_QUIET, **(os.environ if base is None else base)}
+
+
+def synth_command(out_dir: Path, environment: str | None = None, cdk: Path = CDK_BIN) -> list[str]:
+    """`cdk synth` of one environment's stacks (`env/*`), or of every stage (`**`)."""
+    selector = ["-c", f"env={environment}", f"{environment}/*"] if environment else ["**"]
+    return [str(cdk), "synth", *selector, "--quiet", "--output", str(out_dir)]
+
+
+def cdk_synth(out_dir: Path, *, environment: str | None = None, cwd: Path = REPO,
+              cdk: Path = CDK_BIN) -> None:
+    """Synthesize the app in `cwd` into `out_dir` with the project's pinned CLI (validation
+    included); SynthError names the command and carries its output when it fails."""
+    if not cdk.exists():
+        raise SynthError(f"{cdk} not found: run `make setup` first")
+    command = synth_command(out_dir, environment, cdk)
+    result = subprocess.run(command, cwd=cwd, env=synth_env(), stdin=subprocess.DEVNULL,
+                            capture_output=True, text=True)
+    if result.returncode != 0:
+        raise SynthError(f"synthesis failed in {cwd} (exit {result.returncode}): {' '.join(command)}\n"
+                         f"{result.stdout}{result.stderr}")
