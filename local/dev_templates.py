@@ -10,8 +10,6 @@ that only exist on AWS (queue URLs, search endpoint, region, lifecycle hook) are
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import sys
 import time
 from dataclasses import dataclass
@@ -19,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from contract.assembly import StackTemplate, read_stacks
+from contract.synth import REPO, SynthError, cdk_synth, synth_command
 
-REPO = Path(__file__).resolve().parent.parent
 DEFAULT_ASSEMBLY = REPO / "cdk.out"
 # SQS attributes the local queues copy from the template (the rest is AWS-only: encryption,
 # tags, redrive-allow policies naming account ARNs).
@@ -86,21 +84,13 @@ def ensure_synthesized(assembly: Path, environment: str = "dev") -> None:
             return
     except (FileNotFoundError, TemplateError):
         pass
-    cdk = REPO / "node_modules" / ".bin" / "cdk"
-    if not cdk.exists():
-        raise TemplateError(f"{assembly} has no {environment} templates and {cdk} is missing: "
-                            "run `make synth` first")
-    command = [str(cdk), "synth", "-c", f"env={environment}", f"{environment}/*", "--quiet",
-               "--output", str(assembly)]
+    command = synth_command(assembly, environment)
     print(f"{assembly} has no {environment} templates: synthesizing ({' '.join(command[1:])})",
           file=sys.stderr, flush=True)
-    env = {"JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION": "1",
-           "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20", **os.environ}
-    result = subprocess.run(command, cwd=REPO, env=env, stdin=subprocess.DEVNULL,
-                            capture_output=True, text=True)
-    if result.returncode != 0:
-        raise TemplateError(f"synthesis of {environment} failed (exit {result.returncode}):\n"
-                            f"{result.stdout}{result.stderr}")
+    try:
+        cdk_synth(assembly, environment=environment)
+    except SynthError as error:
+        raise TemplateError(f"{assembly} has no {environment} templates, and {error}") from None
 
 
 def read_local_spec(assembly: Path, environment: str = "dev") -> LocalSpec:

@@ -24,7 +24,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+from contract.synth import REPO, synth_env
+
 CDK = ["node", str(REPO / "node_modules" / "aws-cdk" / "bin" / "cdk")]
 TRIVIAL_APP = """\
 from aws_cdk import App, Stack
@@ -43,11 +44,9 @@ class Timing:
 
 
 def timed(command: list[str], cwd: Path) -> Timing:
-    env = {**os.environ, "JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION": "1",
-           "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"}
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
-    result = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True)
+    result = subprocess.run(command, cwd=cwd, env=synth_env(), capture_output=True, text=True)
     elapsed = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if result.returncode != 0:

@@ -16,7 +16,6 @@ Exit status: 0 fine; 1 a stateful resource would be replaced or deleted and
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import subprocess
 import sys
@@ -26,12 +25,11 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from contract.assembly import StackTemplate, read_stacks, validation_summary
+from contract.synth import REPO, SynthError, cdk_synth, synth_command
 from tools.cost import cost_section
 from tools.differ import StackDiff, diff_stack
 from tools.render import render_markdown, render_text
 
-REPO = Path(__file__).resolve().parent.parent
-CDK_BIN = REPO / "node_modules" / ".bin" / "cdk"
 # Linked into the base worktree so its cdk.json (`.venv/bin/python app.py`) finds them.
 SHARED_TOOLCHAIN = (".venv", "node_modules")
 EXIT_OK, EXIT_STATEFUL, EXIT_ERROR = 0, 1, 2
@@ -59,18 +57,11 @@ def compare(base: dict[str, StackTemplate], head: dict[str, StackTemplate]) -> l
 
 def synthesize(source_dir: Path, out_dir: Path) -> None:
     """`cdk synth` every stage of the app in `source_dir` into `out_dir` (validation included)."""
-    if not CDK_BIN.exists():
-        raise DiffError(f"{CDK_BIN} not found: run `make setup` first")
-    env = dict(os.environ)
-    env.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
-    env.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
-    command = [str(CDK_BIN), "synth", "**", "--quiet", "--output", str(out_dir)]
-    print(f"+ (cd {source_dir} && {' '.join(command)})", file=sys.stderr, flush=True)
-    result = subprocess.run(command, cwd=source_dir, env=env, stdin=subprocess.DEVNULL,
-                            capture_output=True, text=True)
-    if result.returncode != 0:
-        raise DiffError(f"synthesis failed in {source_dir} (exit {result.returncode}):\n"
-                        f"{result.stdout}{result.stderr}")
+    print(f"+ (cd {source_dir} && {' '.join(synth_command(out_dir))})", file=sys.stderr, flush=True)
+    try:
+        cdk_synth(out_dir, cwd=source_dir)
+    except SynthError as error:
+        raise DiffError(str(error)) from None
 
 
 @contextmanager
