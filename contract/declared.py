@@ -1,4 +1,6 @@
-"""What the synthesized templates of an environment declare, read from its cloud assembly.
+"""What the synthesized templates of an environment declare, read from its cloud assembly: the one
+reader of the queues, their redrive and the bucket's notification (ops compares it with the live
+environment; the local pipeline builds from it).
 
 The values `diagnose` and `drift` compare with the live environment (queue attributes, the
 bucket's notification, EventBridge, rules and pipes targeting the queue, alarm thresholds)
@@ -100,11 +102,38 @@ def _output_ref(template: dict, key: str) -> str:
                        "from an app without the ops outputs (re-run `make synth`)") from None
 
 
+@dataclass(frozen=True)
+class PipelineIds:
+    """Logical ids of the stateful template's main queue, DLQ and raw bucket."""
+
+    main_queue: str
+    dead_letter_queue: str
+    bucket: str
+
+
+def pipeline_ids(stateful: dict) -> PipelineIds:
+    """Found through the ops outputs, which name them (`MainQueueUrl` is `{"Ref": <main queue>}`)."""
+    return PipelineIds(_output_ref(stateful, MAIN_QUEUE_URL.key), _output_ref(stateful, DLQ_URL.key),
+                       _output_ref(stateful, RAW_BUCKET.key))
+
+
+def bucket_notifications(resources: dict, bucket_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The bucket's NotificationConfiguration as CDK's notification resource sets it, and as the
+    bucket resource itself declares it (normally empty: a second path if not)."""
+    notification: dict[str, Any] = {}
+    for resource in resources.values():
+        props = resource.get("Properties", {})
+        if resource["Type"] == "Custom::S3BucketNotifications" and \
+                props.get("BucketName") == {"Ref": bucket_id}:
+            notification = props.get("NotificationConfiguration", {})
+    own = resources[bucket_id].get("Properties", {}).get("NotificationConfiguration", {})
+    return notification, own
+
+
 def parse(env: str, stateful: dict, monitoring: dict, others: list[dict]) -> Declared:
     resources = stateful["Resources"]
-    main_id = _output_ref(stateful, MAIN_QUEUE_URL.key)
-    dlq_id = _output_ref(stateful, DLQ_URL.key)
-    bucket_id = _output_ref(stateful, RAW_BUCKET.key)
+    ids = pipeline_ids(stateful)
+    main_id, dlq_id = ids.main_queue, ids.dead_letter_queue
     names = {main_id: MAIN, dlq_id: DLQ}
 
     def queue_of(value: Any) -> str:
@@ -112,14 +141,7 @@ def parse(env: str, stateful: dict, monitoring: dict, others: list[dict]) -> Dec
             return names.get(value["Fn::GetAtt"][0], json.dumps(value))
         return str(value)
 
-    notification: dict[str, Any] = {}
-    for resource in resources.values():
-        props = resource.get("Properties", {})
-        if resource["Type"] == "Custom::S3BucketNotifications" and \
-                props.get("BucketName") == {"Ref": bucket_id}:
-            notification = props.get("NotificationConfiguration", {})
-    bucket_notification = resources[bucket_id].get("Properties", {}).get(
-        "NotificationConfiguration", {})
+    notification, bucket_notification = bucket_notifications(resources, ids.bucket)
     configurations = tuple(
         normalize(c, queue_of)
         for c in notification.get("QueueConfigurations", []) +

@@ -16,7 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from contract import ContractError
 from contract.assembly import StackTemplate, read_stacks
+from contract.declared import bucket_notifications, pipeline_ids
 from contract.synth import REPO, SynthError, cdk_synth, synth_command
 
 DEFAULT_ASSEMBLY = REPO / "cdk.out"
@@ -35,7 +37,7 @@ WORKER_ENV_REPLACED = frozenset({
     "WORKER_ASG_NAME", "WORKER_EXPECTED_BUCKET_OWNER"})
 
 
-class TemplateError(RuntimeError):
+class TemplateError(ContractError):
     """The dev templates are missing or do not hold what the local pipeline needs."""
 
 
@@ -102,41 +104,35 @@ def read_local_spec(assembly: Path, environment: str = "dev") -> LocalSpec:
     resources = stateful.template.get("Resources", {})
     where = f"{environment}/Stateful ({_relative(stateful.template_file)})"
 
-    queues = {lid: r for lid, r in resources.items() if r.get("Type") == "AWS::SQS::Queue"}
-    mains = [lid for lid, r in queues.items() if "RedrivePolicy" in r.get("Properties", {})]
-    if len(mains) != 1:
-        raise TemplateError(f"{where}: expected one queue with a RedrivePolicy (the main queue), "
-                            f"found {len(mains)}: {mains}")
-    main_id = mains[0]
-    redrive = queues[main_id]["Properties"]["RedrivePolicy"]
-    dlq_id = _get_att_target(redrive.get("deadLetterTargetArn"), f"{where} {main_id} RedrivePolicy")
-    if dlq_id not in queues:
-        raise TemplateError(f"{where}: the main queue's dead-letter target {dlq_id!r} is not a "
-                            "queue of this stack")
+    try:
+        ids = pipeline_ids(stateful.template)
+    except ContractError as error:
+        raise TemplateError(f"{where}: {error}") from None
+    main_id, dlq_id = ids.main_queue, ids.dead_letter_queue
+    redrive = resources[main_id].get("Properties", {}).get("RedrivePolicy")
+    if not redrive:
+        raise TemplateError(f"{where}: the main queue {main_id} has no RedrivePolicy")
+    if _get_att_target(redrive.get("deadLetterTargetArn"), f"{where} {main_id} RedrivePolicy") != dlq_id:
+        raise TemplateError(f"{where}: the main queue's dead-letter target is not the DLQ {dlq_id}")
 
-    notifications = [r for r in resources.values() if r.get("Type") == "Custom::S3BucketNotifications"]
-    to_main = [(n, c) for n in notifications
-               for c in n.get("Properties", {}).get("NotificationConfiguration", {})
-               .get("QueueConfigurations", [])
+    configurations = [c for n in bucket_notifications(resources, ids.bucket)
+                      for c in n.get("QueueConfigurations", [])]
+    to_main = [c for c in configurations
                if _get_att_target(c.get("QueueArn"), f"{where} QueueConfiguration") == main_id]
     if len(to_main) != 1:
         raise TemplateError(f"{where}: expected exactly one QueueConfiguration to the main queue "
                             f"{main_id}, found {len(to_main)}")
-    notification, configuration = to_main[0]
-    bucket_id = (notification["Properties"].get("BucketName") or {}).get("Ref")
-    bucket = resources.get(bucket_id or "", {})
-    if bucket.get("Type") != "AWS::S3::Bucket":
-        raise TemplateError(f"{where}: the notification's BucketName does not reference a bucket "
-                            "of this stack")
+    configuration = to_main[0]
+    bucket = resources[ids.bucket]
     rules = configuration.get("Filter", {}).get("Key", {}).get("FilterRules", [])
     prefix = next((r["Value"] for r in rules if r.get("Name", "").lower() == "prefix"), "")
 
     return LocalSpec(
         environment=environment,
         stateful_template=stateful.template_file,
-        main_queue=_queue_spec(main_id, queues[main_id], where,
+        main_queue=_queue_spec(main_id, resources[main_id], where,
                                max_receive_count=int(redrive["maxReceiveCount"])),
-        dead_letter_queue=_queue_spec(dlq_id, queues[dlq_id], where),
+        dead_letter_queue=_queue_spec(dlq_id, resources[dlq_id], where),
         notification_events=tuple(configuration.get("Events", [])),
         notification_filter=configuration.get("Filter", {}),
         prefix=prefix,

@@ -82,8 +82,7 @@ def test_a_main_queue_without_redrive_is_refused(tmp_path, dev_assembly):
         for resource in resources.values():
             resource.get("Properties", {}).pop("RedrivePolicy", None)
 
-    with pytest.raises(TemplateError, match=r"expected one queue with a RedrivePolicy \(the main "
-                                            r"queue\), found 0"):
+    with pytest.raises(TemplateError, match=r"the main queue IngestQueuesMainQueue\w* has no RedrivePolicy"):
         read_local_spec(edited_assembly(tmp_path, dev_assembly, drop_redrive))
 
 
