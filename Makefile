@@ -79,10 +79,10 @@ test: test-setup lint
 bench: bench-moto bench-aws-profile
 
 bench-moto: setup
-	$(PY) bench/worker_bench.py
+	$(PY) -m bench.worker_bench
 
 bench-aws-profile: setup
-	$(PY) bench/aws_profile.py
+	$(PY) -m bench.aws_profile
 
 alarm-replay: setup
 	UPDATE_ALARM_REPLAY=1 $(PY) -m pytest -q tests/infra/test_alarm_replay.py

@@ -1,7 +1,7 @@
 """Worker throughput under in-region latency (`make bench-aws-profile`, part of `make bench`).
 
 The worker, the single-threaded batched loop (raw_loop) and the naive loop run against
-bench/latency_standin.py (SQS + S3) and the fake OpenSearch, every call delayed as in-region:
+harness/latency_standin.py (SQS + S3) and the fake OpenSearch, every call delayed as in-region:
 SQS 15 ms, S3 GetObject 30 ms, _mget 20 ms, _bulk 40 ms + 0.5 ms per document (assumptions
 modelled on in-region AWS latency, from issue 10). The servers run in this process; the worker is
 a separate process (`python -m ingest_worker`, default settings), so its CPU time is its own.
@@ -24,15 +24,15 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-# Run as a script: the repository root makes bench/ and the test support importable.
-sys.path.insert(0, str(ROOT))
-from bench import contenders as c  # noqa: E402
-from bench.latency_standin import LatencyProfile, StandIn  # noqa: E402
-from tests.support.fake_opensearch import FakeOpenSearch  # noqa: E402
+import boto3
 
+from bench import contenders as c
+from harness.fake_opensearch import FakeOpenSearch
+from harness.latency_standin import LatencyProfile, StandIn
+
+ROOT = Path(__file__).resolve().parents[1]
+# boto3 reads credentials when a client is made: moto and the stand-in accept these.
 os.environ.update(c.CREDS)
-import boto3  # noqa: E402
 
 BUCKET = "bench-raw"
 

@@ -20,6 +20,8 @@ import uuid
 from pathlib import Path
 from urllib.parse import quote_plus, unquote_plus
 
+from harness.worker_process import WorkerProcess, worker_env
+
 ROOT = Path(__file__).resolve().parents[1]
 REGION = "us-east-1"
 CREDS = {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench",
@@ -112,17 +114,14 @@ def start_worker(*, queue_url: str, dlq_url: str, search_url: str, index: str,
                  aws_endpoint: str, **overrides: str):
     """`python -m ingest_worker` as production starts it; settings not given stay default.
     Its log goes to a temporary file, removed by stop_worker after a clean exit."""
-    from tests.support.local_aws import WorkerProcess
 
     log_path = Path(tempfile.mkstemp(prefix="bench-worker-", suffix=".log")[1])
     print(f"  worker log: {log_path}", flush=True)
 
-    env = {**CREDS, "WORKER_QUEUE_URL": queue_url, "WORKER_DLQ_URL": dlq_url,
-           "WORKER_OPENSEARCH_ENDPOINT": search_url, "WORKER_OPENSEARCH_INDEX": index,
-           "WORKER_OPENSEARCH_AUTH": "none", "AWS_REGION": REGION,
-           "WORKER_AWS_ENDPOINT_URL": aws_endpoint,
-           # Any 12-digit id: neither moto nor the stand-in checks the bucket's owner.
-           "WORKER_EXPECTED_BUCKET_OWNER": "123456789012", **overrides}
+    # The bucket owner stays moto's account: neither moto nor the stand-in checks it.
+    env = {**CREDS, **worker_env(queue_url=queue_url, dlq_url=dlq_url, search_url=search_url,
+                                 aws_endpoint=aws_endpoint, region=REGION,
+                                 WORKER_OPENSEARCH_INDEX=index, **overrides)}
     return WorkerProcess(env, sys.executable, log_path)
 
 

@@ -26,10 +26,9 @@ import time
 import uuid
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-# The benchmark runs as a script: the repository root makes bench/ and the test support importable.
-sys.path.insert(0, str(ROOT))
-from bench.contenders import (  # noqa: E402
+import boto3
+
+from bench.contenders import (
     BODY,
     CREDS,
     REGION,
@@ -41,11 +40,12 @@ from bench.contenders import (  # noqa: E402
     vm_hwm_kb,
     wait_until,
 )
-from tests.support.fake_opensearch import FakeOpenSearch  # noqa: E402
+from harness.fake_opensearch import FakeOpenSearch
 
+ROOT = Path(__file__).resolve().parents[1]
+# boto3 reads credentials when a client is made: moto and the stand-in accept these.
 os.environ.update(CREDS)
 
-import boto3  # noqa: E402
 
 
 def free_port() -> int:

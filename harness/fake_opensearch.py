@@ -31,8 +31,7 @@ answer leaves); set it in the constructor or as the attribute.
 Sockets use TCP_NODELAY: http.server writes headers and body separately, and delayed ACKs would
 otherwise add about 40 ms to answers on kept-alive connections.
 
-Shared by `make local` (local/pipeline.py) and the tests and benchmark
-(`tests.support.fake_opensearch` re-exports it).
+Shared by `make local` (local/pipeline.py), the tests and the benchmarks.
 """
 from __future__ import annotations
 

@@ -9,10 +9,6 @@ from __future__ import annotations
 
 import io
 import json
-import logging
-import os
-import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -20,16 +16,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from tests.support.fake_opensearch import FakeOpenSearch
+from harness.fake_opensearch import FakeOpenSearch
+from harness.moto import MOTO_ACCOUNT
+from harness.worker_process import REGION, worker_env
 
-ROOT = Path(__file__).resolve().parents[2]
-WORKER_DIR = ROOT / "worker_asset"
+ROOT = Path(__file__).resolve().parents[1]
 
-REGION = "us-east-1"
 FAKE_CREDS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
               "AWS_DEFAULT_REGION": REGION}
 MAX_RECEIVE_COUNT = 5
-ACCOUNT_ID = "123456789012"  # moto's account: the owner of every bucket the tests create
+ACCOUNT_ID = MOTO_ACCOUNT  # the owner of every bucket the tests create
 INDEX = "file-index"
 DLQ_RETENTION_SECONDS = 14 * 24 * 3600
 TEST_VISIBILITY = 6
@@ -112,23 +108,13 @@ class Aws:
         return self.sqs.send_message(QueueUrl=self.queue_url, MessageBody=body)["MessageId"]
 
     def env(self, fake: FakeOpenSearch, **overrides: Any) -> dict[str, str]:
-        env = {
-            "WORKER_QUEUE_URL": self.queue_url,
-            "WORKER_DLQ_URL": self.dlq_url,
-            "WORKER_OPENSEARCH_ENDPOINT": fake.url,
-            "WORKER_EXPECTED_BUCKET_OWNER": ACCOUNT_ID,
-            "WORKER_OPENSEARCH_INDEX": INDEX,
-            "WORKER_OPENSEARCH_AUTH": "none",
-            "WORKER_CONCURRENCY": "4",
-            "WORKER_VISIBILITY_TIMEOUT_SECONDS": str(self.visibility),
-            "WORKER_WAIT_TIME_SECONDS": "1",
-            "WORKER_SHUTDOWN_TIMEOUT_SECONDS": "15",
-            "AWS_REGION": REGION,
-            "WORKER_AWS_ENDPOINT_URL": self.url,
-            "WORKER_LOG_LEVEL": "DEBUG",
-        }
-        env.update({k: str(v) for k, v in overrides.items()})
-        return env
+        """The worker's settings for this pair, tuned for tests (short polls and timeouts)."""
+        return worker_env(
+            queue_url=self.queue_url, dlq_url=self.dlq_url, search_url=fake.url,
+            aws_endpoint=self.url, bucket_owner=ACCOUNT_ID,
+            WORKER_OPENSEARCH_INDEX=INDEX, WORKER_CONCURRENCY=4,
+            WORKER_VISIBILITY_TIMEOUT_SECONDS=self.visibility, WORKER_WAIT_TIME_SECONDS=1,
+            WORKER_SHUTDOWN_TIMEOUT_SECONDS=15, WORKER_LOG_LEVEL="DEBUG", **overrides)
 
 
 class LogCapture(io.TextIOBase):
@@ -192,45 +178,3 @@ class InProcessWorker:
     def processed(self, outcome: str | None = None) -> list[dict]:
         """The worker's `message_processed` lines, optionally only those with one outcome."""
         return self.logs.events("message_processed", **({"outcome": outcome} if outcome else {}))
-
-
-class WorkerProcess:
-    def __init__(self, env: dict[str, str], python: str = sys.executable,
-                 log_path: Path | None = None) -> None:
-        full_env = {k: v for k, v in os.environ.items() if not k.startswith("WORKER_")}
-        full_env.update(env)
-        full_env["PYTHONUNBUFFERED"] = "1"
-        self.log_path = log_path
-        self._out = open(log_path, "w") if log_path else subprocess.DEVNULL
-        self.proc = subprocess.Popen([python, "-m", "ingest_worker"], cwd=str(WORKER_DIR),
-                                     env=full_env, stdout=self._out, stderr=subprocess.STDOUT)
-
-    def lines(self) -> list[dict]:
-        out = []
-        for raw in Path(self.log_path).read_text().splitlines():
-            try:
-                out.append(json.loads(raw))
-            except ValueError:
-                out.append({"event": "_non_json", "raw": raw})
-        return out
-
-    def events(self, event: str) -> list[dict]:
-        return [r for r in self.lines() if r.get("event") == event]
-
-    def close(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(10)
-        if self._out is not subprocess.DEVNULL:
-            self._out.close()
-
-
-def start_moto_server() -> tuple[str, Callable[[], None]]:
-    """moto's server on a free loopback port: (endpoint URL, stop function)."""
-    from moto.server import ThreadedMotoServer
-
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    return f"http://{host}:{port}", server.stop

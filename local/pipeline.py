@@ -11,25 +11,23 @@ this process; the worker is its only child.
 from __future__ import annotations
 
 import json
-import os
 import signal
 import socket
 import subprocess
-import sys
 import threading
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from local.dev_templates import REPO, LocalSpec, notification_configuration
-from local.fake_opensearch import FakeOpenSearch
+from harness.fake_opensearch import FakeOpenSearch
+from harness.moto import MOTO_ACCOUNT, start_moto_server
+from harness.worker_process import start_worker_process, worker_env
+from local.dev_templates import LocalSpec, notification_configuration
 
-WORKER_DIR = REPO / "worker_asset"
 REGION = "us-east-1"
 # moto accepts any credentials; these only keep boto3 and the AWS CLI from looking for real ones.
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}
-MOTO_ACCOUNT = "123456789012"
 BUCKET = "file-search-local-raw"
 MAIN_QUEUE = "file-search-local-main"
 DEAD_LETTER_QUEUE = "file-search-local-dlq"
@@ -109,7 +107,7 @@ class LocalPipeline:
         self.aws_port, self.search_port = aws_port, search_port
         self.worker_overrides = dict(worker_overrides or {})
         self.notifications: list[Notification] = []
-        self._moto: Any = None
+        self._stop_moto: Any = None
         self._restore_tap: Any = None
         self.search: FakeOpenSearch | None = None
         self.worker: subprocess.Popen[str] | None = None
@@ -140,15 +138,7 @@ class LocalPipeline:
         self._start_worker()
 
     def _start_moto(self) -> None:
-        import logging
-
-        from moto.server import ThreadedMotoServer
-
-        logging.getLogger("werkzeug").setLevel(logging.ERROR)
-        self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=self.aws_port, verbose=False)
-        self._moto.start()
-        host, port = self._moto.get_host_and_port()
-        self.aws_url = f"http://{host}:{port}"
+        self.aws_url, self._stop_moto = start_moto_server(self.aws_port)
         self._tap_notifications()
 
     def _tap_notifications(self) -> None:
@@ -202,28 +192,18 @@ class LocalPipeline:
         assert self.search is not None
         return {
             **self.spec.worker_environment,
-            "AWS_REGION": REGION,
-            "WORKER_QUEUE_URL": self.queue_url,
-            "WORKER_DLQ_URL": self.dlq_url,
-            "WORKER_OPENSEARCH_ENDPOINT": self.search.url,
-            "WORKER_OPENSEARCH_AUTH": "none",
-            "WORKER_AWS_ENDPOINT_URL": self.aws_url,
-            "WORKER_EXPECTED_BUCKET_OWNER": MOTO_ACCOUNT,  # owns every bucket moto creates
+            **worker_env(queue_url=self.queue_url, dlq_url=self.dlq_url, search_url=self.search.url,
+                         aws_endpoint=self.aws_url, region=REGION, bucket_owner=MOTO_ACCOUNT),
             **self.worker_overrides,
         }
 
     def _start_worker(self) -> None:
-        env = {k: v for k, v in os.environ.items()
-               if not k.startswith(("WORKER_", "AWS_"))}  # no real credentials or profiles
-        env.update(CREDENTIALS)
-        env.update(self.worker_environment())
-        env["PYTHONUNBUFFERED"] = "1"
-        # Its own session: a terminal's Ctrl-C reaches only this process, which then stops the
-        # worker itself (SIGTERM, the way systemd stops it on an instance).
-        self.worker = subprocess.Popen(
-            [sys.executable, "-m", "ingest_worker"], cwd=WORKER_DIR, env=env,
-            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-            text=True, encoding="utf-8", start_new_session=True)
+        # No real credentials or profiles (inherit_aws=False). Its own session: a terminal's
+        # Ctrl-C reaches only this process, which then stops the worker itself (SIGTERM, the
+        # way systemd stops it on an instance).
+        self.worker = start_worker_process(
+            {**CREDENTIALS, **self.worker_environment()}, stdout=subprocess.PIPE,
+            inherit_aws=False, new_session=True)
         assert self.worker.stdout is not None
         self.worker_log = WorkerLog(self.worker.stdout, self.log_dir / "worker.log")
 
@@ -284,9 +264,9 @@ class LocalPipeline:
         if self.search is not None:
             self.search.stop()
             self.search = None
-        if self._moto is not None:
-            self._moto.stop()
-            self._moto = None
+        if self._stop_moto is not None:
+            self._stop_moto()
+            self._stop_moto = None
         if self._restore_tap is not None:
             self._restore_tap()
             self._restore_tap = None

@@ -14,8 +14,8 @@ from botocore.exceptions import ClientError
 from ingest_worker.events import parse_body
 
 from bench.contenders import s3_event
-from bench.latency_standin import NO_LATENCY, LatencyProfile, StandIn
-from tests.support.fake_opensearch import FakeOpenSearch
+from harness.fake_opensearch import FakeOpenSearch
+from harness.latency_standin import NO_LATENCY, LatencyProfile, StandIn
 
 KEYS = {"aws_access_key_id": "bench", "aws_secret_access_key": "bench",
         "region_name": "us-east-1"}

@@ -19,8 +19,8 @@ from pathlib import Path
 import boto3
 import pytest
 
+from harness.local_aws import ROOT, wait_for
 from local.pipeline import BUCKET, CREDENTIALS, REGION
-from tests.support.local_aws import ROOT, wait_for
 
 # A short long-poll so that a clean stop takes seconds, not the template's 20 s.
 QUICK_STOP = ["--worker-env", "WORKER_WAIT_TIME_SECONDS=1"]

@@ -9,9 +9,11 @@ import urllib.request
 
 import pytest
 
-from tests.support.fake_opensearch import FakeOpenSearch
-from tests.support.local_aws import FAKE_CREDS, REGION, start_moto_server
-from tests.support.moto_gaps import patch_moto
+from harness.fake_opensearch import FakeOpenSearch
+from harness.local_aws import FAKE_CREDS
+from harness.moto import start_moto_server
+from harness.moto_gaps import patch_moto
+from harness.worker_process import REGION
 from tests.support.ops_env import LocalEnvironment
 
 

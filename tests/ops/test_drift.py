@@ -73,7 +73,7 @@ def test_templates_are_synthesized_when_the_assembly_lacks_them(synthesized, tmp
 def test_a_pipe_into_the_queue_is_drift_and_blocks_redrive(deployed, ops):
     import boto3
 
-    from tests.support.local_aws import REGION
+    from harness.worker_process import REGION
 
     source = deployed.sqs.create_queue(QueueName="somewhere-else")["QueueUrl"]
     boto3.client("pipes", endpoint_url=deployed.url, region_name=REGION).create_pipe(

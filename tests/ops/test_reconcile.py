@@ -8,7 +8,8 @@ import urllib.request
 from ingest_worker.events import parse_body, should_index
 from ingest_worker.planning import doc_id
 
-from tests.support.local_aws import ACCOUNT_ID, REGION, InProcessWorker, wait_for
+from harness.local_aws import ACCOUNT_ID, InProcessWorker, wait_for
+from harness.worker_process import REGION
 
 INDEX = "file-index"
 

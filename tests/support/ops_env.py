@@ -15,7 +15,7 @@ from typing import Any
 
 import boto3
 
-from tests.support.local_aws import REGION
+from harness.worker_process import REGION
 
 ACCOUNT = "123456789012"
 INT_ATTRIBUTES = ("VisibilityTimeout", "MessageRetentionPeriod", "ReceiveMessageWaitTimeSeconds",

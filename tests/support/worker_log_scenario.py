@@ -16,8 +16,9 @@ import os
 import threading
 from dataclasses import dataclass
 
-from tests.support.fake_opensearch import FakeOpenSearch
-from tests.support.local_aws import FAKE_CREDS, Aws, start_moto_server, wait_for
+from harness.fake_opensearch import FakeOpenSearch
+from harness.local_aws import FAKE_CREDS, Aws, wait_for
+from harness.moto import start_moto_server
 
 PHRASE_KEY = "raw-files/Failed to delete message - minutes.txt"
 

@@ -1,4 +1,4 @@
-"""Fixtures for the worker tests; the helpers they return live in tests/support/local_aws.py."""
+"""Fixtures for the worker tests; the helpers they return live in harness/local_aws.py."""
 from __future__ import annotations
 
 import os
@@ -6,14 +6,10 @@ import sys
 
 import pytest
 
-from tests.support.fake_opensearch import FakeOpenSearch
-from tests.support.local_aws import (
-    FAKE_CREDS,
-    Aws,
-    InProcessWorker,
-    WorkerProcess,
-    start_moto_server,
-)
+from harness.fake_opensearch import FakeOpenSearch
+from harness.local_aws import FAKE_CREDS, Aws, InProcessWorker
+from harness.moto import start_moto_server
+from harness.worker_process import WorkerProcess
 
 
 @pytest.fixture(scope="session", autouse=True)

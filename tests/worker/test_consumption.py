@@ -25,7 +25,7 @@ from ingest_worker.consumption import (
 from ingest_worker.logs import JsonLog
 from ingest_worker.stats import Counters
 
-from tests.support.local_aws import INDEX, LogCapture, wait_for
+from harness.local_aws import INDEX, LogCapture, wait_for
 
 SPEED = 120.0
 PRODUCTION_VISIBILITY = 900

@@ -1,4 +1,4 @@
-"""tests/support/fake_opensearch.py answers like OpenSearch for what the worker uses."""
+"""harness/fake_opensearch.py answers like OpenSearch for what the worker uses."""
 from __future__ import annotations
 
 import json

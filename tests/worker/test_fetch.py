@@ -10,7 +10,7 @@ from ingest_worker.consumption import DependencyFault
 from ingest_worker.events import ObjectRef, PoisonMessage
 from ingest_worker.fetch import ObjectFetcher, classify_s3_error, error_code
 
-from tests.support.local_aws import ACCOUNT_ID
+from harness.local_aws import ACCOUNT_ID
 
 
 def ref(aws, key: str, **kw) -> ObjectRef:

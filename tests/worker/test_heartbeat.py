@@ -16,7 +16,7 @@ from ingest_worker.logs import JsonLog
 from ingest_worker.messages import ReceivedMessage
 from ingest_worker.stats import Counters
 
-from tests.support.local_aws import LogCapture, wait_for
+from harness.local_aws import LogCapture, wait_for
 
 
 def test_timing_extends_well_before_expiry():

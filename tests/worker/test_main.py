@@ -15,7 +15,8 @@ import pytest
 from ingest_worker import config
 from ingest_worker.__main__ import main
 
-from tests.support.local_aws import INDEX, ROOT, WORKER_DIR, wait_for
+from harness.local_aws import INDEX, ROOT, wait_for
+from harness.worker_process import WORKER_DIR
 from tests.support.worker_env import MINIMAL_WORKER_ENV
 
 PY39_VENV = ROOT / ".venv" / "py39" / "bin" / "python"

@@ -6,7 +6,7 @@ import json
 
 from ingest_worker.planning import doc_id
 
-from tests.support.local_aws import ACCOUNT_ID, INDEX, wait_for
+from harness.local_aws import ACCOUNT_ID, INDEX, wait_for
 
 
 def test_happy_path_indexes_deletes_and_skips_the_test_event(aws, fake_os, run_worker):

@@ -4,7 +4,7 @@ from __future__ import annotations
 from ingest_worker.messages import DeadLetter, Finished, ReceivedMessage, Retry
 from ingest_worker.settle import dlq_entry, retry_delay, settlement
 
-from tests.support.local_aws import wait_for
+from harness.local_aws import wait_for
 
 
 def message(n: int, receive_count: int = 1) -> ReceivedMessage:
@@ -64,7 +64,7 @@ def test_a_delete_that_keeps_failing_is_abandoned_with_the_runbook_phrase(aws):
     from ingest_worker.settle import DELETE_ATTEMPTS, Settler
     from ingest_worker.stats import Counters
 
-    from tests.support.local_aws import LogCapture
+    from harness.local_aws import LogCapture
 
     logs, forgotten = LogCapture(), []
     settler = Settler(sqs=aws.sqs, queue_url=aws.queue_url, dlq_url=aws.dlq_url,

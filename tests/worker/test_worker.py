@@ -8,7 +8,7 @@ import time
 
 from ingest_worker.planning import doc_id
 
-from tests.support.local_aws import INDEX, wait_for
+from harness.local_aws import INDEX, wait_for
 
 
 def test_sigkill_mid_batch_message_reappears_and_is_indexed_exactly_once(
