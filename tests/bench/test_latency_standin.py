@@ -11,7 +11,7 @@ import uuid
 import boto3
 import pytest
 from botocore.exceptions import ClientError
-from ingest_worker.events import parse_body
+from ingest_worker.s3_events import parse_body
 
 from bench.contenders import s3_event
 from harness.fake_opensearch import FakeOpenSearch

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import urllib.request
 
-from ingest_worker.events import parse_body, should_index
-from ingest_worker.planning import doc_id
+from ingest_worker.plan import doc_id
+from ingest_worker.s3_events import parse_body, should_index
 
 from harness.local_aws import ACCOUNT_ID, InProcessWorker, wait_for
 from harness.worker_process import REGION

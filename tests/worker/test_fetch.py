@@ -6,9 +6,10 @@ import collections
 
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
-from ingest_worker.consumption import DependencyFault
-from ingest_worker.events import ObjectRef, PoisonMessage
-from ingest_worker.fetch import ObjectFetcher, classify_s3_error, error_code
+from ingest_worker.faults import error_code
+from ingest_worker.fetch import ObjectFetcher, classify_s3_error
+from ingest_worker.gate import DependencyFault
+from ingest_worker.s3_events import ObjectRef, PoisonMessage
 
 from harness.local_aws import ACCOUNT_ID
 

@@ -1,4 +1,4 @@
-"""consumption.py: an outage of the index or the bucket pauses consumption and never sends good
+"""gate.py: an outage of the index or the bucket pauses consumption and never sends good
 files to the DLQ.
 
 The outage tests run the worker's real schedule (in-process retries, probes 1, 2, 4 ... 60 s)
@@ -15,7 +15,7 @@ import time
 import pytest
 from botocore.awsrequest import AWSResponse
 from ingest_worker.clock import Clock
-from ingest_worker.consumption import (
+from ingest_worker.gate import (
     PROBE_CAP,
     ConsumptionGate,
     DependencyFault,

@@ -13,7 +13,7 @@ from ingest_worker.heartbeat import (
     next_visibility,
 )
 from ingest_worker.logs import JsonLog
-from ingest_worker.messages import ReceivedMessage
+from ingest_worker.outcomes import ReceivedMessage
 from ingest_worker.stats import Counters
 
 from harness.local_aws import LogCapture, wait_for

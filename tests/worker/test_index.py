@@ -1,8 +1,8 @@
-"""opensearch.py: the REST client (signing, error classification) against the fake."""
+"""index.py: the REST client (signing, error classification) against the fake."""
 from __future__ import annotations
 
 import pytest
-from ingest_worker.opensearch import DocumentWrite, OpenSearch, SearchRequestError
+from ingest_worker.index import DocumentWrite, OpenSearch, SearchRequestError
 
 
 def test_requests_are_sigv4_signed_for_es(fake_os):

@@ -1,8 +1,7 @@
-"""messages.py: each message ends a round with exactly one outcome."""
+"""outcomes.py: each message ends a round with exactly one outcome."""
 from __future__ import annotations
 
-from ingest_worker.events import ObjectRef, PoisonMessage
-from ingest_worker.messages import (
+from ingest_worker.outcomes import (
     DeadLetter,
     Failed,
     Finished,
@@ -11,6 +10,7 @@ from ingest_worker.messages import (
     RetryLater,
     message_outcome,
 )
+from ingest_worker.s3_events import ObjectRef, PoisonMessage
 
 A = ObjectRef("b", "raw-files/a.txt", "ObjectCreated:Put")
 B = ObjectRef("b", "raw-files/b.txt", "ObjectCreated:Put")

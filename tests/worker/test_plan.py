@@ -1,12 +1,11 @@
-"""planning.py: documents, which upload is newer, and the pure write plan."""
+"""plan.py: documents, which upload is newer, and the pure write plan."""
 from __future__ import annotations
 
 import datetime
 
-from ingest_worker.events import ObjectRef
-from ingest_worker.messages import DeadLetter, Failed, Processed
-from ingest_worker.opensearch import StoredDocument
-from ingest_worker.planning import (
+from ingest_worker.index import StoredDocument
+from ingest_worker.outcomes import DeadLetter, Failed, Processed
+from ingest_worker.plan import (
     FetchedObject,
     Write,
     build_document,
@@ -15,6 +14,7 @@ from ingest_worker.planning import (
     doc_id,
     plan_writes,
 )
+from ingest_worker.s3_events import ObjectRef
 
 REF = ObjectRef("b", "raw-files/a.txt", "ObjectCreated:Put")
 

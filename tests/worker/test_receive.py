@@ -1,11 +1,11 @@
-"""consumer.py: a full batch is followed at once by a second receive; messages become held."""
+"""receive.py: a full batch is followed at once by a second receive; messages become held."""
 from __future__ import annotations
 
 import threading
 
 from ingest_worker.clock import Clock
-from ingest_worker.consumer import Consumer
-from ingest_worker.heartbeat import InFlight
+from ingest_worker.held import InFlight
+from ingest_worker.receive import Consumer
 
 
 def test_a_full_batch_takes_a_second_one_and_every_message_is_held(aws):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from ingest_worker.planning import doc_id
+from ingest_worker.plan import doc_id
 
 from harness.local_aws import ACCOUNT_ID, INDEX, wait_for
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from ingest_worker import events
+from ingest_worker import s3_events as events
 
 
 def _record(key, name="ObjectCreated:Put"):

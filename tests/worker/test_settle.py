@@ -1,7 +1,7 @@
 """settle.py: which SQS action each outcome gets (pure rules), and checked deletes on moto."""
 from __future__ import annotations
 
-from ingest_worker.messages import DeadLetter, Finished, ReceivedMessage, Retry
+from ingest_worker.outcomes import DeadLetter, Finished, ReceivedMessage, Retry
 from ingest_worker.settle import dlq_entry, retry_delay, settlement
 
 from harness.local_aws import wait_for

@@ -6,7 +6,7 @@ import signal
 import threading
 import time
 
-from ingest_worker.planning import doc_id
+from ingest_worker.plan import doc_id
 
 from harness.local_aws import INDEX, wait_for
 

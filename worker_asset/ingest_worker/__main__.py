@@ -36,7 +36,7 @@ def build(cfg: config.Config, log: JsonLog, clock: Any = None) -> Tuple[Any, Any
     import boto3
     from botocore.config import Config as BotoConfig
 
-    from .opensearch import OpenSearch
+    from .index import OpenSearch
     from .worker import Worker
 
     session = boto3.session.Session(region_name=cfg.region)

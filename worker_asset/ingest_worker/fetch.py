@@ -9,24 +9,15 @@ from __future__ import annotations
 from typing import Any, Dict
 
 from . import extract
-from .consumption import DependencyFault
-from .events import ObjectRef, PoisonMessage
-from .planning import FetchedObject, build_document
+from .faults import error_code
+from .gate import DependencyFault
+from .plan import FetchedObject, build_document
+from .s3_events import ObjectRef, PoisonMessage
 
 # The object (or the version the event names) is gone: the message can never succeed.
 MISSING_OBJECT_CODES = ("NoSuchKey", "NoSuchVersion", "404", "NotFound")
 # The object exists but cannot be read as it is (archived; a malformed version id).
 UNREADABLE_OBJECT_CODES = ("InvalidObjectState", "InvalidArgument")
-
-
-def error_code(exc: BaseException) -> str:
-    """The AWS error code of a botocore ClientError, or the exception's class name."""
-    response = getattr(exc, "response", None)
-    if isinstance(response, dict):
-        code = response.get("Error", {}).get("Code")
-        if code:
-            return str(code)
-    return type(exc).__name__
 
 
 def classify_s3_error(exc: BaseException, ref: ObjectRef) -> Exception:

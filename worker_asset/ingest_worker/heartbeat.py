@@ -1,4 +1,4 @@
-"""The messages this worker holds, and the heartbeat that keeps them invisible while held.
+"""The heartbeat that keeps the messages this worker holds (held.py) invisible while held.
 
 SQS lets a received message stay invisible for at most 12 hours from its receive. The heartbeat
 extends held messages up to shortly before that limit and then gives them back itself, so that
@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import random
 import threading
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Tuple
 
 from .clock import Clock
+from .held import InFlight
 from .logs import JsonLog
-from .messages import ReceivedMessage
+from .outcomes import ReceivedMessage
 from .settle import Settler
 from .stats import Counters
 
@@ -35,46 +36,6 @@ def next_visibility(held_for: float, visibility_timeout: int) -> Optional[int]:
     if left < min(visibility_timeout, 60):
         return None
     return int(min(visibility_timeout, left))
-
-
-class InFlight:
-    """Received and not yet settled, by receipt handle."""
-
-    def __init__(self) -> None:
-        self._cond = threading.Condition()
-        self._held: Dict[str, ReceivedMessage] = {}
-
-    def add(self, messages: Sequence[ReceivedMessage]) -> None:
-        with self._cond:
-            for m in messages:
-                self._held[m.receipt_handle] = m
-
-    def forget(self, messages: Sequence[ReceivedMessage]) -> None:
-        with self._cond:
-            for m in messages:
-                self._held.pop(m.receipt_handle, None)
-            self._cond.notify_all()
-
-    def wait_below(self, limit: int, timeout: float) -> bool:
-        """Wait (real seconds) until fewer than `limit` are held; True if so."""
-        with self._cond:
-            return self._cond.wait_for(lambda: len(self._held) < limit, timeout)
-
-    def __contains__(self, message: ReceivedMessage) -> bool:
-        with self._cond:
-            return message.receipt_handle in self._held
-
-    def __len__(self) -> int:
-        with self._cond:
-            return len(self._held)
-
-    def all(self) -> List[ReceivedMessage]:
-        with self._cond:
-            return list(self._held.values())
-
-    def due(self, now: float, margin: float) -> List[ReceivedMessage]:
-        with self._cond:
-            return [m for m in self._held.values() if m.deadline - now < margin]
 
 
 class Heartbeat:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Optional, Sequence, Tuple, Union
 
-from .events import ObjectRef, PoisonMessage
+from .s3_events import ObjectRef, PoisonMessage
 
 
 class RetryLater(Exception):

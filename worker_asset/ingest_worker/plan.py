@@ -20,9 +20,9 @@ import hashlib
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from . import extract
-from .events import ObjectRef
-from .messages import DeadLetter, Failed, Processed, RecordResult
-from .opensearch import DocumentWrite, StoredDocument, is_transient_status
+from .index import DocumentWrite, StoredDocument, is_transient_status
+from .outcomes import DeadLetter, Failed, Processed, RecordResult
+from .s3_events import ObjectRef
 
 # The fields of an indexed document that plan_writes compares (read with _mget).
 EXISTING_FIELDS = ("etag", "version_id", "last_modified_ms", "sequencer")

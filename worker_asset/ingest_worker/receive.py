@@ -5,8 +5,8 @@ import threading
 from typing import Any, List
 
 from .clock import Clock
-from .heartbeat import InFlight
-from .messages import ReceivedMessage
+from .held import InFlight
+from .outcomes import ReceivedMessage
 
 RECEIVE_BATCH = 10  # SQS's maximum per ReceiveMessage
 

@@ -2,7 +2,7 @@
 changed, then settle every message with SQS according to its one outcome.
 
 S3 and index failures that are not the message's fault go through the consumption gate
-(consumption.py): retried in-process, then consumption pauses until the dependency answers.
+(gate.py): retried in-process, then consumption pauses until the dependency answers.
 The round keeps what it fetched meanwhile: a retried `_mget`/`_bulk` never downloads again.
 """
 from __future__ import annotations
@@ -13,12 +13,12 @@ import functools
 import time
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
-from .consumption import ConsumptionGate, DependencyFault, Stopping
-from .events import ObjectRef, PoisonMessage, parse_body, should_index
 from .fetch import ObjectFetcher
-from .heartbeat import InFlight
+from .gate import ConsumptionGate, DependencyFault, Stopping
+from .held import InFlight
+from .index import OpenSearch, SearchRequestError, StoredDocument
 from .logs import JsonLog
-from .messages import (
+from .outcomes import (
     DeadLetter,
     Failed,
     Finished,
@@ -29,8 +29,8 @@ from .messages import (
     Retry,
     message_outcome,
 )
-from .opensearch import OpenSearch, SearchRequestError, StoredDocument
-from .planning import EXISTING_FIELDS, FetchedObject, Write, bulk_item_results, plan_writes
+from .plan import EXISTING_FIELDS, FetchedObject, Write, bulk_item_results, plan_writes
+from .s3_events import ObjectRef, PoisonMessage, parse_body, should_index
 from .settle import Settler
 from .stats import Counters
 

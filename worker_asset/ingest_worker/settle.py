@@ -6,9 +6,9 @@ import dataclasses
 import time
 from typing import Any, Callable, Dict, List, Sequence, Tuple
 
-from .fetch import error_code
+from .faults import error_code
 from .logs import JsonLog
-from .messages import DeadLetter, Finished, Outcome, ReceivedMessage, Retry
+from .outcomes import DeadLetter, Finished, Outcome, ReceivedMessage, Retry
 from .stats import Counters
 
 SQS_BATCH = 10

@@ -2,10 +2,10 @@
 
 Each pipeline thread runs rounds (rounds.py) and overlaps them with SQS:
   - while a round fetches and indexes, the pipeline's next batch is already being received
-    (consumer.py, on the receive pool), so a round starts as soon as the previous one ends;
+    (receive.py, on the receive pool), so a round starts as soon as the previous one ends;
   - settling (deletes, DLQ) runs on the settle pool and never holds up the next round;
   - the fetch pool is shared by all pipelines, so it stays fed.
-Receiving waits while a dependency is paused (consumption.py) and while `max_in_flight`
+Receiving waits while a dependency is paused (gate.py) and while `max_in_flight`
 messages are held. A heartbeat thread (heartbeat.py) keeps every held message invisible.
 """
 from __future__ import annotations
@@ -17,13 +17,15 @@ from typing import Any, Callable, Dict, List, Optional
 
 from .clock import Clock
 from .config import Config
-from .consumer import RECEIVE_BATCH, Consumer
-from .consumption import ConsumptionGate
-from .fetch import ObjectFetcher, error_code
-from .heartbeat import Heartbeat, InFlight
+from .faults import error_code
+from .fetch import ObjectFetcher
+from .gate import ConsumptionGate
+from .heartbeat import Heartbeat
+from .held import InFlight
+from .index import OpenSearch, SearchRequestError
 from .logs import JsonLog
-from .messages import ReceivedMessage
-from .opensearch import OpenSearch, SearchRequestError
+from .outcomes import ReceivedMessage
+from .receive import RECEIVE_BATCH, Consumer
 from .rounds import RoundProcessor
 from .settle import Settler
 from .stats import Counters
