@@ -109,12 +109,11 @@ class Aws:
 
     def env(self, fake: FakeOpenSearch, **overrides: Any) -> dict[str, str]:
         """The worker's settings for this pair, tuned for tests (short polls and timeouts)."""
-        return worker_env(
-            queue_url=self.queue_url, dlq_url=self.dlq_url, search_url=fake.url,
-            aws_endpoint=self.url, bucket_owner=ACCOUNT_ID,
-            WORKER_OPENSEARCH_INDEX=INDEX, WORKER_CONCURRENCY=4,
-            WORKER_VISIBILITY_TIMEOUT_SECONDS=self.visibility, WORKER_WAIT_TIME_SECONDS=1,
-            WORKER_SHUTDOWN_TIMEOUT_SECONDS=15, WORKER_LOG_LEVEL="DEBUG", **overrides)
+        tuned = {"WORKER_OPENSEARCH_INDEX": INDEX, "WORKER_CONCURRENCY": 4,
+                 "WORKER_VISIBILITY_TIMEOUT_SECONDS": self.visibility, "WORKER_WAIT_TIME_SECONDS": 1,
+                 "WORKER_SHUTDOWN_TIMEOUT_SECONDS": 15, "WORKER_LOG_LEVEL": "DEBUG"}
+        return worker_env(queue_url=self.queue_url, dlq_url=self.dlq_url, search_url=fake.url,
+                          aws_endpoint=self.url, bucket_owner=ACCOUNT_ID, **{**tuned, **overrides})
 
 
 class LogCapture(io.TextIOBase):
