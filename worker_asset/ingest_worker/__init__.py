@@ -13,4 +13,6 @@ Along the way, gate.py pauses consumption while S3 or the index fails for reason
 the message's (faults.py reads the AWS error codes), and lifecycle.py answers the Auto Scaling
 hook on shutdown.
 """
+from __future__ import annotations
+
 __version__ = "1.0.0"
