@@ -41,9 +41,10 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
+
+from harness.http_server import BackgroundServer, QuietHandler
 
 
 def _error(status: int, etype: str, reason: str, **extra: Any) -> tuple[int, dict]:
@@ -70,7 +71,7 @@ def _query(query: dict) -> Callable[[dict], bool]:
     raise KeyError(f"query type {kind}")
 
 
-class FakeOpenSearch:
+class FakeOpenSearch(BackgroundServer):
     def __init__(self, host: str = "127.0.0.1", port: int = 0,
                  latency: Callable[[str, str, bytes], float] | None = None) -> None:
         self.lock = threading.Lock()
@@ -91,16 +92,9 @@ class FakeOpenSearch:
         self._write_block: str | None = None
         fake = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            disable_nagle_algorithm = True
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
+        class Handler(QuietHandler):
             def _handle(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else b""
+                body = self.read_body()
                 if fake.down:  # unreachable: the connection closes without an answer
                     with fake.lock:
                         fake.requests.append({"method": self.command, "path": self.path,
@@ -114,30 +108,13 @@ class FakeOpenSearch:
                 if hook is not None and "_bulk" in self.path:
                     hook()  # lets tests stop the world after a write is applied
                 data = json.dumps(payload).encode() if payload is not None else b""
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json; charset=UTF-8")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                if self.command != "HEAD":
-                    self.wfile.write(data)
+                self.reply(status, data, {"Content-Type": "application/json; charset=UTF-8"})
 
             do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = _handle
 
-        self.server = ThreadingHTTPServer((host, port), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://{host}:{self.server.server_address[1]}"
-        self._thread: threading.Thread | None = None
+        super().__init__(Handler, host, port)
 
     # -- control -----------------------------------------------------------------------------
-
-    def start(self) -> FakeOpenSearch:
-        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
     def fail_next(self, n: int, status: int = 429) -> None:
         with self.lock:

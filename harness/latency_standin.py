@@ -31,9 +31,10 @@ import struct
 import threading
 import time
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
+
+from harness.http_server import BackgroundServer, QuietHandler
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
@@ -172,7 +173,7 @@ class _Queue:
                 self.visible_count -= 1
 
 
-class StandIn:
+class StandIn(BackgroundServer):
     """SQS + S3 stand-in on 127.0.0.1. `url` is the endpoint for every boto3 client."""
 
     def __init__(self, profile: LatencyProfile = LatencyProfile(), port: int = 0) -> None:
@@ -185,16 +186,9 @@ class StandIn:
         self._long_polls_ended = False
         standin = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            disable_nagle_algorithm = True
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
+        class Handler(QuietHandler):
             def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else b""
+                body = self.read_body()
                 target = self.headers.get("X-Amz-Target", "")
                 if not target.startswith("AmazonSQS."):
                     self._reply(400, {"__type": "com.amazonaws.sqs#InvalidAction",
@@ -205,14 +199,8 @@ class StandIn:
                 self._reply(status, payload, headers)
 
             def _reply(self, status: int, payload: dict, headers: dict | None = None) -> None:
-                data = json.dumps(payload).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/x-amz-json-1.0")
-                self.send_header("Content-Length", str(len(data)))
-                for k, v in (headers or {}).items():
-                    self.send_header(k, v)
-                self.end_headers()
-                self.wfile.write(data)
+                self.reply(status, json.dumps(payload).encode(),
+                           {"Content-Type": "application/x-amz-json-1.0", **(headers or {})})
 
             def _object(self) -> None:
                 status, headers, data = standin.s3(self.command, self.path)
@@ -226,34 +214,18 @@ class StandIn:
             do_GET = do_HEAD = _object
 
             def _unsupported(self) -> None:
-                data = (f"<Error><Code>NotImplemented</Code><Message>stand-in does not serve "
-                        f"{self.command}</Message></Error>").encode()
-                self.send_response(501)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                self.reply(501, (f"<Error><Code>NotImplemented</Code><Message>stand-in does not "
+                                 f"serve {self.command}</Message></Error>").encode())
 
             do_PUT = do_DELETE = _unsupported
 
-        class Server(ThreadingHTTPServer):
-            daemon_threads = True
-            request_queue_size = 128  # the default 5 drops SYNs when a worker opens its pool
-
-        self.server = Server(("127.0.0.1", port), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self._thread: threading.Thread | None = None
+        super().__init__(Handler, "127.0.0.1", port)
 
     # -- control (in-process, no latency) ----------------------------------------------------
 
-    def start(self) -> StandIn:
-        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self._thread.start()
-        return self
-
     def stop(self) -> None:
         self.end_long_polls()
-        self.server.shutdown()
-        self.server.server_close()
+        super().stop()
 
     def create_queue(self, name: str, **attributes: str) -> str:
         with self.cond:

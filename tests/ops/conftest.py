@@ -12,7 +12,6 @@ import pytest
 from harness.fake_opensearch import FakeOpenSearch
 from harness.local_aws import FAKE_CREDS
 from harness.moto import start_moto_server
-from harness.moto_gaps import patch_moto
 from harness.worker_process import REGION
 from tests.support.ops_env import LocalEnvironment
 
@@ -29,7 +28,6 @@ def moto_url():
     saved = {k: os.environ.get(k) for k in (*FAKE_CREDS, "AWS_PROFILE")}
     os.environ.update(FAKE_CREDS)
     os.environ.pop("AWS_PROFILE", None)
-    patch_moto()
     url, stop = start_moto_server()
     yield url
     stop()
