@@ -16,6 +16,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from contract import ContractError
 from contract import declared as declared_state
 from contract.outputs import SEARCH_ENDPOINT, SEARCH_INDEX
+from contract.synth import REPO
 from ops import diagnose as diagnosis
 from ops import drift as drift_module
 from ops.aws import Aws, OpsError, deployed
@@ -28,7 +29,7 @@ from ops.redrive import redrive
 from ops.search import Search
 
 ENVIRONMENTS = ("dev", "staging", "prod")
-DEFAULT_ASSEMBLY = declared_state.REPO / "cdk.out"
+DEFAULT_ASSEMBLY = REPO / "cdk.out"
 DEFAULT_ARCHIVE = Path("ops-archive")
 
 
