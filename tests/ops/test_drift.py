@@ -7,7 +7,7 @@ import shutil
 
 import pytest
 
-from contract import ContractError, declared
+from contract import ContractError, declared, synth
 
 
 def test_no_drift_when_deployed_as_declared(deployed, ops):
@@ -52,7 +52,7 @@ def test_a_redrive_policy_to_another_queue_is_drift(deployed, ops):
 def test_templates_are_synthesized_when_the_assembly_lacks_them(synthesized, tmp_path, monkeypatch):
     calls = []
 
-    def fake_cdk(command, cwd, capture_output, text):
+    def fake_cdk(command, **_):
         calls.append(command)
         shutil.copytree(synthesized.outdir, tmp_path / "cdk.out")  # what `cdk synth` writes
 
@@ -60,10 +60,10 @@ def test_templates_are_synthesized_when_the_assembly_lacks_them(synthesized, tmp
             returncode, stdout, stderr = 0, "", ""
         return Done()
 
-    monkeypatch.setattr(declared.subprocess, "run", fake_cdk)
+    monkeypatch.setattr(synth.subprocess, "run", fake_cdk)
     state = declared.load("staging", tmp_path / "cdk.out")
-    assert calls == [["npx", "--no-install", "cdk", "synth", "-c", "env=staging", "--quiet",
-                      "--output", str(tmp_path / "cdk.out"), "staging/*"]]
+    assert calls == [[str(synth.CDK_BIN), "synth", "-c", "env=staging", "staging/*", "--quiet",
+                      "--output", str(tmp_path / "cdk.out")]]
     assert [c.describe() for c in state.notification] == [
         "s3:ObjectCreated:* prefix 'raw-files/' -> main queue"]
     with pytest.raises(ContractError, match="has no templates for 'dev'"):
