@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
@@ -15,10 +16,25 @@ LIVE_CONSTRUCT_MODULES = {"test_change_watch.py", "test_monitoring_stack.py", "t
                           "test_ingestion_stage.py", "test_stateful_stack.py", "test_alarm_replay.py"}
 
 
+# Folders whose tests build CDK apps of their own, and single modules that synthesize (a git ref
+# in a worktree). With the users of `synthesized`, they are the `synth` tests `make test-fast` skips.
+SYNTH_FOLDERS = {"infra", "cost"}
+SYNTH_MODULES = {"test_worktree.py"}
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "synth: synthesizes the CDK app (skipped by `make test-fast`)")
+
+
 def pytest_collection_modifyitems(items):
+    tests_dir = Path(__file__).parent
     for item in items:
         if item.path.name in LIVE_CONSTRUCT_MODULES:
             item.add_marker(pytest.mark.xdist_group("live-constructs"))
+        folder = item.path.relative_to(tests_dir).parts[0]
+        if ("synthesized" in getattr(item, "fixturenames", ()) or folder in SYNTH_FOLDERS
+                or item.path.name in SYNTH_MODULES):
+            item.add_marker(pytest.mark.synth)
 
 
 @pytest.fixture(scope="session")
