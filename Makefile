@@ -19,11 +19,12 @@ VENV_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 PY39_STAMP := $(VENV)/.py39-installed
 
-.PHONY: help setup test-setup synth synth-time test lint bench bench-moto bench-aws-profile alarm-replay diff cost local local-demo deploy destroy ops clean
+.PHONY: help setup test-setup synth synth-time test test-fast lint bench bench-moto bench-aws-profile alarm-replay diff cost local local-demo deploy destroy ops clean
 
 help:
 	@echo "make synth                 set up, synthesize dev, staging and prod into cdk.out"
 	@echo "make test                  set up, run the whole test suite (lint, cfn-lint, pytest)"
+	@echo "make test-fast             set up, the tests that synthesize nothing (worker, bench, tools)"
 	@echo "make bench                 set up, run both worker benchmarks below (about 4 minutes)"
 	@echo "make bench-moto            the worker benchmark on a local moto server"
 	@echo "make bench-aws-profile     the worker under in-region latency (SQS/S3 stand-in)"
@@ -72,8 +73,21 @@ synth-time: setup
 lint: setup
 	$(VENV)/bin/ruff check .
 
+# Both cores (docs/ci.md): `-n 2` runs two pytest processes; loadgroup keeps the tests of one
+# xdist_group in one process (tests/conftest.py). They share one synthesis
+# (tests/support/synth_cache.py); pytest-cov combines both processes' coverage.
+PYTEST_PARALLEL := -n 2 --dist loadgroup
+
 test: test-setup lint
-	$(PY) -m pytest --cov --cov-report=term
+	@start=$$(date +%s); \
+	$(PY) -m pytest $(PYTEST_PARALLEL) --cov --cov-report=term --durations=25; rc=$$?; \
+	echo "make test: pytest wall time $$(( $$(date +%s) - start )) s"; exit $$rc
+
+# The loop while editing worker or tool code: every test not marked `synth` (tests/conftest.py).
+test-fast: test-setup
+	@start=$$(date +%s); \
+	$(PY) -m pytest $(PYTEST_PARALLEL) -m "not synth"; rc=$$?; \
+	echo "make test-fast: pytest wall time $$(( $$(date +%s) - start )) s"; exit $$rc
 
 # Both write their part of BENCH_RESULTS.json and keep the other's.
 bench: bench-moto bench-aws-profile

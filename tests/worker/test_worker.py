@@ -2,6 +2,7 @@
 SIGTERM drains in-flight work and exits 0."""
 from __future__ import annotations
 
+import datetime
 import signal
 import threading
 import time
@@ -89,6 +90,18 @@ def test_sigterm_on_an_idle_worker_stops_within_2_seconds(aws, fake_os, worker_p
     sent = time.monotonic()
     wp.proc.send_signal(signal.SIGTERM)
     assert wp.proc.wait(10) == 0
-    assert time.monotonic() - sent < 2.0
+    # Seen from here, the stop also includes interpreter exit and coverage writing its data,
+    # which a loaded 2-core machine stretches by seconds: this bound only proves the worker did
+    # not sit out the 20 s long poll. The 2 s is the worker's own figure, from its log lines.
+    assert time.monotonic() - sent < 10.0
     stopping = wp.events("worker_stopping")[0]
+    stopped_at = wp.events("worker_stopped")[0]["ts"]
+    assert _seconds_between(stopping["ts"], stopped_at) < 2.0
     assert stopping["in_flight"] == 0 and wp.events("worker_stopped")[0]["drained"] is True
+
+
+def _seconds_between(ts_a: str, ts_b: str) -> float:
+    """Seconds between two of the worker's log timestamps (UTC, millisecond precision)."""
+    def parse(ts: str) -> datetime.datetime:
+        return datetime.datetime.strptime(ts, "%Y-%m-%dT%H:%M:%S.%fZ")
+    return (parse(ts_b) - parse(ts_a)).total_seconds()
