@@ -21,6 +21,7 @@ from config import EnvironmentConfig
 from ops import outputs
 from pipeline_constructs.alarm_factory import AlarmFactory
 from pipeline_constructs.change_watch import OutOfBandChangeWatch
+from pipeline_constructs.delivery_alarms import DeliveryAlarms
 from pipeline_constructs.pipeline_alarms import PipelineAlarms
 from pipeline_constructs.pipeline_dashboard import PipelineDashboard
 from pipeline_constructs.search_alarms import SearchDomainAlarms
@@ -59,6 +60,10 @@ class MonitoringStack(Stack):
             self, "OutOfBandChanges", name_prefix=config.name_prefix, environment=config.name,
             raw_bucket=raw_bucket, main_queue=main_queue, dead_letter_queue=dead_letter_queue,
             topic=critical_topic,
+        )
+        self.delivery_alarms = DeliveryAlarms(
+            self, "DeliveryAlarms", factory=factory, critical=critical_topic,
+            warning=warning_topic, rules=list(self.change_watch.rules.values()),
         )
         self.dashboard = PipelineDashboard(
             self, "Dashboard", dashboard_name=f"{config.name_prefix}-ingestion",
