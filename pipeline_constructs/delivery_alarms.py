@@ -59,13 +59,14 @@ class DeliveryAlarms(Construct):
                                      (WARNING_DELIVERY, warning, critical)):
             self._add(factory, alarm, notify, topic.metric_number_of_notifications_failed(
                 period=FIVE_MINUTES, statistic="Sum"))
-        # One alarm for all rules: the math sums their failures (a rule with none reports nothing).
+        # One alarm for all rules: the sum of their failures; a rule without any reports no data,
+        # hence FILL.
         failed = {f"rule{i}": cloudwatch.Metric(
             namespace="AWS/Events", metric_name="FailedInvocations",
             dimensions_map={"RuleName": rule.rule_name}, statistic="Sum", period=FIVE_MINUTES)
             for i, rule in enumerate(rules)}
         self._add(factory, CHANGE_ALERT_DELIVERY, warning, cloudwatch.MathExpression(
-            expression=f"SUM([{', '.join(failed)}])" if len(failed) > 1 else next(iter(failed)),
+            expression=" + ".join(f"FILL({m}, 0)" for m in failed),
             using_metrics=failed, period=FIVE_MINUTES, label="Change alerts not delivered"))
 
     def _add(self, factory: AlarmFactory, alarm: DeliveryAlarm, topic: sns.ITopic,

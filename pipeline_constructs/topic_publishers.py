@@ -27,7 +27,9 @@ allowed by both policies and that other alarms, rules and accounts are not.
 
 from __future__ import annotations
 
+import jsii
 from aws_cdk import ArnFormat, Stack
+from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
@@ -80,3 +82,20 @@ def allow_service_publishers(topics: list[sns.Topic], key: kms.IKey, *, name_pre
         actions=KEY_ACTIONS,
         resources=["*"],
     ))
+
+
+@jsii.implements(events.IRuleTarget)
+class TopicTarget:
+    """An SNS topic as a rule target, without the grant `targets.SnsTopic` adds.
+
+    `targets.SnsTopic` appends an unconditioned allow for `events.amazonaws.com` to the topic's
+    policy, which would let any rule of any account publish; the topic policy above already
+    allows this environment's rules, so this target only names the topic and the message.
+    """
+
+    def __init__(self, topic: sns.ITopic, *, message: events.RuleTargetInput) -> None:
+        self.topic = topic
+        self.message = message
+
+    def bind(self, rule: events.IRule, id: str | None = None) -> events.RuleTargetConfig:
+        return events.RuleTargetConfig(arn=self.topic.topic_arn, input=self.message)

@@ -62,6 +62,9 @@ class Request:
     action: str
     resource: str
     context: dict[str, str] = field(default_factory=dict)
+    # A statement naming the caller's account root (`arn:...:iam::<acct>:root`) only delegates
+    # to IAM: it matches when the caller's own identity policy allows the action too.
+    identity_policy_allows: bool = False
 
 
 def _as_list(value: object) -> list:
@@ -75,7 +78,7 @@ def _glob(pattern: str, value: str, case: bool = True) -> bool:
     return fnmatch.fnmatchcase(value, pattern.replace("[", "[[]"))
 
 
-def _principal_matches(spec: object, principal: dict[str, str]) -> bool:
+def _principal_matches(spec: object, principal: dict[str, str], identity_allows: bool) -> bool:
     if spec == "*" or spec == {"AWS": "*"}:
         return True
     if not isinstance(spec, dict):
@@ -85,8 +88,10 @@ def _principal_matches(spec: object, principal: dict[str, str]) -> bool:
             if kind == "AWS" and principal.get("AWS"):
                 account_root = re.fullmatch(r"arn:[^:]+:iam::(\d{12}):root", value)
                 caller_account = principal["AWS"].split(":")[4]
-                if value == principal["AWS"] or (account_root and account_root[1] == caller_account) \
-                        or value == caller_account:
+                if value == principal["AWS"]:
+                    return True
+                if (value == caller_account or (account_root and account_root[1] == caller_account)) \
+                        and identity_allows:
                     return True
             elif kind == "Service" and principal.get("Service") == value:
                 return True
@@ -126,7 +131,8 @@ def _condition_holds(condition: dict, context: dict[str, str]) -> bool:
 def _statement_applies(statement: dict, request: Request) -> bool:
     if "NotPrincipal" in statement or "NotAction" in statement or "NotResource" in statement:
         raise ValueError(f"unsupported statement {statement.get('Sid')!r}: Not* elements")
-    if not _principal_matches(statement["Principal"], request.principal):
+    if not _principal_matches(statement["Principal"], request.principal,
+                              request.identity_policy_allows):
         return False
     if not any(_glob(a, request.action, case=False) for a in _as_list(statement["Action"])):
         return False
