@@ -86,6 +86,10 @@ def publishers(templates: dict[str, dict], policies: Policies,
             arn = f"arn:aws:cloudwatch:{REGION}:{account}:alarm:{props['AlarmName']}"
             source = {"aws:SourceAccount": account, "aws:SourceArn": arn}
             for action in props.get("AlarmActions", []) + props.get("OKActions", []):
+                local = action.get("Fn::GetAtt", [None])[0] if isinstance(action, dict) else None
+                if local in template["Resources"]:  # a scaling policy of the same stack, no topic
+                    assert template["Resources"][local]["Type"] == "AWS::AutoScaling::ScalingPolicy"
+                    continue
                 found.append(Publisher(f"{stack} alarm {props['AlarmName']}",
                                        resolve(action, policies.exports),
                                        {"Service": "cloudwatch.amazonaws.com"}, source, source))
