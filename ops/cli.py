@@ -19,6 +19,7 @@ from contract.outputs import SEARCH_ENDPOINT, SEARCH_INDEX
 from contract.synth import REPO
 from ops import diagnose as diagnosis
 from ops import drift as drift_module
+from ops.alarm_check import check_alarm_delivery
 from ops.aws import Aws, OpsError, deployed
 from ops.console import Console
 from ops.fleet import pause, resume
@@ -98,6 +99,9 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--page-size", type=int, default=1000,
                    help="objects and documents read per request (1000)")
     c.add_argument("--no-sign", action="store_true", help=argparse.SUPPRESS)  # local fake only
+    commands.add_parser("test-alarm", parents=[common],
+                        help="set one alarm per topic to ALARM and back; subscribers must "
+                        "hear both (docs/deploy.md)")
     return top
 
 
@@ -154,4 +158,6 @@ def run(args: argparse.Namespace, console: Console) -> int:
                         credentials=None if args.no_sign else aws.credentials(),
                         page_size=args.page_size)
         return reconcile(aws, env, console, search=search, apply=args.apply)
+    if args.command == "test-alarm":
+        return check_alarm_delivery(aws, env, console)
     raise AssertionError(args.command)

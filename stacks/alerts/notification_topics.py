@@ -10,36 +10,24 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
 from config import AlarmSubscriptions
+from stacks.alerts.topic_publishers import allow_service_publishers
 from stacks.shared.keys import customer_managed_key
 
 
 class NotificationTopics(Construct):
     """`critical` pages someone now; `warning` needs a look today. Subscriptions from config."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, settings: AlarmSubscriptions) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, settings: AlarmSubscriptions,
+                 name_prefix: str, removal_policy: RemovalPolicy) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
         # alias/aws/sns cannot be used by CloudWatch alarms or Auto Scaling, so the topics get
-        # a customer-managed key whose policy lets exactly those services publish.
+        # a customer-managed key whose policy lets exactly those services publish. Its removal
+        # policy is the environment's: a deleted key makes retained messages unreadable.
         self.key = customer_managed_key(
-            self, "TopicKey", removal_policy=RemovalPolicy.DESTROY,
+            self, "TopicKey", removal_policy=removal_policy,
             description="Encrypts the ingestion pipeline's alarm topics",
         )
-        self.key.add_to_resource_policy(iam.PolicyStatement(
-            sid="CloudWatchAlarmsPublish",
-            principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
-            actions=["kms:Decrypt", "kms:GenerateDataKey*"],
-            resources=["*"],
-            conditions={"StringEquals": {"aws:SourceAccount": stack.account}},
-        ))
-        # EventBridge rules (out-of-band changes, Monitoring stack) publish to the critical topic.
-        self.key.add_to_resource_policy(iam.PolicyStatement(
-            sid="EventBridgeRulesPublish",
-            principals=[iam.ServicePrincipal("events.amazonaws.com")],
-            actions=["kms:Decrypt", "kms:GenerateDataKey*"],
-            resources=["*"],
-            conditions={"StringEquals": {"aws:SourceAccount": stack.account}},
-        ))
         # Auto Scaling publishes with its service-linked role, which may not exist yet when this
         # stack is first deployed; a key policy principal must exist, so match it by ARN instead.
         self.key.add_to_resource_policy(iam.PolicyStatement(
@@ -58,6 +46,7 @@ class NotificationTopics(Construct):
 
         self.critical = self._topic("Critical", settings.critical_emails)
         self.warning = self._topic("Warning", settings.warning_emails)
+        allow_service_publishers([self.critical, self.warning], self.key, name_prefix=name_prefix)
 
         if settings.slack is not None:
             chatbot.SlackChannelConfiguration(

@@ -15,4 +15,6 @@ class AlertsStack(Stack):
     def __init__(self, scope: Construct, construct_id: str, *, config: EnvironmentConfig,
                  **kwargs: Any) -> None:
         super().__init__(scope, construct_id, **kwargs)
-        self.topics = NotificationTopics(self, "Topics", settings=config.subscriptions)
+        self.topics = NotificationTopics(
+            self, "Topics", settings=config.subscriptions, name_prefix=config.name_prefix,
+            removal_policy=config.removal_policy)

@@ -13,6 +13,8 @@ from constructs import Construct
 
 from config import EnvironmentConfig
 from contract import outputs
+from stacks.fleet.scale_from_zero import SHORT_NAME as SCALE_FROM_ZERO
+from stacks.fleet.scale_from_zero import add_scale_from_zero
 from stacks.fleet.search_security import SearchSecuritySettings
 from stacks.fleet.worker_fleet import WorkerFleet
 from stacks.shared.log_encryption import log_key_for
@@ -52,6 +54,11 @@ class FleetStack(Stack):
             log_retention_days=config.log_retention_days, log_key=log_key,
             removal_policy=log_removal,
         )
+        if config.fleet.min_capacity == 0:
+            self.start_from_zero = add_scale_from_zero(
+                self.workers, group=self.workers.group, group_name=self.workers.group_name,
+                queue=main_queue, alarm_name=f"{config.name_prefix}-{SCALE_FROM_ZERO}",
+                environment=config.name)
         # Inside OpenSearch, map this fleet's role to the index-writer role before any
         # instance starts (with fine-grained access control an unmapped role is refused).
         if search_admin_role is not None and search_settings_security_group is not None:

@@ -43,11 +43,17 @@ def boot_commands(settings: BootSettings) -> list[str]:
     return [
         "set -euo pipefail",
         "exec > >(tee -a /var/log/ingest-worker-boot.log | logger -t ingest-worker-boot) 2>&1",
+        # cfn-signal first and alone: the ERR trap below calls it, so it must exist before the
+        # trap is set and before any install that can fail; otherwise a failed boot sends no
+        # signal and CloudFormation waits out the whole startup timeout. Retried because the
+        # package mirror is the one thing a brand-new instance cannot yet report failing on.
+        "for attempt in 1 2 3; do dnf install -y aws-cfn-bootstrap && break; sleep 10; done",
+        "test -x /opt/aws/bin/cfn-signal",
         f"report() {{ {signal}; }}",
         # Any failing command reports failure: CloudFormation then rolls the rollout back.
         "trap 'report 1' ERR",
         # From the Amazon Linux 2023 repositories, reached through the S3 gateway endpoint.
-        "dnf install -y python3 python3-boto3 amazon-cloudwatch-agent aws-cfn-bootstrap unzip",
+        "dnf install -y python3 python3-boto3 amazon-cloudwatch-agent unzip",
         f"aws s3 cp --region {settings.region} {settings.asset_s3_url} /tmp/{SERVICE}.zip",
         f"rm -rf {INSTALL_DIR} && install -d -m 0755 {INSTALL_DIR}",
         f"unzip -q /tmp/{SERVICE}.zip -d {INSTALL_DIR}",

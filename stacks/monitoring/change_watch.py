@@ -32,12 +32,13 @@ from __future__ import annotations
 
 from aws_cdk import Stack
 from aws_cdk import aws_events as events
-from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
+
+from stacks.alerts.topic_publishers import TopicTarget
 
 CLOUDTRAIL = "AWS API Call via CloudTrail"
 CLOUDFORMATION = "cloudformation.amazonaws.com"
@@ -101,7 +102,7 @@ class OutOfBandChangeWatch(Construct):
                 self, short, rule_name=f"{name_prefix}-{short}", event_pattern=pattern,
                 description=f"Out-of-band change ({short}) made outside a deploy; "
                             "runbook: docs/runbook.md#alarm-out-of-band-change",
-                targets=[targets.SnsTopic(topic, message=events.RuleTargetInput.from_text(
+                targets=[TopicTarget(topic, message=events.RuleTargetInput.from_text(
                     f"{name_prefix}: {short}: "
                     f"{events.EventField.from_path('$.detail.eventName')} by "
                     f"{events.EventField.from_path('$.detail.userIdentity.arn')} at "

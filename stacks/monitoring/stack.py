@@ -22,6 +22,7 @@ from contract import outputs
 from stacks.monitoring.alarm_factory import AlarmFactory
 from stacks.monitoring.change_watch import OutOfBandChangeWatch
 from stacks.monitoring.dashboard import PipelineDashboard
+from stacks.monitoring.delivery_alarms import DeliveryAlarms
 from stacks.monitoring.pipeline_alarms import PipelineAlarms
 from stacks.monitoring.search_alarms import SearchDomainAlarms
 from stacks.monitoring.worker_log_metrics import WorkerLogMetrics, metric_namespace
@@ -59,6 +60,10 @@ class MonitoringStack(Stack):
             self, "OutOfBandChanges", name_prefix=config.name_prefix, environment=config.name,
             raw_bucket=raw_bucket, main_queue=main_queue, dead_letter_queue=dead_letter_queue,
             topic=critical_topic,
+        )
+        self.delivery_alarms = DeliveryAlarms(
+            self, "DeliveryAlarms", factory=factory, critical=critical_topic,
+            warning=warning_topic, rules=list(self.change_watch.rules.values()),
         )
         self.dashboard = PipelineDashboard(
             self, "Dashboard", dashboard_name=f"{config.name_prefix}-ingestion",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aws_cdk import App, Stack
+from aws_cdk import App, RemovalPolicy, Stack
 from aws_cdk.assertions import Match, Template
 
 from config import AlarmSubscriptions, SlackChannel
@@ -24,7 +24,8 @@ def test_topics_are_encrypted_and_tls_only(synthesized, env):
 
 def topics_template(settings: AlarmSubscriptions) -> dict:
     stack = Stack(App(), "Alerts")
-    NotificationTopics(stack, "Topics", settings=settings)
+    NotificationTopics(stack, "Topics", settings=settings, name_prefix="file-search-test",
+                       removal_policy=RemovalPolicy.DESTROY)
     return Template.from_stack(stack).to_json()
 
 

@@ -103,8 +103,9 @@ def test_termination_hook_gives_the_worker_time_to_drain(synthesized, env):
 
 
 def test_scaling_tracks_backlog_per_in_service_instance(synthesized, env):
-    policy = fleet_resource(synthesized, env, "AWS::AutoScaling::ScalingPolicy")[1]["Properties"]
-    assert policy["PolicyType"] == "TargetTrackingScaling"
+    # The start-from-zero step policy (dev) is tests/infra/test_scaling_replay.py's.
+    policy = only_resource(synthesized.templates[env]["Fleet"], "AWS::AutoScaling::ScalingPolicy",
+                           lambda r: r["Properties"]["PolicyType"] == "TargetTrackingScaling")[1]["Properties"]
     config = policy["TargetTrackingConfiguration"]
     assert config["TargetValue"] == ENVIRONMENTS[env].fleet.backlog_per_instance_target
     metrics = {m["Id"]: m for m in config["CustomizedMetricSpecification"]["Metrics"]}

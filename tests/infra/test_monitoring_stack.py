@@ -48,11 +48,16 @@ def dimension_value(synthesized, env: str, value) -> str:
         return value
     if value == {"Ref": "AWS::AccountId"}:
         return "<account>"
+    if "Ref" in value:  # a resource of the Monitoring stack itself: the change rules
+        rule = synthesized.templates[env]["Monitoring"]["Resources"][value["Ref"]]
+        return f"<rule {rule['Properties']['Name'].removeprefix(f'file-search-{env}-')}>"
     resolved = output_value(synthesized, env, value)
     if "Ref" in resolved:
         assert resolved["Ref"].startswith("SearchDomain")
         return "<domain>"
     logical_id = resolved["Fn::GetAtt"][0]
+    if resolved["Fn::GetAtt"][1] == "TopicName":
+        return {"TopicsCritical": "<critical topic>", "TopicsWarning": "<warning topic>"}[logical_id[:-8]]
     assert resolved["Fn::GetAtt"][1] == "QueueName"
     return {"IngestQueuesMainQueue": "<main queue>",
             "IngestQueuesDeadLetterQueue": "<dlq>"}[logical_id[:-8]]
@@ -182,6 +187,16 @@ def expected_alarms(env: str) -> dict[str, dict]:
     if config.search.master_node_count:
         table["search-master-unreachable"] = ("critical", 1, lt, 5, 5, nb,
                                               one("AWS/ES", "MasterReachableFromNode", domain, "Maximum"))
+    # Delivery of the alerts themselves (stacks/monitoring/delivery_alarms.py): each reports
+    # on the other topic.
+    for topic, other in (("critical", "warning"), ("warning", "critical")):
+        table[f"{topic}-topic-delivery-failed"] = (other, 1, gte, 1, 1, nb, one(
+            "AWS/SNS", "NumberOfNotificationsFailed", {"TopicName": f"<{topic} topic>"}, "Sum", 300))
+    rules = ("bucket-notification-changed", "queue-changed", "queue-target-added")
+    table["change-alert-delivery-failed"] = ("warning", 1, gte, 1, 1, nb, {
+        **{f"rule{i}": ("AWS/Events", "FailedInvocations", {"RuleName": f"<rule {r}>"}, "Sum", 300,
+                        False) for i, r in enumerate(rules)},
+        "expr_1": (" + ".join(f"FILL(rule{i}, 0)" for i in range(len(rules))), True)})
     if a.no_incoming_messages_hours is not None:
         table["no-incoming-messages"] = (
             "critical", 1, lt, a.no_incoming_messages_hours, a.no_incoming_messages_hours, br,

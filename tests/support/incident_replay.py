@@ -91,6 +91,9 @@ class TemplateValues:
             domain = name.lower()[-28:].lstrip("-")
             return {None: domain,
                     "Arn": f"arn:{PARTITION}:es:{REGION}:{ACCOUNT}:domain/{domain}"}[attr]
+        if kind == "AWS::SNS::Topic":
+            arn = f"arn:{PARTITION}:sns:{REGION}:{ACCOUNT}:{name}"
+            return {None: arn, "TopicArn": arn, "TopicName": name}[attr]
         return {None: name, "Arn": f"arn:{PARTITION}:other:{REGION}:{ACCOUNT}:{name}"}[attr]
 
     def resolve(self, value, stack: str = "Monitoring"):
