@@ -13,7 +13,7 @@ from ops.aws import OpsError
 
 def stamp(now: datetime.datetime | None = None) -> str:
     """UTC time as every archive file name writes it: 20261206T181749Z."""
-    return f"{now or datetime.datetime.now(datetime.timezone.utc):%Y%m%dT%H%M%SZ}"
+    return f"{now or datetime.datetime.now(datetime.UTC):%Y%m%dT%H%M%SZ}"
 
 
 def ensure_writable_dir(directory: Path, option: str) -> None:

@@ -188,7 +188,7 @@ def pause(aws: Aws, deployed: Deployed, console: Console, *, stop_notifications:
                           AutoScalingGroupName=name, MinSize=0, DesiredCapacity=0),
                       lambda: autoscaling.update_auto_scaling_group(
                           AutoScalingGroupName=name, **sizes)))
-    now = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+    now = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
     steps.append(Step("mark the group paused",
                       lambda: autoscaling.create_or_update_tags(Tags=[_tag(name, TAG, now)]),
                       lambda: autoscaling.delete_tags(**_untag(name, [TAG]))))
