@@ -14,7 +14,6 @@ from tests.support.local_aws import FAKE_CREDS, REGION, start_moto_server
 from tests.support.moto_gaps import patch_moto
 from tests.support.ops_env import LocalEnvironment
 
-
 NO_TEMPLATES = {"pause", "purge"}
 
 
