@@ -95,3 +95,28 @@ def test_the_reason_summary_comes_before_the_move_task_is_confirmed(deployed, op
 def test_an_empty_dlq_has_nothing_to_redrive(deployed, ops):
     code, out = ops("redrive", tty=False)
     assert code == 0 and "DLQ is empty" in out and "Nothing to redrive." in out
+
+
+def test_ctrl_c_finishes_the_message_in_hand_and_releases_the_rest(deployed, ops, monkeypatch):
+    import os
+    import signal
+
+    from ops.aws import Aws
+
+    for i in range(5):
+        deployed.send_to_dlq(json.dumps({"n": i}), None)
+    original = Aws.client
+
+    def client(self, service):
+        c = original(self, service)
+        c.meta.events.register("after-call.sqs.SendMessage",
+                               lambda **_: os.kill(os.getpid(), signal.SIGINT),
+                               unique_id="ctrl-c")
+        return c
+    monkeypatch.setattr(Aws, "client", client)
+    code, out = ops("redrive", "--yes", "--rate", "500")
+    assert code == 130, out
+    assert "Moved 1 message(s)" in out and "Interrupted (Ctrl-C)" in out
+    assert "Traceback" not in out
+    assert deployed.depth(deployed.queue_url) == 1
+    assert len(deployed.peek_all(deployed.dlq_url)) == 4  # released: visible again at once
