@@ -28,10 +28,11 @@ from contract.outputs import (
     WORKER_GROUP,
     WORKER_LOG_GROUP,
 )
+from ops import pausestate
 from ops.aws import Aws, Deployed, OpsError, error_code
-from ops.fleet import TAG as PAUSED_TAG
 from ops.live import LiveState, queue_name_of, read_live
 from ops.messages import depth_of, summarize_reasons
+from ops.pausestate import TAG as PAUSED_TAG
 
 RUNBOOK = "docs/runbook.md"
 OK, WARN, FAIL = "OK", "WARN", "FAIL"
@@ -164,8 +165,11 @@ def backlog(c: Context) -> Check:
     if growing and aging and age_now > limit:
         return Check("backlog", FAIL, f"backlog growing and getting older: {text}", "check-backlog",
                      evidence)
-    if growing or (age_now is not None and age_now > limit):
-        return Check("backlog", WARN, f"backlog growing: {text}", "check-backlog", evidence)
+    old = age_now is not None and age_now > limit
+    if growing or old:
+        what = ("backlog growing and old" if growing and old
+                else "backlog growing" if growing else "oldest message over the limit")
+        return Check("backlog", WARN, f"{what}: {text}", "check-backlog", evidence)
     return Check("backlog", OK, text, "check-backlog", evidence)
 
 
@@ -195,8 +199,10 @@ def dlq(c: Context) -> Check:
         age = int(c.now.timestamp() - summary.oldest_sent_ms / 1000)
     evidence = {**summary.as_dict(), "visible_then": then, "oldest_age_s": age}
     reasons = ", ".join(f"{r} x{n}" for r, n in summary.reasons.most_common()) or "none"
-    text = (f"{summary.depth} message(s) ({c.window} min ago {_fmt(then)}), oldest "
-            f"{_fmt(age)} s; reasons in {summary.sampled} read: {reasons}")
+    oldest = "oldest unknown" if age is None else f"oldest {_fmt(age)} s"
+    read = (f"reasons in {summary.sampled} read: {reasons}" if summary.sampled or c.sample
+            else "reasons not read (--sample 0)")
+    text = f"{summary.depth} message(s) ({c.window} min ago {_fmt(then)}), {oldest}; {read}"
     if summary.release_errors:
         return Check("dlq", FAIL, f"{text}; could not release: {summary.release_errors}",
                      "check-dlq", evidence)
@@ -315,8 +321,15 @@ def fleet(c: Context) -> Check:
     text = (f"desired {desired} (min {group['MinSize']}, max {group['MaxSize']}), "
             f"in service {in_service}")
     problems = []
-    if PAUSED_TAG in tags:
-        problems.append(f"paused by ops since {tags[PAUSED_TAG]} (ops resume)")
+    record = pausestate.read(group)
+    if record is not None and not record.complete:
+        evidence["pause_stopped_partway"] = record.describe()
+        return Check("fleet", FAIL, f"{text}; a pause stopped partway and left these changes "
+                     f"recorded: {record.describe()}; run `ops resume` to undo them",
+                     "check-fleet", evidence)
+    if record is not None:
+        problems.append(f"paused by ops since {record.paused_at}: {record.describe()} "
+                        "(ops resume)")
     if suspended:
         problems.append(f"suspended processes: {', '.join(suspended)}")
     others = {s: n for s, n in states.items() if s != "InService"}

@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ops.aws import OpsError
+from ops.reasons import MAX_RECEIVE_COUNT as NO_REASON  # no `reason` attribute: SQS moved it
 
-NO_REASON = "(none: moved by SQS after maxReceiveCount)"
 BATCH = 10
 
 

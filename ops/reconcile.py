@@ -5,7 +5,9 @@ index is sorted on its `key` keyword field, the same order), and merged like two
 so memory stays flat for millions of objects. Reported: objects missing from the index, stale
 documents (ETag differs), documents whose object is gone (deleted files stay in the index
 because only ObjectCreated is notified). --apply enqueues an ObjectCreated-shaped message per
-missing or stale object (the worker's normal path) and deletes the orphaned documents.
+missing or stale object (the worker's normal path) and deletes the orphaned documents: it
+counts first, shows the counts in the plan it asks to confirm, refuses more deletes than
+--max-deletes, and refuses to enqueue into a drifted pipeline (ops/gate.py).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import Any
 from contract.outputs import MAIN_QUEUE_URL, RAW_BUCKET, RAW_PREFIX
 from ops.aws import Aws, Deployed, OpsError
 from ops.console import Console
+from ops.gate import Gate
 from ops.search import Search
 
 SHOWN = 20  # examples printed per kind; the counts are always complete
@@ -79,12 +82,50 @@ def event_body(*, bucket: str, key: str, etag: str, size: int, region: str) -> s
 
 
 def reconcile(aws: Aws, deployed: Deployed, console: Console, *, search: Search,
-              apply: bool) -> int:
+              apply: bool, max_deletes: int = 100, gate: Gate | None = None) -> int:
     bucket, prefix = deployed[RAW_BUCKET], deployed[RAW_PREFIX]
-    if apply:
-        console.confirm(f"Enqueue a message for every object of s3://{bucket}/{prefix} missing "
-                        f"or stale in index {search.index}, and delete the documents whose "
-                        f"object is gone ({deployed.env}).")
+    found = _merge(aws, deployed, search, apply=False, max_deletes=0)
+    console.say(f"reconcile {deployed.env}: {found.objects} object(s) under s3://{bucket}/{prefix}, "
+                f"{found.documents} document(s) in {search.index}")
+    for kind, label in (("missing", "missing from the index"), ("stale", "stale (ETag differs)"),
+                        ("orphaned", "documents whose object is gone")):
+        console.say(f"  {getattr(found, kind):8d} {label}")
+        for key in found.examples[kind]:
+            console.say(f"             {key}")
+    if not apply:
+        if found.missing or found.stale or found.orphaned:
+            console.say("Run again with --apply to enqueue the missing/stale objects and delete "
+                        "the orphaned documents.")
+        return 1 if found.missing or found.stale or found.orphaned else 0
+    if not (found.missing or found.stale or found.orphaned):
+        console.say("Nothing to apply.")
+        return 0
+    if found.orphaned > max_deletes:
+        raise OpsError(f"refusing to apply: {found.orphaned} document(s) would be deleted, more "
+                       f"than --max-deletes {max_deletes}; check the listing above (a wrong "
+                       "bucket, prefix or index empties it), then raise --max-deletes. Nothing "
+                       "was changed.")
+    plan = gate.check("enqueue into the main queue") if gate is not None and (
+        found.missing or found.stale) else []
+    plan.append(f"Enqueue {found.missing + found.stale} message(s) for the missing or stale "
+                f"objects of s3://{bucket}/{prefix} and delete {found.orphaned} document(s) "
+                f"whose object is gone from index {search.index} ({deployed.env}; at most "
+                f"{max_deletes} deletes).")
+    console.confirm("\n".join(plan))
+    done = _merge(aws, deployed, search, apply=True, max_deletes=max_deletes)
+    console.say(f"Enqueued {done.enqueued} message(s); deleted {done.deleted} document(s).")
+    if done.orphaned > max_deletes:
+        console.say(f"  {done.orphaned - max_deletes} more document(s) became orphaned since "
+                    f"the count and were not deleted (--max-deletes {max_deletes})")
+    for error in done.errors:
+        console.say(f"  error: {error}")
+    return 2 if done.errors else 0
+
+
+def _merge(aws: Aws, deployed: Deployed, search: Search, *, apply: bool,
+           max_deletes: int) -> Findings:
+    """One pass over both sides; with `apply`, enqueue and delete (at most `max_deletes`)."""
+    bucket, prefix = deployed[RAW_BUCKET], deployed[RAW_PREFIX]
     sqs = aws.client("sqs")
     found = Findings()
     to_send: list[str] = []
@@ -111,7 +152,7 @@ def reconcile(aws: Aws, deployed: Deployed, console: Console, *, search: Search,
 
     def orphan(doc: dict) -> None:
         found.note("orphaned", doc["key"])
-        if apply:
+        if apply and found.orphaned <= max_deletes:
             to_delete.append(doc["id"])
             flush()
 
@@ -137,21 +178,4 @@ def reconcile(aws: Aws, deployed: Deployed, console: Console, *, search: Search,
                 enqueue(obj)
             obj, doc = next(object_iter, None), next(doc_iter, None)
     flush(final=True)
-
-    console.say(f"reconcile {deployed.env}: {found.objects} object(s) under s3://{bucket}/{prefix}, "
-                f"{found.documents} document(s) in {search.index}")
-    for kind, label in (("missing", "missing from the index"), ("stale", "stale (ETag differs)"),
-                        ("orphaned", "documents whose object is gone")):
-        console.say(f"  {getattr(found, kind):8d} {label}")
-        for key in found.examples[kind]:
-            console.say(f"             {key}")
-    if apply:
-        console.say(f"Enqueued {found.enqueued} message(s); deleted {found.deleted} document(s).")
-    elif found.missing or found.stale or found.orphaned:
-        console.say("Run again with --apply to enqueue the missing/stale objects and delete the "
-                    "orphaned documents.")
-    for error in found.errors:
-        console.say(f"  error: {error}")
-    if found.errors:
-        return 2
-    return 1 if (found.missing or found.stale or found.orphaned) and not apply else 0
+    return found

@@ -1,11 +1,13 @@
 """`ops redrive`: DLQ messages back to the main queue, after the reason summary.
 
-Default: SQS's server-side move task (StartMessageMoveTask, at most --rate messages/s). With
---reason: only the messages whose `reason` attribute matches, one by one: receive from the DLQ,
-send to the main queue, verify the stored body's checksum, delete from the DLQ. The others are
-held while the DLQ is scanned (so each is read once) and released at the end.
-Refuses while a second notification path exists: redriving into a duplicated pipeline repeats
-the incident.
+By default only what can succeed once the cause is fixed moves (ops/reasons.py: messages SQS
+moved after maxReceiveCount and the worker's retryable reasons); `--reason R` picks reasons,
+`--all` moves everything with SQS's server-side move task (StartMessageMoveTask, at most --rate
+messages/s). Selected messages move one by one: receive from the DLQ, send to the main queue,
+verify the stored body's checksum, delete from the DLQ. The others are held while the DLQ is
+scanned (so each is read once) and released at the end, or at Ctrl-C.
+Refuses while the pipeline would fail or duplicate the messages again (ops/gate.py);
+--dry-run is never refused.
 """
 
 from __future__ import annotations
@@ -14,10 +16,10 @@ import time
 from typing import Any
 
 from contract.outputs import DLQ_ARN, DLQ_URL, MAIN_QUEUE_ARN, MAIN_QUEUE_URL
-from ops.aws import Aws, Deployed, OpsError
+from ops.aws import Aws, Deployed
 from ops.console import Console
-from ops.drift import second_paths
-from ops.live import read_live
+from ops.gate import Gate
+from ops.interrupt import Interrupt, deferred
 from ops.messages import (
     delete,
     ensure_no_redrive,
@@ -29,52 +31,70 @@ from ops.messages import (
     sendable_attributes,
     summarize_reasons,
 )
+from ops.reasons import KNOWN, RETRYABLE
 
 HOLD_SECONDS = 900  # non-matching messages stay invisible while the scan goes on
+INTERRUPTED = 130  # the shell's code for a command stopped by Ctrl-C
 
 
-def redrive(aws: Aws, deployed: Deployed, console: Console, *, rate: int, reason: str | None,
-            dry_run: bool, sample: int) -> int:
-    live = read_live(aws, deployed)
-    paths = second_paths(live)
-    if paths:
-        raise OpsError(
-            "refusing to redrive: S3 events reach the main queue through more than one path, "
-            "so redriven work would be duplicated like in the incident:\n  "
-            + "\n  ".join(paths)
-            + "\nRemove the extra paths first (see `ops drift`), then redrive.")
-    if live.unreadable:
-        raise OpsError("refusing to redrive: could not check every notification path: "
-                       + "; ".join(live.unreadable))
+def redrive(aws: Aws, deployed: Deployed, console: Console, *, gate: Gate, rate: int,
+            reasons: list[str] | None, move_all: bool, dry_run: bool, sample: int) -> int:
+    selected = set(reasons or RETRYABLE)
+    if dry_run:
+        for line in gate.preview():
+            console.say(line)
+    else:
+        plan_notes = gate.check("redrive")
     sqs = aws.client("sqs")
     summary = summarize_reasons(sqs, deployed[DLQ_URL], limit=sample)
     for line in summary.lines():
         console.say(line)
+    unknown = sorted(set(reasons or ()) - set(KNOWN))
+    if unknown:
+        console.say(f"note: no message of the worker has reason {', '.join(unknown)} "
+                    f"(known: {', '.join(KNOWN)})")
     if summary.depth == 0:
         console.say("Nothing to redrive.")
         return 0
+    scope = "" if summary.sampled >= summary.depth else f" (of the {summary.sampled} read)"
+    moving = {r: n for r, n in summary.reasons.items() if move_all or r in selected}
+    staying = {r: n for r, n in summary.reasons.items() if r not in moving}
+    what = "all" if move_all else ("reasons " + ", ".join(sorted(selected)))
+    listing = [f"would move{scope}, {what}:"] + [f"  {n:6d}  {r}" for r, n in
+                                                 sorted(moving.items())]
+    if staying:
+        listing += ["would stay (poison or not selected; use --reason R or --all):"]
+        listing += [f"  {n:6d}  {r}" for r, n in sorted(staying.items())]
     if dry_run:
-        if reason is None:
-            console.say(f"dry run: would start a move task for all {summary.depth} message(s) "
-                        f"at {rate}/s; nothing was moved")
-        else:
-            console.say(f"dry run: {summary.reasons.get(reason, 0)} of {summary.sampled} read "
-                        f"have reason {reason!r}; nothing was moved")
+        for line in listing:
+            console.say(f"dry run: {line}")
+        console.say("dry run: nothing was moved")
         return 0
-    if reason is None:
-        console.confirm(f"Start a move task of every DLQ message ({summary.depth}) to the main "
-                        f"queue of {deployed.env}, at most {rate} messages/s.")
+    if move_all:
+        console.confirm("\n".join(plan_notes + listing + [
+            f"Start a move task of every DLQ message ({summary.depth}) to the main queue of "
+            f"{deployed.env}, at most {rate} messages/s."]))
         handle = start_move_task(sqs, source_arn=deployed[DLQ_ARN],
                                  destination_arn=deployed[MAIN_QUEUE_ARN], rate=rate)
         console.say(f"Move task started: {handle}\nWatch it with: aws sqs "
                     f"list-message-move-tasks --source-arn {deployed[DLQ_ARN]}")
         return 0
-    console.confirm(f"Move the DLQ messages whose reason is {reason!r} to the main queue of "
-                    f"{deployed.env} (receive, send, verify, delete), at most {rate}/s.")
-    moved, kept, errors = move_by_reason(sqs, deployed, reason=reason, rate=rate)
-    console.say(f"Moved {moved} message(s) with reason {reason!r}; left {kept} other(s) in the DLQ.")
+    if not moving:
+        console.say(f"No message{scope} has {what}: nothing to move.")
+        return 0
+    console.confirm("\n".join(plan_notes + listing + [
+        f"Move these DLQ messages to the main queue of {deployed.env} (receive, send, verify, "
+        f"delete), at most {rate}/s."]))
+    with deferred() as interrupt:
+        moved, kept, errors = move_by_reason(sqs, deployed, reasons=selected, rate=rate,
+                                             interrupt=interrupt)
+    console.say(f"Moved {moved} message(s) with {what}; left {kept} other(s) in the DLQ.")
     for error in errors:
         console.say(f"  error: {error}")
+    if interrupt.requested:
+        console.say("Interrupted (Ctrl-C): the message in hand was finished, the others were "
+                    "released and are visible in the DLQ again. Run the same command to go on.")
+        return INTERRUPTED
     return 1 if errors else 0
 
 
@@ -84,20 +104,22 @@ def start_move_task(sqs: Any, *, source_arn: str, destination_arn: str, rate: in
                                        MaxNumberOfMessagesPerSecond=rate)["TaskHandle"]
 
 
-def move_by_reason(sqs: Any, deployed: Deployed, *, reason: str, rate: int,
-                   clock: Any = time) -> tuple[int, int, list[str]]:
+def move_by_reason(sqs: Any, deployed: Deployed, *, reasons: set[str], rate: int,
+                   clock: Any = time, interrupt: Interrupt | None = None
+                   ) -> tuple[int, int, list[str]]:
     dlq, main = deployed[DLQ_URL], deployed[MAIN_QUEUE_URL]
     ensure_no_redrive(sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["All"])["Attributes"],
                       "dead-letter queue")
+    interrupt = interrupt or Interrupt()
     moved, errors = 0, []
     interval = 1.0 / rate
     with held(sqs, dlq, errors) as others:
-        while True:
+        while not interrupt.requested:
             batch = receive(sqs, dlq, visibility=HOLD_SECONDS)
             if not batch:
                 break
             for message in batch:
-                if reason_of(message) != reason:
+                if interrupt.requested or reason_of(message) not in reasons:
                     others[message["MessageId"]] = message["ReceiptHandle"]
                     continue
                 started = clock.monotonic()

@@ -9,7 +9,7 @@ import shlex
 
 import pytest
 
-from ops.cli import parser
+from ops.cli import UsageError, parser
 from tests.support.cdk_app import REPO
 from tests.support.templates import resources_of_type
 
@@ -53,7 +53,7 @@ def accepted_commands(text: str, env: str) -> list[str]:
     commands = COMMAND.findall(text)
     for command in commands:
         argv = shlex.split(command)[3:]
-        args = parser().parse_args(argv)  # exits (SystemExit) on an unknown command or option
+        args = parser().parse_args(argv)  # raises UsageError on an unknown command or option
         assert args.env == env, command
     return commands
 
@@ -77,7 +77,7 @@ def test_the_check_catches_a_missing_anchor():
     assert missing_anchors("... Runbook: docs/runbook.md#alarm-dlq-filling", known) == [
         "alarm-dlq-filling"]
     assert missing_anchors("... Runbook: docs/runbook.md#alarm-dlq-not-empty", known) == []
-    with pytest.raises(SystemExit):
+    with pytest.raises(UsageError, match="invalid choice: 'diagnoze'"):
         accepted_commands("First: `python -m ops diagnoze --env dev`;", "dev")
 
 

@@ -15,6 +15,8 @@ from harness.moto import start_moto_server
 from harness.worker_process import REGION
 from tests.support.ops_env import LocalEnvironment
 
+NO_TEMPLATES = {"pause", "purge"}
+
 
 class Terminal(io.StringIO):
     """What the operator types, on something that says it is a terminal."""
@@ -73,7 +75,9 @@ def ops(moto, synthesized, tmp_path):
             tty: bool = True) -> tuple[int, str]:
         out = io.StringIO()
         stdin = (Terminal if tty else io.StringIO)(typed or "")
+        # Only the commands that read templates take --assembly (the CLI refuses it elsewhere).
+        assembly = [] if command in NO_TEMPLATES else ["--assembly", str(synthesized.outdir)]
         code = main([command, "--env", env, "--endpoint-url", moto, "--region", REGION,
-                     "--assembly", str(synthesized.outdir), *args], stdin=stdin, stdout=out)
+                     *assembly, *args], stdin=stdin, stdout=out)
         return code, out.getvalue()
     return run

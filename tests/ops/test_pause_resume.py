@@ -82,9 +82,14 @@ def test_stop_notifications_saves_the_live_one_and_resume_puts_back_the_declared
     assert json.loads(saved.read_text()) == json.loads(json.dumps(live_before))
     assert f"Saved the live notification configuration to {saved}" in out
     now = deployed.s3.get_bucket_notification_configuration(Bucket=deployed.bucket)
-    assert "QueueConfigurations" not in now
-    assert "EventBridgeConfiguration" in now  # only the queue configurations were removed
-    assert "warning: EventBridge stays enabled on the bucket" in out
+    assert "QueueConfigurations" not in now and "EventBridgeConfiguration" not in now
+    # The plan being confirmed lists every path into the queue.
+    plan = out[:out.index("(--yes given")]
+    for path in ("remove queue configuration #3: s3:ObjectCreated:* no filter -> main queue",
+                 "turn off EventBridge on the bucket",
+                 "disable EventBridge rule default/s3-raw-files-to-ingest"):
+        assert path in plan
+    assert deployed.events.describe_rule(Name="s3-raw-files-to-ingest")["State"] == "DISABLED"
 
     code, out = ops("resume", "--yes")
     assert code == 0, out
@@ -93,6 +98,8 @@ def test_stop_notifications_saves_the_live_one_and_resume_puts_back_the_declared
     for configuration in restored["QueueConfigurations"]:
         configuration.pop("Id")
     assert restored == deployed.declared_notification  # the declared one: EventBridge off too
+    # The rule the pause disabled is enabled again: resume undoes exactly what pause did.
+    assert deployed.events.describe_rule(Name="s3-raw-files-to-ingest")["State"] == "ENABLED"
     code, out = ops("drift")
     assert "notification" not in out and "EventBridge on the bucket" not in out
 
@@ -107,3 +114,53 @@ def test_uploads_are_not_queued_while_notifications_are_stopped(deployed, ops, t
     deployed.drain(deployed.queue_url)  # the s3:TestEvent of the new configuration
     deployed.s3.put_object(Bucket=deployed.bucket, Key="raw-files/queued.txt", Body=b"x")
     assert deployed.depth(deployed.queue_url) == 1
+
+
+def test_a_failure_at_any_step_of_pause_is_undone(deployed, ops, tmp_path, monkeypatch):
+    """A failure injected at each AWS call of `pause --stop-notifications` leaves the group,
+    bucket and rule as they were, with no ops:paused* tag."""
+    from botocore.exceptions import ClientError
+
+    from ops.aws import Aws
+
+    deployed.break_like_the_incident()
+    before = group(deployed)
+    live = deployed.s3.get_bucket_notification_configuration(Bucket=deployed.bucket)
+    for operation in ("CreateOrUpdateTags", "PutBucketNotificationConfiguration", "DisableRule",
+                      "SuspendProcesses", "UpdateAutoScalingGroup"):
+        original = Aws.client
+
+        def client(self, service, operation=operation, original=original):
+            c = original(self, service)
+            calls = {"n": 0}
+
+            def fail(**kwargs):
+                calls["n"] += 1
+                if calls["n"] == 1:  # the first call (the undo then succeeds)
+                    raise ClientError({"Error": {"Code": "Injected", "Message": operation}},
+                                      operation)
+            c.meta.events.register(f"before-call.*.{operation}", fail, unique_id="inject")
+            return c
+        monkeypatch.setattr(Aws, "client", client)
+        code, out = ops("pause", "--stop-notifications", "--yes",
+                        "--archive-dir", str(tmp_path / operation))
+        monkeypatch.setattr(Aws, "client", original)
+        assert code == 2, out
+        assert "every change was undone" in out and "Traceback" not in out, out
+        after = group(deployed)
+        assert sizes(after) == sizes(before) and suspended(after) == suspended(before)
+        assert after["Tags"] == [], operation
+        now = deployed.s3.get_bucket_notification_configuration(Bucket=deployed.bucket)
+        assert len(now.get("QueueConfigurations", [])) == len(live["QueueConfigurations"])
+        assert deployed.events.describe_rule(Name="s3-raw-files-to-ingest")["State"] == "ENABLED"
+    code, out = ops("pause", "--stop-notifications", "--yes", "--archive-dir", str(tmp_path))
+    assert code == 0, out
+
+
+def test_an_unwritable_archive_dir_changes_nothing(deployed, ops, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    code, out = ops("pause", "--stop-notifications", "--yes", "--archive-dir", str(blocker))
+    assert code == 2 and len(out.splitlines()) == 1
+    assert out.startswith(f"error: --archive-dir {blocker} is not a writable directory")
+    assert group(deployed)["Tags"] == [] and suspended(group(deployed)) == []

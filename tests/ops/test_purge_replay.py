@@ -26,7 +26,7 @@ def test_purge_archives_every_message_then_replay_restores_them(deployed, ops, t
 
     code, out = ops("replay", str(archive), "--yes")
     assert code == 0, out
-    assert "Sent 13 message(s) to the dlq queue." in out
+    assert f"Sent 13 message(s) to the dlq queue (recorded in {archive}.sent)." in out
     after = {m["Body"]: m.get("MessageAttributes", {}) for m in deployed.peek_all(deployed.dlq_url)}
     assert after.keys() == before.keys()
     attributes = after['{"a": 1}']

@@ -110,3 +110,15 @@ def test_requests_to_the_domain_are_signed(deployed, search, ops):
     assert searches and all(r["headers"]["Authorization"].startswith("AWS4-HMAC-SHA256 ")
                              and "/es/aws4_request" in r["headers"]["Authorization"]
                              for r in searches)
+
+
+def test_apply_counts_first_and_caps_deletes(deployed, search, ops):
+    scenario(deployed, search)
+    code, out = ops("reconcile", "--no-sign", "--apply", "--max-deletes", "0", "--yes")
+    assert code == 2
+    assert "1 document(s) would be deleted, more than --max-deletes 0" in out
+    assert deployed.depth(deployed.queue_url) == 0 and len(search.docs(INDEX)) == 4
+    code, out = ops("reconcile", "--no-sign", "--apply", tty=False)
+    assert code == 2
+    assert "Enqueue 4 message(s) for the missing or stale objects" in out  # counted, then asked
+    assert "delete 1 document(s)" in out and "pass --yes" in out
