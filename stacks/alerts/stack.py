@@ -9,6 +9,7 @@ from constructs import Construct
 
 from config import EnvironmentConfig
 from stacks.alerts.notification_topics import NotificationTopics
+from stacks.shared.cdk_values import removal_policy
 
 
 class AlertsStack(Stack):
@@ -17,4 +18,4 @@ class AlertsStack(Stack):
         super().__init__(scope, construct_id, **kwargs)
         self.topics = NotificationTopics(
             self, "Topics", settings=config.subscriptions, name_prefix=config.name_prefix,
-            removal_policy=config.removal_policy)
+            removal_policy=removal_policy(config.removal_policy))

@@ -203,6 +203,9 @@ def test_30_minute_index_outage_with_production_visibility_sends_nothing_to_the_
     aws = make_aws(visibility=PRODUCTION_VISIBILITY)
     with run_worker(_outage_env(aws, fake_os), speed=SPEED) as w:
         wait_for(lambda: w.logs.events("index_ready"), what="index ready")
+        # moto's s3:TestEvent (sent when the notification was configured) must be consumed
+        # before the outage, or it waits in the queue beside the 100 files on a slow machine.
+        wait_for(lambda: aws.depth() == 0, timeout=30, what="test event consumed")
         fake_os.down = True
         keys = _upload(aws, 100, "outage")
         wait_for(lambda: w.logs.events("consumption_paused"), timeout=30, what="paused")
