@@ -18,16 +18,17 @@ _NOTIFICATIONS_HANDLER_ID_PREFIX = "BucketNotificationsHandler"
 
 # The events of the one queue configuration: new objects, and removed ones (a delete marker on
 # this versioned bucket is s3:ObjectRemoved:DeleteMarkerCreated, covered by the wildcard).
-NOTIFIED_EVENTS = (s3.EventType.OBJECT_CREATED.value, s3.EventType.OBJECT_REMOVED.value)
+NOTIFIED_EVENTS = ("s3:ObjectCreated:*", "s3:ObjectRemoved:*")
 
 
 class RawFilesBucket(Construct):
-    """Private, versioned, KMS-encrypted, TLS-only bucket whose new objects under one prefix notify one queue.
+    """Private, versioned, KMS-encrypted, TLS-only bucket whose new and removed objects under one
+    prefix notify one queue.
 
     Exactly one notification path exists: one QueueConfiguration (s3:ObjectCreated:* and
-    s3:ObjectRemoved:*, the configured prefix) and EventBridge off. CDK applies it through its notifications custom
-    resource, which replaces the bucket's whole notification configuration on every deploy,
-    so a configuration added by hand in the console is removed again by the next deploy.
+    s3:ObjectRemoved:*, the configured prefix) and EventBridge off. CDK applies it through its
+    notifications custom resource, which replaces the bucket's whole notification configuration
+    on every deploy, so a configuration added by hand in the console is removed again by the next deploy.
     """
 
     def __init__(
