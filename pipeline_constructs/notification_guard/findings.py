@@ -44,8 +44,8 @@ class Violation:
         listed = "; ".join(f"({i}) {p.text}" for i, p in enumerate(self.paths, 1))
         buckets = ", ".join(self.bucket_names) or "(none in this app)"
         return (
-            f"Queue {self.queue_name} receives the same S3 event through {len(self.paths)} paths "
-            f"(their event types and key filters overlap), so it would be delivered "
+            f"Queue {self.queue_name} receives S3 events through {len(self.paths)} paths whose "
+            f"event types and key filters overlap, so one event would be delivered "
             f"{len(self.paths)} times. Bucket(s): {buckets}. Paths found: {listed}. Keep exactly "
             f"one path per event: a single QueueConfiguration (s3:ObjectCreated:* and "
             f"s3:ObjectRemoved:*, one prefix) with EventBridge disabled on the bucket."
