@@ -4,8 +4,9 @@ Both sides are read in key order, one page at a time (S3 lists keys in UTF-8 byt
 index is sorted on its `key` keyword field, the same order), and merged like two sorted files,
 so memory stays flat for millions of objects. Reported: objects missing from the index, stale
 documents (ETag differs), documents whose object is gone (a removal whose event was lost;
-removals are notified and become tombstones, docs/deletes.md, which this skips). --apply enqueues an ObjectCreated-shaped message per
-missing or stale object (the worker's normal path) and deletes the orphaned documents.
+removals are notified and become tombstones, docs/deletes.md, which this skips). --apply
+enqueues an ObjectCreated-shaped message per missing or stale object (the worker's normal
+path) and deletes the orphaned documents.
 """
 
 from __future__ import annotations
