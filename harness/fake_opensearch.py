@@ -9,7 +9,7 @@ shapes (checked against OpenSearch 2.x responses):
   POST|GET /<index>/_mget            {"ids": [...]} or {"docs": [{"_id": ...}]}, _source_includes
   GET  /<index>/_doc/<id>            found / 404 found:false / 404 index_not_found_exception
   POST|GET /<index>/_search          (used by ops reconcile) query: match_all, term, prefix and
-                                     bool.filter of those; sort on one field asc/desc (missing
+                                     bool.filter/must/must_not of those; sort on one field asc/desc (missing
                                      values last); search_after; size; _source includes
   Optimistic concurrency: _mget/_doc answer `_seq_no` and `_primary_term`; a bulk `index` with
   `if_seq_no`/`if_primary_term` that no longer match (or on a missing document) and a `create` of
@@ -63,11 +63,13 @@ def _query(query: dict) -> Callable[[dict], bool]:
         if kind == "term":
             return lambda source: source.get(field) == value
         return lambda source: isinstance(source.get(field), str) and source[field].startswith(value)
-    if kind == "bool" and set(spec) <= {"filter", "must"}:
-        parts = [_query(q) for key in ("filter", "must")
-                 for q in (spec.get(key) if isinstance(spec.get(key), list)
-                           else [spec[key]] if key in spec else [])]
-        return lambda source: all(p(source) for p in parts)
+    if kind == "bool" and set(spec) <= {"filter", "must", "must_not"}:
+        def clauses(key: str) -> list[Callable[[dict], bool]]:
+            listed = spec.get(key, [])
+            return [_query(q) for q in (listed if isinstance(listed, list) else [listed])]
+        parts, excluded = clauses("filter") + clauses("must"), clauses("must_not")
+        return lambda source: (all(p(source) for p in parts)
+                               and not any(x(source) for x in excluded))
     raise KeyError(f"query type {kind}")
 
 

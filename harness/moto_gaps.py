@@ -4,6 +4,8 @@ GetBucketNotificationConfiguration: moto stores a bucket's `EventBridgeConfigura
 events to EventBridge when it is set) but leaves it out of the answer, so a client cannot see
 that EventBridge is on. AWS returns `<EventBridgeConfiguration/>` when it is enabled. The patch
 adds exactly that element to moto's answer, from moto's own stored state.
+
+Removal events on a versioned bucket: see `patch_moto_removal_events`.
 """
 
 from __future__ import annotations
@@ -45,3 +47,57 @@ def patch_moto() -> None:
 
     S3Response.get_bucket_notification = get_bucket_notification
     _PATCHED = True
+
+
+_REMOVALS_PATCHED = False
+
+
+class _RemovedVersion:
+    """What moto's event builder reads from a key, for a removal that left no key behind."""
+
+    def __init__(self, name: str, version_id: str) -> None:
+        self.name, self.version_id, self.size, self.etag = name, version_id, 0, ""
+
+
+def patch_moto_removal_events() -> None:
+    """Removal events on a versioned bucket, as S3 sends them (moto 5.2.5 sends none for a
+    delete marker, and for a version delete only once the key's last version is gone, both
+    without `versionId`): `ObjectRemoved:DeleteMarkerCreated` with the marker's version id for a
+    plain delete, `ObjectRemoved:Delete` with the deleted version's id for a version delete that
+    leaves versions behind. Like S3's, their `object` has no size or ETag. Idempotent."""
+    global _REMOVALS_PATCHED
+    if _REMOVALS_PATCHED:
+        return
+    from moto.s3 import notifications
+    from moto.s3.models import S3Backend
+
+    original_event = notifications._get_s3_event
+
+    def s3_event(event_name: str, bucket: Any, key: Any, notification_id: str) -> dict:
+        body = original_event(event_name, bucket, key, notification_id)
+        if isinstance(key, _RemovedVersion):
+            obj = body["Records"][0]["s3"]["object"]
+            body["Records"][0]["s3"]["object"] = {"key": obj["key"], "versionId": key.version_id}
+        return body
+
+    original_delete = S3Backend.delete_object
+
+    def delete_object(self: Any, bucket_name: str, key_name: str, version_id: str | None = None,
+                      *args: Any, **kwargs: Any) -> Any:
+        bucket = self.get_bucket(bucket_name)
+        versioned = bucket.is_versioned
+        deleted, meta = original_delete(self, bucket_name, key_name, version_id, *args, **kwargs)
+        if deleted and versioned:
+            if version_id is None:
+                event = notifications.S3NotificationEvent.OBJECT_REMOVED_DELETE_MARKER_CREATED_EVENT
+                notifications.send_event(self.account_id, event, bucket,
+                                         _RemovedVersion(key_name, meta["version-id"]))
+            elif key_name in bucket.keys:  # moto itself sent the event if no version is left
+                notifications.send_event(self.account_id,
+                                         notifications.S3NotificationEvent.OBJECT_REMOVED_DELETE_EVENT,
+                                         bucket, _RemovedVersion(key_name, version_id))
+        return deleted, meta
+
+    notifications._get_s3_event = s3_event
+    S3Backend.delete_object = delete_object
+    _REMOVALS_PATCHED = True

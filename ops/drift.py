@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from collections import Counter
 
-from contract.declared import DLQ, MAIN, Declared, Difference, queue_differences
+from contract.declared import DLQ, MAIN, Declared, Difference, QueueConfiguration, queue_differences
+from contract.s3_event_types import Delivery, covered, largest_overlapping
 from ops.live import LiveState
 
 
@@ -42,16 +43,26 @@ def differences(declared: Declared, live: LiveState, name_of) -> list[Difference
 
 def second_paths(live: LiveState) -> list[str]:
     """Every way S3 events reach the main queue beyond one queue configuration: a redrive into
-    a pipeline with any of these repeats the incident (each upload delivered several times)."""
+    a pipeline with any of these repeats the incident (each upload delivered several times).
+    Queue configurations count only where one event reaches several (the guard's rule,
+    contract/s3_event_types.py): one for created and one for removed objects is not a second path."""
     to_main = [c for c in live.notification.configurations if c.queue == MAIN]
     paths = []
-    if len(to_main) > 1:
-        paths += [f"queue configuration #{i}: {c.describe()}" for i, c in enumerate(to_main, 1)]
+    overlapping = largest_overlapping(to_main, _delivery)
+    if len(overlapping) > 1:
+        paths += [f"queue configuration #{i}: {c.describe()}" for i, c in enumerate(to_main, 1)
+                  if c in overlapping]
     if live.notification.eventbridge:
         paths.append("EventBridge enabled on the bucket")
     paths += [f"EventBridge rule {r} targets the main queue" for r in live.rules]
     paths += [f"EventBridge pipe {p} targets the main queue" for p in live.pipes]
     return paths
+
+
+def _delivery(configuration: QueueConfiguration) -> Delivery:
+    filters = dict(configuration.filters)
+    return Delivery(covered(list(configuration.events)), filters.get("prefix", ""),
+                    filters.get("suffix", ""))
 
 
 def render(env: str, source: str, found: list[Difference], unreadable: list[str]) -> str:

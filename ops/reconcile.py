@@ -3,11 +3,12 @@
 Both sides are read in key order, one page at a time (S3 lists keys in UTF-8 byte order; the
 index is sorted on its `key` keyword field, the same order), and merged like two sorted files,
 so memory stays flat for millions of objects. Reported: objects missing from the index, stale
-documents (ETag differs), documents whose object is gone (deleted files stay in the index
-because only ObjectCreated is notified). --apply enqueues an ObjectCreated-shaped message per
-missing or stale object (the worker's normal path) and deletes the orphaned documents: it
-counts first, shows the counts in the plan it asks to confirm, refuses more deletes than
---max-deletes, and refuses to enqueue into a drifted pipeline (ops/gate.py).
+documents (ETag differs), documents whose object is gone (a removal whose event was lost;
+removals are notified and become tombstones, docs/deletes.md, which this skips). --apply
+enqueues an ObjectCreated-shaped message per missing or stale object (the worker's normal
+path) and deletes the orphaned documents: it counts first, shows the counts in the plan it
+asks to confirm, refuses more deletes than --max-deletes, and refuses to enqueue into a
+drifted pipeline (ops/gate.py).
 """
 
 from __future__ import annotations

@@ -51,8 +51,11 @@ class Search:
     def documents(self, *, bucket: str, prefix: str) -> Iterator[dict]:
         """Every document of `bucket` under `prefix`, ordered by key (a keyword field, so the
         order is the UTF-8 byte order S3 lists keys in), one page in memory at a time."""
+        # A removed object's tombstone (deleted: true, docs/deletes.md) is not a document of a
+        # file: never reported as orphaned, never deleted here (it orders late events).
         query = {"bool": {"filter": [{"term": {"bucket": bucket}},
-                                     {"prefix": {"key": prefix}}]}}
+                                     {"prefix": {"key": prefix}}],
+                          "must_not": [{"term": {"deleted": True}}]}}
         after = None
         path = f"/{urllib.parse.quote(self.index)}/_search"
         while True:

@@ -24,7 +24,7 @@ from aws_cdk import (
 from checks.notification_guard.analysis import find_duplicate_paths, find_lambda_notifications
 from checks.notification_guard.findings import LAMBDA_REVIEW_RULE_NAME, RULE_NAME
 
-VERSION = "1.1.0"
+VERSION = "1.2.0"
 
 
 @jsii.implements(IPolicyValidationPlugin)

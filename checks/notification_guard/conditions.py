@@ -14,7 +14,7 @@ others: it would rather refuse a combination that cannot occur than miss one tha
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Protocol, TypeVar
 
 # ((template path, condition name), required value)
@@ -66,15 +66,18 @@ class HasAssumptions(Protocol):
 T = TypeVar("T", bound=HasAssumptions)
 
 
-def largest_simultaneous(items: Sequence[T]) -> list[T]:
-    """The largest subset of `items` whose conditions can all hold in one deployment."""
+def largest_simultaneous(
+    items: Sequence[T], within: Callable[[list[T]], list[T]] = list
+) -> list[T]:
+    """The largest subset of `items` whose conditions can all hold in one deployment; `within`
+    picks the part of one deployment's items that counts (the guard: those one event reaches)."""
     variables = sorted({variable for item in items for variable, _ in item.assumptions})
     if len(variables) > MAX_ENUMERATED_CONDITIONS:
-        return list(items)
+        return within(list(items))
     best: list[T] = []
     for values in itertools.product((True, False), repeat=len(variables)):
         world = dict(zip(variables, values, strict=True))
-        active = [item for item in items if all(world[v] == b for v, b in item.assumptions)]
+        active = within([item for item in items if all(world[v] == b for v, b in item.assumptions)])
         if len(active) > len(best):
             best = active
     return best

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from checks.notification_guard.conditions import ALWAYS, Assumptions, describe
 from checks.notification_guard.template_graph import ResourceKey
+from contract.s3_event_types import EVERYTHING, Delivery
 
 # Synthesis fails on this rule: a queue receives S3 events through more than one path.
 RULE_NAME = "single-notification-path"
@@ -24,6 +25,8 @@ class NotificationPath:
     location: str
     bucket: ResourceKey | None = None
     assumptions: Assumptions = ALWAYS
+    # The events it delivers; every event unless it is a queue configuration with its own list.
+    delivery: Delivery = EVERYTHING
 
     @property
     def text(self) -> str:
@@ -41,10 +44,11 @@ class Violation:
         listed = "; ".join(f"({i}) {p.text}" for i, p in enumerate(self.paths, 1))
         buckets = ", ".join(self.bucket_names) or "(none in this app)"
         return (
-            f"Queue {self.queue_name} receives S3 events through {len(self.paths)} paths, "
-            f"so every upload would be delivered {len(self.paths)} times. Bucket(s): {buckets}. "
-            f"Paths found: {listed}. Keep exactly one: a single QueueConfiguration "
-            f"(s3:ObjectCreated:*, one prefix) with EventBridge disabled on the bucket."
+            f"Queue {self.queue_name} receives S3 events through {len(self.paths)} paths whose "
+            f"event types and key filters overlap, so one event would be delivered "
+            f"{len(self.paths)} times. Bucket(s): {buckets}. Paths found: {listed}. Keep exactly "
+            f"one path per event: a single QueueConfiguration (s3:ObjectCreated:* and "
+            f"s3:ObjectRemoved:*, one prefix) with EventBridge disabled on the bucket."
         )
 
 

@@ -16,14 +16,19 @@ from stacks.shared.keys import customer_managed_key
 # (aws-s3/lib/notifications-resource/notifications-resource-handler.ts).
 _NOTIFICATIONS_HANDLER_ID_PREFIX = "BucketNotificationsHandler"
 
+# The events of the one queue configuration: new objects, and removed ones (a delete marker on
+# this versioned bucket is s3:ObjectRemoved:DeleteMarkerCreated, covered by the wildcard).
+NOTIFIED_EVENTS = ("s3:ObjectCreated:*", "s3:ObjectRemoved:*")
+
 
 class RawFilesBucket(Construct):
-    """Private, versioned, KMS-encrypted, TLS-only bucket whose new objects under one prefix notify one queue.
+    """Private, versioned, KMS-encrypted, TLS-only bucket whose new and removed objects under one
+    prefix notify one queue.
 
-    Exactly one notification path exists: one QueueConfiguration (s3:ObjectCreated:*, the
-    configured prefix) and EventBridge off. CDK applies it through its notifications custom
-    resource, which replaces the bucket's whole notification configuration on every deploy,
-    so a configuration added by hand in the console is removed again by the next deploy.
+    Exactly one notification path exists: one QueueConfiguration (s3:ObjectCreated:* and
+    s3:ObjectRemoved:*, the configured prefix) and EventBridge off. CDK applies it through its
+    notifications custom resource, which replaces the bucket's whole notification configuration
+    on every deploy, so a configuration added by hand in the console is removed again by the next deploy.
     """
 
     def __init__(
@@ -93,6 +98,13 @@ class RawFilesBucket(Construct):
             s3n.SqsDestination(notification_queue),
             s3.NotificationKeyFilter(prefix=settings.raw_prefix),
         )
+        # Deletes ride in the same configuration (removed files leave the search, docs/deletes.md).
+        # CDK renders one configuration per add_event_notification call, and a second one to
+        # the same queue is what the notification guard refuses; S3 accepts one configuration
+        # listing several event types, so the list is set on the rendered configuration.
+        notifications = self.bucket.node.find_child("Notifications").node.default_child
+        notifications.add_property_override(
+            "NotificationConfiguration.QueueConfigurations.0.Events", list(NOTIFIED_EVENTS))
         _acknowledge_notifications_handler(Stack.of(self))
 
 

@@ -103,7 +103,7 @@ def test_workers_decrypt_raw_files_only_through_s3(synthesized, env):
 
 # --- exactly one notification path -------------------------------------------------------------
 
-def test_exactly_one_queue_notification_for_new_objects_under_the_prefix(synthesized, env):
+def test_exactly_one_queue_notification_for_new_and_removed_objects_under_the_prefix(synthesized, env):
     template = synthesized.templates[env]["Stateful"]
     bucket_id, _ = raw_bucket(template)
     queue_id, _ = main_queue(template)
@@ -114,7 +114,7 @@ def test_exactly_one_queue_notification_for_new_objects_under_the_prefix(synthes
     config = props["NotificationConfiguration"]
     assert set(config) == {"QueueConfigurations"}, "no EventBridge, topic or Lambda configuration"
     assert config["QueueConfigurations"] == [{
-        "Events": ["s3:ObjectCreated:*"],
+        "Events": ["s3:ObjectCreated:*", "s3:ObjectRemoved:*"],
         "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": "raw-files/"}]}},
         "QueueArn": {"Fn::GetAtt": [queue_id, "Arn"]},
     }]

@@ -38,11 +38,13 @@ def test_queues_bucket_and_notification_come_from_the_dev_stateful_template(dev_
     assert spec.dead_letter_queue.attributes == {"MessageRetentionPeriod": str(dlq["MessageRetentionPeriod"])}
     # The values the incident's fix depends on, as dev declares them today.
     assert spec.main_queue.attributes["VisibilityTimeout"] == "900"
-    assert spec.notification_events == ("s3:ObjectCreated:*",) and spec.prefix == "raw-files/"
+    assert spec.notification_events == ("s3:ObjectCreated:*", "s3:ObjectRemoved:*")
+    assert spec.prefix == "raw-files/"
     assert spec.versioned
     configuration = notification_configuration(spec, "arn:aws:sqs:us-east-1:123456789012:main")
     assert configuration == {"QueueConfigurations": [{
-        "QueueArn": "arn:aws:sqs:us-east-1:123456789012:main", "Events": ["s3:ObjectCreated:*"],
+        "QueueArn": "arn:aws:sqs:us-east-1:123456789012:main",
+        "Events": ["s3:ObjectCreated:*", "s3:ObjectRemoved:*"],
         "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": "raw-files/"}]}}}]}
 
 

@@ -134,7 +134,7 @@ def test_one_configuration_with_other_events_or_prefix_fails(deployed, ops):
     line = lines_by_check(out)["notification"]
     assert code == 1 and line.startswith("FAIL ")
     assert ("the queue configuration differs: live s3:ObjectCreated:Put prefix 'raw/' -> main queue, "
-            "declared s3:ObjectCreated:* prefix 'raw-files/' -> main queue") in line
+            "declared s3:ObjectCreated:*,s3:ObjectRemoved:* prefix 'raw-files/' -> main queue") in line
 
 
 def test_the_daily_run_reads_no_dlq_message(deployed, ops):

@@ -35,7 +35,8 @@ def test_a_missing_configuration_and_queue_attributes_are_drift(deployed, ops):
                                       Attributes={"MessageRetentionPeriod": "86400"})
     code, out = ops("drift")
     assert code == 1
-    assert "- declared: s3:ObjectCreated:* prefix 'raw-files/' -> main queue\n    + live:     missing" in out
+    assert ("- declared: s3:ObjectCreated:*,s3:ObjectRemoved:* prefix 'raw-files/' -> main queue\n"
+            "    + live:     missing") in out
     assert "dead-letter queue MessageRetentionPeriod:\n    - declared: 1209600\n    + live:     86400" in out
 
 
@@ -65,7 +66,7 @@ def test_templates_are_synthesized_when_the_assembly_lacks_them(synthesized, tmp
     assert calls == [[str(synth.CDK_BIN), "synth", "-c", "env=staging", "staging/*", "--quiet",
                       "--output", str(tmp_path / "cdk.out")]]
     assert [c.describe() for c in state.notification] == [
-        "s3:ObjectCreated:* prefix 'raw-files/' -> main queue"]
+        "s3:ObjectCreated:*,s3:ObjectRemoved:* prefix 'raw-files/' -> main queue"]
     with pytest.raises(ContractError, match="has no templates for 'dev'"):
         declared.load("dev", tmp_path / "empty", synthesize=False)
 

@@ -200,7 +200,7 @@ class LocalEnvironment:
         prefix = {"Key": {"FilterRules": [{"Name": "prefix", "Value": self.raw_prefix}]}}
         self.s3.put_bucket_notification_configuration(Bucket=self.bucket, NotificationConfiguration={
             "QueueConfigurations": [
-                {"QueueArn": self.queue_arn, "Events": ["s3:ObjectCreated:*"], "Filter": prefix},
+                self.declared_notification["QueueConfigurations"][0],
                 {"QueueArn": self.queue_arn, "Events": ["s3:ObjectCreated:Put"], "Filter": prefix},
                 {"QueueArn": self.queue_arn, "Events": ["s3:ObjectCreated:*"]},
             ],

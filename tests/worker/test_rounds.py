@@ -60,7 +60,7 @@ def test_same_object_notified_twice_and_reuploaded_unchanged_gives_one_write(
     assert list(fake_os.docs(INDEX)) == [doc_id(aws.bucket, key)]
 
 
-def test_keys_are_url_decoded_and_only_created_under_prefix_are_indexed(
+def test_keys_are_url_decoded_and_only_events_under_prefix_are_handled(
         aws, fake_os, run_worker):
     keys = ["raw-files/a b+c.txt", "raw-files/日本語/ファイル 1.md",
             "raw-files/deep/er/nest/100%.csv", "raw-files/x/y.bin"]
@@ -80,13 +80,16 @@ def test_keys_are_url_decoded_and_only_created_under_prefix_are_indexed(
         wait_for(lambda: aws.depth() == 0, what="queue empty")
         w.stop()
     docs = fake_os.docs(INDEX)
-    assert sorted(d["source"]["key"] for d in docs.values()) == sorted(keys)
+    assert sorted(d["source"]["key"] for d in docs.values() if not d["source"].get("deleted")) \
+        == sorted(keys)
+    # The removal of a never-indexed object leaves a tombstone (docs/deletes.md).
+    assert docs[doc_id(aws.bucket, "raw-files/gone.txt")]["source"]["deleted"] is True
     assert docs[doc_id(aws.bucket, "raw-files/x/y.bin")]["source"]["metadata_only"] is True
     assert "content" not in docs[doc_id(aws.bucket, "raw-files/x/y.bin")]["source"]
     ignored = sorted(e["key"] for e in w.processed("ignored"))
-    assert ignored == ["other/x.txt", "raw-files/gone.txt"]
+    assert ignored == ["other/x.txt"]
     assert {e["outcome"] for e in w.processed()} == {
-        "indexed", "metadata_only", "ignored", "test_event"}
+        "indexed", "metadata_only", "removed", "ignored", "test_event"}
     assert aws.drain_dlq() == []
 
 

@@ -14,10 +14,13 @@ def _record(key, name="ObjectCreated:Put"):
 
 def test_parse_decodes_keys_and_keeps_every_record():
     body = json.dumps({"Records": [_record("raw-files%2Fa+b%2B%E2%9C%93.txt"),
-                                   _record("raw-files/x", "ObjectRemoved:Delete")]})
+                                   _record("raw-files/x", "ObjectRemoved:Delete"),
+                                   _record("raw-files/y", "ObjectRestore:Completed")]})
     parsed = events.parse_body(body)
-    assert [r.key for r in parsed.records] == ["raw-files/a b+\u2713.txt", "raw-files/x"]
-    assert [events.should_index(r, "raw-files/") for r in parsed.records] == [True, False]
+    assert [r.key for r in parsed.records] == ["raw-files/a b+\u2713.txt", "raw-files/x",
+                                               "raw-files/y"]
+    # Removals are handled too (docs/deletes.md); other event types are ignored.
+    assert [events.should_index(r, "raw-files/") for r in parsed.records] == [True, True, False]
     assert not events.should_index(parsed.records[0], "other/")
     assert events.parse_body('{"Event": "s3:TestEvent", "Bucket": "b"}').test_event
 

@@ -3,15 +3,22 @@
 The event names the object: its version (versioned raw bucket) is read, not whatever is newest
 by then, and every request passes ExpectedBucketOwner. Objects over the size limit and types
 without text extraction are not downloaded: a HeadObject gives their metadata.
+
+A removal becomes a tombstone (planning.build_tombstone) without reading S3, except when one
+version was deleted for good (`ObjectRemoved:Delete` with a version id on the versioned bucket):
+then the key may still show an older version, or the deleted version was a delete marker (an
+undelete), so the worker reads what the key shows now and indexes that, or writes a tombstone
+if nothing is left.
 """
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, Dict
 
 from . import extract
 from .faults import error_code
 from .gate import DependencyFault
-from .plan import FetchedObject, build_document
+from .plan import FetchedObject, build_document, build_tombstone
 from .s3_events import ObjectRef, PoisonMessage
 
 # The object (or the version the event names) is gone: the message can never succeed.
@@ -48,7 +55,37 @@ class ObjectFetcher:
         return extract.supported(ref.key) and not too_big
 
     def fetch(self, owner: Any, ref: ObjectRef) -> FetchedObject:
-        """Read the object; raises PoisonMessage (the object's fault) or DependencyFault."""
+        """Read the object (or, for a removal, what replaces its document); raises
+        PoisonMessage (the object's fault) or DependencyFault."""
+        if ref.removal:
+            return self._removed(owner, ref)
+        return self._read(owner, ref)
+
+    def _removed(self, owner: Any, ref: ObjectRef) -> FetchedObject:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        if ref.event_name != "ObjectRemoved:Delete" or not ref.version_id:
+            return build_tombstone(owner, ref)  # a delete marker, or an unversioned delete
+        try:
+            head = self.s3.head_object(Bucket=ref.bucket, Key=ref.key,
+                                       ExpectedBucketOwner=self.expected_bucket_owner)
+        except (ClientError, BotoCoreError) as exc:
+            problem = classify_s3_error(exc, ref)
+            if isinstance(problem, PoisonMessage) and problem.reason == "object_missing":
+                return build_tombstone(owner, ref)  # no version left, or a delete marker
+            raise problem from None
+        # The version the key shows now, ordered as of this removal (its sequencer).
+        current = dataclasses.replace(ref, version_id=head.get("VersionId") or None,
+                                      size=head.get("ContentLength"))
+        document = self._read(owner, current)
+        # It shows the key as of this removal: without sequencers (moto, `ops reconcile`)
+        # the removal's time orders it, not the older version's LastModified.
+        if ref.event_time_ms is not None:
+            document.source["last_modified_ms"] = max(document.source["last_modified_ms"],
+                                                      ref.event_time_ms)
+        return document
+
+    def _read(self, owner: Any, ref: ObjectRef) -> FetchedObject:
         from botocore.exceptions import BotoCoreError, ClientError
 
         params: Dict[str, Any] = {"Bucket": ref.bucket, "Key": ref.key,

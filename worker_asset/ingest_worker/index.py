@@ -24,6 +24,8 @@ INDEX_BODY = {
             "content_type": {"type": "keyword"},
             "extension": {"type": "keyword"},
             "metadata_only": {"type": "boolean"},
+            # A removed object's tombstone (planning.build_tombstone): never a search hit.
+            "deleted": {"type": "boolean"},
             "content": {"type": "text"},
             "indexed_at": {"type": "date"},
         }

@@ -38,7 +38,7 @@ class ReceivedMessage:
 @dataclasses.dataclass(frozen=True)
 class Processed:
     ref: ObjectRef
-    outcome: str  # indexed, metadata_only, unchanged, ignored
+    outcome: str  # indexed, metadata_only, removed, unchanged, ignored
 
 
 # -- per message -------------------------------------------------------------------------------

@@ -9,6 +9,12 @@ index refused for now.
 
 Which upload is newer: the event's `sequencer` when both sides have one (it orders the events of
 one key, also within S3's one-second LastModified); otherwise LastModified in milliseconds.
+
+A removed object (ObjectRemoved:*) is written as a tombstone (`build_tombstone`): the same
+document id, `deleted: true`, no name, content or other searchable field, and the removal's
+sequencer. It goes through the same ordering as an upload, so a late create older than the
+removal finds a newer tombstone and writes nothing, and a late removal older than the indexed
+upload finds a newer document and removes nothing (docs/deletes.md).
 """
 from __future__ import annotations
 
@@ -25,7 +31,7 @@ from .outcomes import DeadLetter, Failed, Processed, RecordResult
 from .s3_events import ObjectRef
 
 # The fields of an indexed document that plan_writes compares (read with _mget).
-EXISTING_FIELDS = ("etag", "version_id", "last_modified_ms", "sequencer")
+EXISTING_FIELDS = ("etag", "version_id", "last_modified_ms", "sequencer", "deleted")
 
 
 def doc_id(bucket: str, key: str) -> str:
@@ -67,6 +73,28 @@ def build_document(owner: Any, ref: ObjectRef, response: Mapping[str, Any],
                          source=source)
 
 
+def build_tombstone(owner: Any, ref: ObjectRef) -> FetchedObject:
+    """The document that replaces a removed object's: only what ordering and `ops reconcile`
+    need. Without a sequencer its time is the removal's eventTime (a removal has no
+    LastModified), compared with the uploads' LastModified."""
+    removed_ms = ref.event_time_ms
+    if removed_ms is None:
+        removed_ms = int(datetime.datetime.now(datetime.timezone.utc).timestamp() * 1000)
+    removed_at = datetime.datetime.fromtimestamp(removed_ms / 1000, datetime.timezone.utc)
+    source: Dict[str, Any] = {
+        "bucket": ref.bucket,
+        "key": ref.key,
+        "deleted": True,
+        "etag": None,
+        # The delete marker's version id (versioned bucket), else None.
+        "version_id": ref.version_id,
+        "sequencer": ref.sequencer,
+        "last_modified": removed_at.isoformat(),
+        "last_modified_ms": removed_ms,
+    }
+    return FetchedObject(owner=owner, ref=ref, doc_id=doc_id(ref.bucket, ref.key), source=source)
+
+
 def compare_uploads(a: Mapping[str, Any], b: Mapping[str, Any]) -> int:
     """-1, 0 or 1 as upload a is older than, not distinguishable from, or newer than b.
 
@@ -84,7 +112,8 @@ def compare_uploads(a: Mapping[str, Any], b: Mapping[str, Any]) -> int:
 
 def same_content(stored: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
     return (stored.get("etag") == new.get("etag")
-            and stored.get("version_id") == new.get("version_id"))
+            and stored.get("version_id") == new.get("version_id")
+            and bool(stored.get("deleted")) == bool(new.get("deleted")))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -156,7 +185,8 @@ def bulk_item_results(writes: Sequence[Write], items: Sequence[Mapping[str, Any]
         status = int(item.get("status", 0))
         first = write.document
         if 200 <= status < 300:
-            outcome = "metadata_only" if first.source["metadata_only"] else "indexed"
+            outcome = ("removed" if first.source.get("deleted")
+                       else "metadata_only" if first.source["metadata_only"] else "indexed")
             done.append((first, Processed(first.ref, outcome)))
             done.extend((f, Processed(f.ref, "unchanged")) for f in write.duplicates)
             continue

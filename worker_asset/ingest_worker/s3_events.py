@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import json
 from typing import List, Optional
 from urllib.parse import unquote_plus
@@ -26,6 +27,13 @@ class ObjectRef:
     version_id: Optional[str] = None
     # Orders the events of one key (hex, compare after left-padding); absent on moto.
     sequencer: Optional[str] = None
+    # The record's eventTime in epoch milliseconds: orders a removal (which has no
+    # LastModified) against uploads when a sequencer is missing on either side.
+    event_time_ms: Optional[int] = None
+
+    @property
+    def removal(self) -> bool:
+        return self.event_name.startswith("ObjectRemoved:")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -75,6 +83,7 @@ def parse_body(body: str) -> ParsedMessage:
             etag=obj.get("eTag") or None,
             version_id=obj.get("versionId") or None,
             sequencer=sequencer or None,
+            event_time_ms=_epoch_ms(record.get("eventTime")),
         ))
     return ParsedMessage(test_event=False, records=tuple(refs))
 
@@ -87,6 +96,21 @@ def _is_hex(value: str) -> bool:
     return True
 
 
+def _epoch_ms(value: object) -> Optional[int]:
+    """S3's eventTime ("2024-05-01T12:00:00.123Z") in epoch ms; None if absent or unreadable."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        parsed = datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=datetime.timezone.utc)
+    return int(parsed.timestamp() * 1000)
+
+
 def should_index(ref: ObjectRef, prefix: str) -> bool:
-    """Only ObjectCreated:* under the configured prefix is indexed."""
-    return ref.event_name.startswith("ObjectCreated:") and ref.key.startswith(prefix)
+    """ObjectCreated:* (index the object) and ObjectRemoved:* (take it out of the search)
+    under the configured prefix; anything else is ignored."""
+    return (ref.event_name.startswith(("ObjectCreated:", "ObjectRemoved:"))
+            and ref.key.startswith(prefix))

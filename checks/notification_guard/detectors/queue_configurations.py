@@ -1,6 +1,7 @@
 """Path: a `QueueConfiguration` on a bucket (`AWS::S3::Bucket` or `Custom::S3BucketNotifications`).
 
-Two on one bucket (any events, any prefixes) or on two buckets to the same queue are two paths.
+Each carries what it delivers (event types, prefix, suffix): two to the same queue, on one bucket
+or on two, are duplicates only where one event reaches both (contract/s3_event_types.py).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import json
 from checks.notification_guard.bucket_notifications import notification_sources, s3_filter
 from checks.notification_guard.findings import NotificationPath
 from checks.notification_guard.template_graph import TemplateGraph
+from contract.s3_event_types import Delivery
 
 
 def detect(graph: TemplateGraph) -> list[NotificationPath]:
@@ -31,5 +33,6 @@ def detect(graph: TemplateGraph) -> list[NotificationPath]:
                                 f"({s3_filter(entry)})",
                     template_path=source.template_path, logical_id=source.logical_id,
                     location=location, assumptions=target_assumptions,
+                    delivery=Delivery.of_configuration(entry),
                 ))
     return paths
