@@ -21,6 +21,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from . import extract
 from .events import ObjectRef
+from .paths import path_fields
 from .messages import DeadLetter, Failed, Processed, RecordResult
 from .opensearch import DocumentWrite, StoredDocument, is_transient_status
 
@@ -51,6 +52,7 @@ def build_document(owner: Any, ref: ObjectRef, response: Mapping[str, Any],
     source: Dict[str, Any] = {
         "bucket": ref.bucket,
         "key": ref.key,
+        **path_fields(ref.key),
         "etag": (response.get("ETag") or "").strip('"'),
         "version_id": response.get("VersionId") or ref.version_id or None,
         "sequencer": ref.sequencer,
