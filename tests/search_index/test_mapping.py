@@ -9,12 +9,12 @@ import hashlib
 import json
 
 import pytest
+from ingest_worker.events import ObjectRef
+from ingest_worker.planning import build_document
 
 import search_index
 from config import SearchConfig
 from environments import ENVIRONMENTS
-from ingest_worker.events import ObjectRef
-from ingest_worker.planning import build_document
 
 # sha256 of the canonical settings+mappings of each released version. A change to the mapping
 # must come with a new version (and `ops index migrate`): an index cannot change its analyzers.
@@ -88,7 +88,7 @@ def test_every_field_the_worker_writes_is_mapped():
                     sequencer="0A1B")
     doc = build_document(None, ref, {"ETag": '"e"', "ContentLength": 3, "ContentType": "x",
                                      "LastModified": datetime.datetime(2024, 3, 1,
-                                                                       tzinfo=datetime.timezone.utc)},
+                                                                       tzinfo=datetime.UTC)},
                          "本文").source
     fields = mapped_fields(search_index.definition()["mappings"]["properties"])
     written = set(doc) | {"indexed_at"} | EXTRACTION_FIELDS | DELETE_FIELDS
