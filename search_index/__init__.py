@@ -146,3 +146,27 @@ def supported_components(engine_version: str) -> dict[tuple[str, str], str]:
 
 def _version_tuple(version: str) -> tuple[int, ...]:
     return tuple(int(part) for part in version.split("."))
+
+
+def apply_requests(send: Any, requests: list[dict[str, Any]]) -> list[str]:
+    """Send requests in order with send(method, path, body) -> (status, payload); skip one whose
+    `unless_exists` path answers 200. Returns what was done, one line per request; raises
+    RuntimeError naming the request on any other answer than 2xx.
+
+    The deploy-time handler (pipeline_constructs/search_security_handler) implements the same
+    rule in its own file, because a Lambda asset cannot import this package.
+    """
+    done = []
+    for request in requests:
+        probe = request.get("unless_exists")
+        if probe:
+            status, _ = send("GET", probe, None)
+            if status == 200:
+                done.append(f"skipped {request['method']} {request['path']} ({probe} exists)")
+                continue
+        status, payload = send(request["method"], request["path"], request.get("body"))
+        if not 200 <= status < 300:
+            raise RuntimeError(f"{request['method']} {request['path']} answered {status}: "
+                               f"{json.dumps(payload)[:300]}")
+        done.append(f"{request['method']} {request['path']}")
+    return done
