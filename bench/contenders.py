@@ -118,7 +118,7 @@ def start_worker(*, queue_url: str, dlq_url: str, search_url: str, index: str,
     print(f"  worker log: {log_path}", flush=True)
 
     env = {**CREDS, "WORKER_QUEUE_URL": queue_url, "WORKER_DLQ_URL": dlq_url,
-           "WORKER_OPENSEARCH_ENDPOINT": search_url, "WORKER_OPENSEARCH_INDEX": index,
+           "WORKER_OPENSEARCH_ENDPOINT": search_url, "WORKER_OPENSEARCH_INDEX": f"{index}-write",
            "WORKER_OPENSEARCH_AUTH": "none", "AWS_REGION": REGION,
            "WORKER_AWS_ENDPOINT_URL": aws_endpoint,
            # Any 12-digit id: neither moto nor the stand-in checks the bucket's owner.

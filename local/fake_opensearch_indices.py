@@ -14,7 +14,7 @@ Status codes and error bodies follow OpenSearch 2.x (the 7.10 lineage):
                                       none); 404 index_not_found_exception, 404
                                       aliases_not_found_exception, 400 illegal_state_exception
                                       (two write indices)
-  GET  /_alias, /_alias/<names>, /<index>/_alias   404 {"error": "alias [x] missing"} (a string,
+  GET  /_alias[/<names>], /<index>/_alias[/<names>]   404 {"error": "alias [x] missing"} (a string,
                                       as the real API answers), with the aliases that were found
   GET  /<index or alias>/_count       {"count": n}
   GET  /<index>/_settings             settings with index.creation_date, number_of_shards, ...
@@ -149,8 +149,8 @@ class IndexAdmin:
             return self._update_aliases(body)
         if n >= 1 and parts[0] == "_alias" and method == "GET" and n <= 2:
             return self._get_aliases(None, parts[1].split(",") if n == 2 else None)
-        if n == 2 and parts[1] == "_alias" and method == "GET":
-            return self._get_aliases(parts[0], None)
+        if n in (2, 3) and parts[1] == "_alias" and method == "GET":
+            return self._get_aliases(parts[0], parts[2].split(",") if n == 3 else None)
         if parts[:2] == ["_cat", "indices"] and method == "GET" and n <= 3:
             return self._cat_indices(parts[2] if n == 3 else "*", query)
         if parts == ["_reindex"] and method == "POST":
@@ -343,15 +343,15 @@ class IndexAdmin:
         return 200, {"acknowledged": True}
 
     def _get_aliases(self, index: str | None, names: list[str] | None) -> tuple[int, dict]:
-        if index is not None and index not in self.indices:
-            self.resolve_read(index)  # raises index_not_found for an unknown name
+        # An index expression may itself be an alias: it stands for the indices behind it.
+        members = set(self.resolve_read(index)) if index is not None else None
         out: dict[str, dict] = {}
         found_names = set()
         for alias, members in sorted(self.aliases.items()):
             if names is not None and not any(fnmatch.fnmatchcase(alias, n) for n in names):
                 continue
             for member, props in members.items():
-                if index is not None and member != index:
+                if members is not None and member not in members:
                     continue
                 out.setdefault(member, {"aliases": {}})["aliases"][alias] = dict(props)
                 found_names.add(alias)

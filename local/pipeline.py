@@ -24,6 +24,7 @@ from typing import Any, TextIO
 
 from local.dev_templates import REPO, LocalSpec, notification_configuration
 from local.fake_opensearch import FakeOpenSearch
+from search_index import base_of_write_alias
 
 WORKER_DIR = REPO / "worker_asset"
 REGION = "us-east-1"
@@ -136,6 +137,9 @@ class LocalPipeline:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self._start_moto()
         self.search = FakeOpenSearch(port=self.search_port).start()
+        # What the deploy does: the template, the first versioned index and its aliases.
+        self.search.bootstrap(base_of_write_alias(
+            self.worker_environment().get("WORKER_OPENSEARCH_INDEX", "file-index-write")))
         self._create_resources()
         self._start_worker()
 

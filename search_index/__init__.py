@@ -170,3 +170,10 @@ def apply_requests(send: Any, requests: list[dict[str, Any]]) -> list[str]:
                                f"{json.dumps(payload)[:300]}")
         done.append(f"{request['method']} {request['path']}")
     return done
+
+
+def base_of_write_alias(alias: str) -> str:
+    """`file-index` for `file-index-write` (what a worker is configured with)."""
+    if not alias.endswith("-write"):
+        raise ValueError(f"{alias!r} is not a write alias (<base>-write)")
+    return alias[: -len("-write")]

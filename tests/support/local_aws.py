@@ -30,7 +30,10 @@ FAKE_CREDS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"
               "AWS_DEFAULT_REGION": REGION}
 MAX_RECEIVE_COUNT = 5
 ACCOUNT_ID = "123456789012"  # moto's account: the owner of every bucket the tests create
+# The read alias (tests read documents through it) and the worker's write alias; fixtures
+# create both with the first versioned index, as a deploy does (FakeOpenSearch.bootstrap).
 INDEX = "file-index"
+WRITE_ALIAS = "file-index-write"
 DLQ_RETENTION_SECONDS = 14 * 24 * 3600
 TEST_VISIBILITY = 6
 
@@ -117,7 +120,7 @@ class Aws:
             "WORKER_DLQ_URL": self.dlq_url,
             "WORKER_OPENSEARCH_ENDPOINT": fake.url,
             "WORKER_EXPECTED_BUCKET_OWNER": ACCOUNT_ID,
-            "WORKER_OPENSEARCH_INDEX": INDEX,
+            "WORKER_OPENSEARCH_INDEX": WRITE_ALIAS,
             "WORKER_OPENSEARCH_AUTH": "none",
             "WORKER_CONCURRENCY": "4",
             "WORKER_VISIBILITY_TIMEOUT_SECONDS": str(self.visibility),

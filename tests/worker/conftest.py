@@ -9,6 +9,7 @@ import pytest
 from tests.support.fake_opensearch import FakeOpenSearch
 from tests.support.local_aws import (
     FAKE_CREDS,
+    INDEX,
     Aws,
     InProcessWorker,
     WorkerProcess,
@@ -38,6 +39,7 @@ def moto_url(_fake_aws_credentials):
 @pytest.fixture
 def fake_os():
     fake = FakeOpenSearch().start()
+    fake.bootstrap(INDEX)
     yield fake
     fake.after_bulk = None
     fake.stop()

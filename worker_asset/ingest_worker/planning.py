@@ -23,7 +23,7 @@ from . import extract
 from .events import ObjectRef
 from .paths import path_fields
 from .messages import DeadLetter, Failed, Processed, RecordResult
-from .opensearch import DocumentWrite, StoredDocument, is_transient_status
+from .opensearch import ALIAS_MISSING, DocumentWrite, StoredDocument, is_transient_status
 
 # The fields of an indexed document that plan_writes compares (read with _mget).
 EXISTING_FIELDS = ("etag", "version_id", "last_modified_ms", "sequencer")
@@ -167,7 +167,9 @@ def bulk_item_results(writes: Sequence[Write], items: Sequence[Mapping[str, Any]
             continue
         error = item.get("error") or {}
         etype = error.get("type", f"HTTP{status}") if isinstance(error, dict) else str(error)
-        if is_transient_status(status):
+        if etype == "index_not_found_exception":  # require_alias: the write alias is gone
+            etype = ALIAS_MISSING
+        if is_transient_status(status) or etype == ALIAS_MISSING:
             refused.append(write)
             refusal = refusal or etype
             continue
