@@ -39,7 +39,8 @@ def moto_url(_fake_aws_credentials):
 @pytest.fixture
 def fake_os():
     fake = FakeOpenSearch().start()
-    fake.bootstrap(INDEX)
+    fake.bootstrap(INDEX)  # what the deploy does; its requests are not the worker's
+    fake.requests.clear()
     yield fake
     fake.after_bulk = None
     fake.stop()

@@ -21,9 +21,9 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from . import extract
 from .events import ObjectRef
-from .paths import path_fields
 from .messages import DeadLetter, Failed, Processed, RecordResult
 from .opensearch import ALIAS_MISSING, DocumentWrite, StoredDocument, is_transient_status
+from .paths import path_fields
 
 # The fields of an indexed document that plan_writes compares (read with _mget).
 EXISTING_FIELDS = ("etag", "version_id", "last_modified_ms", "sequencer")
