@@ -96,3 +96,23 @@ def test_a_missing_write_alias_is_an_environment_fault_and_nothing_is_created():
         assert exc.value.code == ALIAS_MISSING
     finally:
         fake.stop()
+
+
+def test_worker_pauses_until_its_write_alias_exists_and_creates_nothing(aws, run_worker):
+    from tests.support.local_aws import wait_for
+
+    fake = FakeOpenSearch().start()  # a domain without the deploy's index and aliases
+    try:
+        aws.put("raw-files/waiting.txt", b"waits in the queue")
+        with run_worker(aws.env(fake), speed=20) as w:
+            wait_for(lambda: [e for e in w.logs.events("consumption_paused")
+                              if e["error"] == ALIAS_MISSING], what="paused on the alias")
+            assert fake.indices == {} and not w.logs.events("index_ready")
+            fake.bootstrap("file-index")  # the deploy (or ops repair) creates them
+            wait_for(lambda: w.logs.events("index_ready"), what="resumed")
+            wait_for(lambda: w.processed("indexed"), what="indexed")
+            w.stop()
+        assert set(fake.indices) == {"file-index-v1"}
+        assert aws.drain_dlq() == []
+    finally:
+        fake.stop()
