@@ -31,7 +31,8 @@ ENVIRONMENTS: dict[str, EnvironmentConfig] = {
             network=NetworkConfig(cidr="10.40.0.0/16", flow_log_retention_days=14,
                                   interface_endpoint_azs=1),
             # Cheaper than staging and prod, and the Control Tower exceptions say so ("dev only").
-            search=SearchConfig(fine_grained_access_control=False),
+            search=SearchConfig(fine_grained_access_control=False, index_shards=1,
+                                index_replicas=0),
             # Scales to zero when the queue is empty; the first message starts an instance.
             fleet=FleetConfig(min_capacity=0, max_capacity=2, min_healthy_percentage=0),
             # No "no incoming messages" alarm: dev gets uploads only when someone tests.
@@ -47,6 +48,7 @@ ENVIRONMENTS: dict[str, EnvironmentConfig] = {
             network=NetworkConfig(cidr="10.41.0.0/16", flow_log_retention_days=30),
             search=SearchConfig(data_node_count=2, data_node_instance_type="t3.medium.search",
                                 availability_zone_count=2, volume_size_gib=20,
+                                index_shards=1, index_replicas=1,
                                 admin_role_name="file-search-staging-search-admin"),
             fleet=FleetConfig(min_capacity=1, max_capacity=4),
             # No "no incoming messages" alarm: staging receives test uploads, not a daily flow,
@@ -60,7 +62,8 @@ ENVIRONMENTS: dict[str, EnvironmentConfig] = {
             network=NetworkConfig(cidr="10.42.0.0/16", flow_log_retention_days=365),
             search=SearchConfig(data_node_count=4, data_node_instance_type="r6g.large.search",
                                 master_node_count=3, availability_zone_count=2,
-                                volume_size_gib=100, admin_role_name="file-search-prod-search-admin"),
+                                volume_size_gib=100, index_shards=2, index_replicas=1,
+                                admin_role_name="file-search-prod-search-admin"),
             fleet=FleetConfig(instance_type="m6i.large", fallback_instance_types=("m6a.large",),
                               min_capacity=2, max_capacity=10,
                               rollout_batch_size=1, min_healthy_percentage=100),

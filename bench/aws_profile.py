@@ -42,6 +42,7 @@ class Profile:
         self.profile = profile
         self.standin = StandIn(profile).start()
         self.fake = FakeOpenSearch(latency=profile.search_latency).start()
+        self.fake.bootstrap("bench-worker")  # as a deploy does; the worker writes via -write
         kw = dict(endpoint_url=self.standin.url, region_name=c.REGION)
         self.sqs = boto3.client("sqs", **kw)
         self.s3 = boto3.client("s3", **kw)

@@ -70,6 +70,7 @@ class Bench:
         self.s3 = boto3.client("s3", **kw)
         wait_until(self._moto_up, 30, 0.2, "moto server")
         self.fake = FakeOpenSearch().start()
+        self.fake.bootstrap("bench-worker")  # as a deploy does; the worker writes via -write
         self.bucket = "bench-raw"
         self.s3.create_bucket(Bucket=self.bucket)
         self.dlq_url = self.sqs.create_queue(QueueName="bench-dlq")["QueueUrl"]

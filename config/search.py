@@ -10,7 +10,18 @@ from dataclasses import dataclass
 class SearchConfig:
     """The OpenSearch domain the workers index into (created here, or an existing one)."""
 
+    # The read alias; the workers write through `<index_name>-write`, and the data lives in
+    # versioned indices `<index_name>-v1`, -v2, ... (search_index/, docs/search.md).
     index_name: str = "file-index"
+    # Sizing rule for the versioned indices (the template takes them at deploy time; an
+    # existing index keeps its shard count until `ops index migrate`):
+    #   shards: aim for 10-30 GiB per primary shard (AWS's guidance for search workloads) and
+    #   at least one primary per data node that should share the indexing load; file text is
+    #   small, so one shard holds about 10 million typical documents.
+    #   replicas: 1 wherever losing a node must not lose searches (staging, prod); a replica
+    #   needs a second data node (never on its primary's node), so 0 on a one-node domain.
+    index_shards: int = 1
+    index_replicas: int = 0
     engine_version: str = "2.19"
     data_node_count: int = 1
     data_node_instance_type: str = "t3.small.search"
@@ -29,6 +40,11 @@ class SearchConfig:
     # Use an existing domain instead of creating one: both or neither.
     existing_domain_endpoint: str | None = None
     existing_domain_arn: str | None = None
+
+    @property
+    def write_alias(self) -> str:
+        """The alias the workers write through (exactly one index behind it)."""
+        return f"{self.index_name}-write"
 
     @property
     def imported(self) -> bool:
@@ -56,6 +72,12 @@ class SearchConfig:
         if self.admin_role_name is not None and not re.fullmatch(r"[\w+=,.@-]{1,64}",
                                                                  self.admin_role_name):
             found.append(("admin_role_name", "must be an IAM role name (no path, no ARN)"))
+        if self.index_shards < 1:
+            found.append(("index_shards", "must be at least 1"))
+        if not 0 <= self.index_replicas < self.data_node_count:
+            found.append(("index_replicas", f"must be 0 to data_node_count - 1 "
+                                            f"({self.data_node_count - 1}): a replica never "
+                                            "shares its primary's node"))
         if self.data_node_count < 1:
             found.append(("data_node_count", "must be at least 1"))
         if self.master_node_count not in (0, 3, 5):

@@ -8,9 +8,18 @@ shapes (checked against OpenSearch 2.x responses):
                                      version_conflict_engine_exception; auto-creates the index
   POST|GET /<index>/_mget            {"ids": [...]} or {"docs": [{"_id": ...}]}, _source_includes
   GET  /<index>/_doc/<id>            found / 404 found:false / 404 index_not_found_exception
-  POST|GET /<index>/_search          (used by ops reconcile) query: match_all, term, prefix and
-                                     bool.filter/must/must_not of those; sort on one field asc/desc (missing
-                                     values last); search_after; size; _source includes
+  POST|GET /<index>/_search          (ops reconcile, ops search) query: match_all, term, prefix,
+                                     range, bool (filter, must, should, must_not,
+                                     minimum_should_match) of those, and multi_match WITHOUT
+                                     analysis (every query word a casefolded substring of the
+                                     field; sub-fields read their parent; `<f>.tree` matches a
+                                     folder and its ancestors); score = matching fields;
+                                     highlight of the first matching word; sort on one field
+                                     asc/desc (missing values last); search_after; size;
+                                     _source includes
+  Aliases, index templates, index creation with a body, delete, _count, _settings,
+  _cat/indices and _reindex: harness/fake_opensearch_indices.py (alias resolution for every
+  route above; `require_alias=true` on _bulk).
   Optimistic concurrency: _mget/_doc answer `_seq_no` and `_primary_term`; a bulk `index` with
   `if_seq_no`/`if_primary_term` that no longer match (or on a missing document) and a `create` of
   an existing document answer 409 version_conflict_engine_exception with OpenSearch's reasons.
@@ -39,12 +48,14 @@ import json
 import random
 import threading
 import time
+import unicodedata
 import uuid
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from harness.http_server import BackgroundServer, QuietHandler
+from harness.fake_opensearch_indices import AliasError, IndexAdmin
+from harness.http_server import QuietHandler
 
 
 def _error(status: int, etype: str, reason: str, **extra: Any) -> tuple[int, dict]:
@@ -61,19 +72,112 @@ def _query(query: dict) -> Callable[[dict], bool]:
         ((field, value),) = spec.items()
         value = value.get("value") if isinstance(value, dict) else value
         if kind == "term":
-            return lambda source: source.get(field) == value
+            return lambda source: _term_matches(source, field, value)
         return lambda source: isinstance(source.get(field), str) and source[field].startswith(value)
-    if kind == "bool" and set(spec) <= {"filter", "must", "must_not"}:
-        def clauses(key: str) -> list[Callable[[dict], bool]]:
-            listed = spec.get(key, [])
-            return [_query(q) for q in (listed if isinstance(listed, list) else [listed])]
-        parts, excluded = clauses("filter") + clauses("must"), clauses("must_not")
-        return lambda source: (all(p(source) for p in parts)
-                               and not any(x(source) for x in excluded))
+    if kind == "range":
+        ((field, bounds),) = spec.items()
+        tests = {"gte": lambda v, b: v >= b, "gt": lambda v, b: v > b,
+                 "lte": lambda v, b: v <= b, "lt": lambda v, b: v < b}
+        checks = [(tests[op], b) for op, b in bounds.items() if op in tests]
+        return lambda source: source.get(field) is not None and all(
+            test(source[field], b) for test, b in checks)
+    if kind == "multi_match":
+        return lambda source: _multi_match_score(spec, source) > 0
+    if kind == "bool" and set(spec) <= {"filter", "must", "should", "must_not",
+                                        "minimum_should_match"}:
+        def parts(key: str) -> list:
+            value = spec.get(key, [])
+            return [_query(q) for q in (value if isinstance(value, list) else [value])]
+        required = parts("filter") + parts("must")
+        should, must_not = parts("should"), parts("must_not")
+        least = int(spec.get("minimum_should_match", 0 if required else 1)) if should else 0
+        return lambda source: (all(p(source) for p in required)
+                               and not any(p(source) for p in must_not)
+                               and sum(1 for p in should if p(source)) >= least)
     raise KeyError(f"query type {kind}")
 
 
-class FakeOpenSearch(BackgroundServer):
+def _base_field(field: str) -> tuple[str, str]:
+    """("name", "words") for "name.words^3": the fake reads sub-fields from their parent."""
+    name = field.split("^")[0]
+    base, _, sub = name.partition(".")
+    return base, sub
+
+
+def _term_matches(source: dict, field: str, value: Any) -> bool:
+    base, sub = _base_field(field)
+    if sub == "tree":  # a path_hierarchy sub-field: the folder or any of its ancestors
+        folder = source.get(base)
+        return isinstance(folder, str) and (folder == value or folder.startswith(value + "/"))
+    return source.get(field if not sub else base) == value
+
+
+def _fold(text: str) -> str:
+    return unicodedata.normalize("NFKC", text).casefold()
+
+
+def _multi_match_score(spec: dict, source: dict) -> int:
+    """The fake's multi_match (documented subset, no analysis): a field matches when every
+    whitespace-separated query word occurs in it, NFKC-casefolded, as a substring; the score is
+    the number of fields that match (type most_fields, operator and)."""
+    words = _fold(str(spec.get("query", ""))).split()
+    score = 0
+    for field in spec.get("fields", []):
+        value = source.get(_base_field(field)[0])
+        if isinstance(value, str) and words and all(w in _fold(value) for w in words):
+            score += 1
+    return score
+
+
+def _score(query: dict, source: dict) -> int:
+    if not query:
+        return 1
+    ((kind, spec),) = query.items()
+    if kind == "multi_match":
+        return _multi_match_score(spec, source)
+    if kind == "bool":
+        subs = [q for key in ("must", "should") for q in (
+            spec.get(key) if isinstance(spec.get(key), list) else [spec[key]] if key in spec
+            else [])]
+        return max(1, sum(_score(q, source) for q in subs))
+    return 1
+
+
+def _highlight(request: dict, source: dict) -> dict[str, list[str]]:
+    """Each highlighted field (sub-fields read their parent) whose text contains a query word:
+    the first occurrence with up to 40 characters around it, in the requested tags."""
+    spec = request["highlight"]
+    pre, post = spec.get("pre_tags", ["<em>"])[0], spec.get("post_tags", ["</em>"])[0]
+    words: list[str] = []
+
+    def collect(query: dict) -> None:
+        ((kind, body),) = query.items()
+        if kind == "multi_match":
+            words.extend(_fold(str(body.get("query", ""))).split())
+        elif kind == "bool":
+            for key in ("must", "should"):
+                for q in body.get(key) if isinstance(body.get(key), list) else (
+                        [body[key]] if key in body else []):
+                    collect(q)
+
+    collect(request.get("query", {"match_all": {}}))
+    out: dict[str, list[str]] = {}
+    for field in spec.get("fields", {}):
+        text = source.get(_base_field(field)[0])
+        if not isinstance(text, str):
+            continue
+        folded = _fold(text)
+        for word in words:
+            at = folded.find(word)
+            if at >= 0 and len(folded) == len(text):
+                start = max(0, at - 40)
+                out[field] = [text[start:at] + pre + text[at:at + len(word)] + post
+                              + text[at + len(word):at + len(word) + 40]]
+                break
+    return out
+
+
+class FakeOpenSearch(IndexAdmin):
     def __init__(self, host: str = "127.0.0.1", port: int = 0,
                  latency: Callable[[str, str, bytes], float] | None = None) -> None:
         self.lock = threading.Lock()
@@ -92,6 +196,7 @@ class FakeOpenSearch(BackgroundServer):
         self._throttle = 0.0
         self._random = random.Random(7)
         self._write_block: str | None = None
+        self._init_index_admin()
         fake = self
 
         class Handler(QuietHandler):
@@ -143,6 +248,7 @@ class FakeOpenSearch(BackgroundServer):
     def reset(self) -> None:
         with self.lock:
             self.indices.clear()
+            self._init_index_admin()
             self.requests.clear()
             self._fail.clear()
             self._reject.clear()
@@ -151,8 +257,23 @@ class FakeOpenSearch(BackgroundServer):
             self.write_log.clear()
 
     def docs(self, index: str) -> dict[str, dict]:
+        """The documents of an index, or of the one index behind an alias ({} if none)."""
         with self.lock:
+            members = self.aliases.get(index)
+            if members and len(members) == 1:
+                index = next(iter(members))
             return {k: dict(v) for k, v in self.indices.get(index, {}).items()}
+
+    def bootstrap(self, base: str, *, shards: int = 1, replicas: int = 0) -> None:
+        """What a deploy does (search_index.bootstrap_requests): the template, the first
+        versioned index and its read and write aliases."""
+        from search_index import apply_requests, bootstrap_requests
+
+        def send(method: str, path: str, body: Any) -> tuple[int, Any]:
+            data = json.dumps(body).encode() if body is not None else b""
+            return self.dispatch(method, path, {"Content-Type": "application/json"}, data)
+
+        apply_requests(send, bootstrap_requests(base, shards=shards, replicas=replicas))
 
     def count(self, method: str | None = None, path_part: str = "") -> int:
         with self.lock:
@@ -178,15 +299,15 @@ class FakeOpenSearch(BackgroundServer):
             if self._throttle and self._random.random() < self._throttle:
                 return _error(429, "es_rejected_execution_exception",
                               "rejected execution of coordinating operation")
-            if method == "PUT" and len(parts) == 1:
-                return self._create_index(parts[0])
-            if method == "HEAD" and len(parts) == 1:
-                return (200 if parts[0] in self.indices else 404), None
+            admin = self.dispatch_admin(method, parts, query, body)
+            if admin is not None:
+                return admin
             if method == "POST" and parts and parts[-1] == "_bulk" and len(parts) <= 2:
                 if self._write_block == "cluster":
                     return _error(403, "cluster_block_exception",
                                   "blocked by: [FORBIDDEN/6/cluster read-only (api)];")
-                return self._bulk(parts[0] if len(parts) == 2 else None, headers, body)
+                return self._bulk(parts[0] if len(parts) == 2 else None, headers, body,
+                                  require_alias=query.get("require_alias") == "true")
             if method in ("GET", "POST") and len(parts) == 2 and parts[1] == "_mget":
                 return self._mget(parts[0], body, query)
             if method == "GET" and len(parts) == 3 and parts[1] == "_doc":
@@ -196,22 +317,11 @@ class FakeOpenSearch(BackgroundServer):
             return _error(400, "illegal_argument_exception",
                           f"fake does not implement {method} {url.path}")
 
-    def _index_missing(self, index: str) -> tuple[int, dict]:
-        return _error(404, "index_not_found_exception", f"no such index [{index}]",
-                      index=index, **{"resource.type": "index_or_alias", "resource.id": index})
-
-    def _create_index(self, index: str) -> tuple[int, dict]:
-        if index in self.indices:
-            return _error(400, "resource_already_exists_exception",
-                          f"index [{index}/{self.uuids[index]}] already exists",
-                          index_uuid=self.uuids[index], index=index)
-        self.indices[index] = {}
-        self.uuids[index] = uuid.uuid4().hex[:22]
-        return 200, {"acknowledged": True, "shards_acknowledged": True, "index": index}
-
-    def _get(self, index: str, doc_id: str) -> tuple[int, dict]:
-        if index not in self.indices:
-            return self._index_missing(index)
+    def _get(self, name: str, doc_id: str) -> tuple[int, dict]:
+        try:
+            index = self.resolve_single(name)
+        except AliasError as exc:
+            return exc.answer
         doc = self.indices[index].get(doc_id)
         if doc is None:
             return 404, {"_index": index, "_id": doc_id, "found": False}
@@ -219,9 +329,11 @@ class FakeOpenSearch(BackgroundServer):
                      "_seq_no": doc["seq_no"], "_primary_term": 1, "found": True,
                      "_source": doc["source"]}
 
-    def _mget(self, index: str, body: bytes, query: dict[str, str]) -> tuple[int, dict]:
-        if index not in self.indices:
-            return self._index_missing(index)
+    def _mget(self, name: str, body: bytes, query: dict[str, str]) -> tuple[int, dict]:
+        try:
+            index = self.resolve_single(name)
+        except AliasError as exc:
+            return exc.answer
         try:
             req = json.loads(body or b"{}")
         except ValueError:
@@ -239,16 +351,20 @@ class FakeOpenSearch(BackgroundServer):
             docs.append(doc)
         return 200, {"docs": docs}
 
-    def _search(self, index: str, body: bytes) -> tuple[int, dict]:
-        if index not in self.indices:
-            return self._index_missing(index)
+    def _search(self, name: str, body: bytes) -> tuple[int, dict]:
+        try:
+            indices = self.resolve_read(name)
+        except AliasError as exc:
+            return exc.answer
         try:
             req = json.loads(body or b"{}")
             matches = _query(req.get("query", {"match_all": {}}))
         except (ValueError, KeyError) as error:
             return _error(400, "parsing_exception", f"fake cannot parse the query: {error}")
-        hits = [(doc_id, doc) for doc_id, doc in self.indices[index].items()
-                if matches(doc["source"])]
+        hits = [(doc_id, dict(doc, index=index)) for index in indices
+                for doc_id, doc in self.indices[index].items() if matches(doc["source"])]
+        if not req.get("sort"):  # by score: the number of matching query parts, best first
+            hits.sort(key=lambda h: -_score(req.get("query", {}), h[1]["source"]))
         sort = req.get("sort") or []
         if len(sort) > 1:
             return _error(400, "illegal_argument_exception", "fake sorts on one field only")
@@ -279,8 +395,11 @@ class FakeOpenSearch(BackgroundServer):
             source = doc["source"]
             if isinstance(includes, list):
                 source = {k: v for k, v in source.items() if k in includes}
-            hit = {"_index": index, "_id": doc_id, "_score": None if sort else 1.0,
+            hit = {"_index": doc["index"], "_id": doc_id,
+                   "_score": None if sort else float(_score(req.get("query", {}), doc["source"])),
                    "_source": source}
+            if "highlight" in req:
+                hit["highlight"] = _highlight(req, doc["source"])
             if sort:
                 hit["sort"] = [doc["source"].get(field)]
             out.append(hit)
@@ -290,7 +409,7 @@ class FakeOpenSearch(BackgroundServer):
                               "max_score": None if sort else 1.0, "hits": out}}
 
     def _bulk(self, default_index: str | None, headers: dict[str, str],
-              body: bytes) -> tuple[int, dict]:
+              body: bytes, require_alias: bool = False) -> tuple[int, dict]:
         ctype = {k.lower(): v for k, v in headers.items()}.get("content-type", "")
         if not ctype.startswith(("application/json", "application/x-ndjson")):
             return 406, {"error": f"Content-Type header [{ctype}] is not supported",
@@ -324,12 +443,13 @@ class FakeOpenSearch(BackgroundServer):
                 i += 2
             else:
                 i += 1
-            item = self._bulk_item(op, meta, source, default_index)
+            item = self._bulk_item(op, meta, source, default_index, require_alias)
             errors = errors or "error" in item
             items.append({op: item})
         return 200, {"took": 1, "errors": errors, "items": items}
 
-    def _bulk_item(self, op: str, meta: dict, source: Any, default_index: str | None) -> dict:
+    def _bulk_item(self, op: str, meta: dict, source: Any, default_index: str | None,
+                   require_alias: bool = False) -> dict:
         index = meta.get("_index") or default_index
         doc_id = meta.get("_id") or uuid.uuid4().hex
         base = {"_index": index, "_id": doc_id}
@@ -349,8 +469,23 @@ class FakeOpenSearch(BackgroundServer):
         if self._write_block == "index":
             return fail(403, "cluster_block_exception",
                         f"index [{index}] blocked by: [FORBIDDEN/8/index write (api)];")
-        if index not in self.indices:
-            self._create_index(index)  # action.auto_create_index defaults to true
+        if require_alias and not self.is_alias(index):
+            return {**base, "status": 404, "error": {
+                "type": "index_not_found_exception",
+                "reason": f"no such index [{index}] and [require_alias] request flag is [true] "
+                          f"and [{index}] is not an alias",
+                "index": index, "resource.type": "index_or_alias", "resource.id": index,
+                "index_uuid": "_na_"}}
+        try:
+            target = self.resolve_write(index)
+        except AliasError as exc:
+            cause = exc.answer[1]["error"]
+            return fail(exc.answer[0], cause["type"], cause["reason"])
+        if target is None:
+            self.create_index(index)  # action.auto_create_index defaults to true
+            target = index
+        index = target
+        base["_index"] = index
         docs = self.indices[index]
         current = docs.get(doc_id)
         vtype = meta.get("version_type", "internal")

@@ -26,7 +26,10 @@ FAKE_CREDS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"
               "AWS_DEFAULT_REGION": REGION}
 MAX_RECEIVE_COUNT = 5
 ACCOUNT_ID = MOTO_ACCOUNT  # the owner of every bucket the tests create
+# The read alias (tests read documents through it) and the worker's write alias; fixtures
+# create both with the first versioned index, as a deploy does (FakeOpenSearch.bootstrap).
 INDEX = "file-index"
+WRITE_ALIAS = "file-index-write"
 DLQ_RETENTION_SECONDS = 14 * 24 * 3600
 TEST_VISIBILITY = 6
 
@@ -114,6 +117,23 @@ class Aws:
                  "WORKER_SHUTDOWN_TIMEOUT_SECONDS": 15, "WORKER_LOG_LEVEL": "DEBUG"}
         return worker_env(queue_url=self.queue_url, dlq_url=self.dlq_url, search_url=fake.url,
                           aws_endpoint=self.url, bucket_owner=ACCOUNT_ID, **{**tuned, **overrides})
+        env = {
+            "WORKER_QUEUE_URL": self.queue_url,
+            "WORKER_DLQ_URL": self.dlq_url,
+            "WORKER_OPENSEARCH_ENDPOINT": fake.url,
+            "WORKER_EXPECTED_BUCKET_OWNER": ACCOUNT_ID,
+            "WORKER_OPENSEARCH_INDEX": WRITE_ALIAS,
+            "WORKER_OPENSEARCH_AUTH": "none",
+            "WORKER_CONCURRENCY": "4",
+            "WORKER_VISIBILITY_TIMEOUT_SECONDS": str(self.visibility),
+            "WORKER_WAIT_TIME_SECONDS": "1",
+            "WORKER_SHUTDOWN_TIMEOUT_SECONDS": "15",
+            "AWS_REGION": REGION,
+            "WORKER_AWS_ENDPOINT_URL": self.url,
+            "WORKER_LOG_LEVEL": "DEBUG",
+        }
+        env.update({k: str(v) for k, v in overrides.items()})
+        return env
 
 
 class LogCapture(io.TextIOBase):

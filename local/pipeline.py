@@ -24,6 +24,7 @@ from harness.fake_opensearch import FakeOpenSearch
 from harness.moto import MOTO_ACCOUNT, start_moto_server
 from harness.worker_process import start_worker_process, worker_env
 from local.dev_templates import LocalSpec, notification_configuration
+from search_index import base_of_write_alias
 
 REGION = "us-east-1"
 # moto accepts any credentials; these only keep boto3 and the AWS CLI from looking for real ones.
@@ -134,6 +135,9 @@ class LocalPipeline:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self._start_moto()
         self.search = FakeOpenSearch(port=self.search_port).start()
+        # What the deploy does: the template, the first versioned index and its aliases.
+        self.search.bootstrap(base_of_write_alias(
+            self.worker_environment().get("WORKER_OPENSEARCH_INDEX", "file-index-write")))
         self._create_resources()
         self._start_worker()
 

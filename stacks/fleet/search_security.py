@@ -19,6 +19,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import custom_resources as cr
 from constructs import Construct
 
+import search_index
 from checks.nag import acknowledge, wildcard_resource_finding
 from stacks.shared.cdk_values import retention_days
 
@@ -30,19 +31,25 @@ def index_writer_role_name(index_name: str) -> str:
     return f"{index_name}-writer"
 
 
-def security_requests(*, index_name: str, worker_role_arn: str) -> list[dict]:
-    """The requests the custom resource sends, in order (each one idempotent)."""
+def security_requests(*, index_name: str, worker_role_arn: str, index_shards: int = 1,
+                      index_replicas: int = 0) -> list[dict]:
+    """The requests the custom resource sends, in order (each one idempotent): the worker's
+    role and mapping, audit logging, then the index template and the first versioned index with
+    its aliases (search_index.bootstrap_requests; skipped once the read alias exists)."""
     role = index_writer_role_name(index_name)
+    write_alias = search_index.write_alias(index_name)
     return [
         {"method": "PUT", "path": f"{SECURITY_API}/roles/{role}", "body": {
-            "description": f"Ingest workers: create, write and read {index_name} only",
+            "description": f"Ingest workers: write and read through {write_alias} only",
             # _bulk and _mget are checked once at cluster level, then per index below.
             "cluster_permissions": ["indices:data/write/bulk", "indices:data/read/mget"],
             "index_permissions": [{
-                "index_patterns": [index_name],
+                # The alias, and the versioned indices it resolves to (the security plugin
+                # checks the concrete indices too). No indices:admin/create: the deploy
+                # creates indices, the worker never does.
+                "index_patterns": [write_alias, f"{index_name}-v*"],
                 "allowed_actions": [
-                    "indices:admin/create",  # the worker creates the index on first start
-                    "indices:admin/mapping/put",
+                    "indices:admin/aliases/get",  # the start-up check of the write alias
                     "indices:data/write/*",
                     "indices:data/read/*",  # _mget: what is already indexed
                 ],
@@ -57,6 +64,8 @@ def security_requests(*, index_name: str, worker_role_arn: str) -> list[dict]:
         {"method": "PATCH", "path": f"{SECURITY_API}/audit", "body": [
             {"op": "add", "path": "/config/enabled", "value": True},
         ]},
+        *search_index.bootstrap_requests(index_name, shards=index_shards,
+                                         replicas=index_replicas),
     ]
 
 
@@ -67,6 +76,7 @@ class SearchSecuritySettings(Construct):
         self, scope: Construct, construct_id: str, *, endpoint_url: str, admin_role: iam.IRole,
         worker_role: iam.IRole, index_name: str, vpc: ec2.IVpc, subnets: ec2.SubnetSelection,
         security_group: ec2.ISecurityGroup, log_retention_days: int, log_key: kms.IKey | None,
+        index_shards: int = 1, index_replicas: int = 0,
     ) -> None:
         super().__init__(scope, construct_id)
 
@@ -84,7 +94,8 @@ class SearchSecuritySettings(Construct):
             vpc=vpc, vpc_subnets=subnets, security_groups=[security_group],
             timeout=Duration.minutes(2),
             log_group=log_group("HandlerLogs"),
-            description="Deploy-time: OpenSearch index-writer role, its mapping, audit logging",
+            description="Deploy-time: OpenSearch index-writer role, its mapping, audit logging, "
+                        "index template, first index and aliases",
         )
         provider = cr.Provider(self, "Provider", on_event_handler=self.handler,
                                log_group=log_group("ProviderLogs"))
@@ -95,7 +106,8 @@ class SearchSecuritySettings(Construct):
                 "Endpoint": endpoint_url,
                 # One JSON string: CloudFormation would turn every scalar (true) into a string.
                 "Requests": Stack.of(self).to_json_string(security_requests(
-                    index_name=index_name, worker_role_arn=worker_role.role_arn)),
+                    index_name=index_name, worker_role_arn=worker_role.role_arn,
+                    index_shards=index_shards, index_replicas=index_replicas)),
             },
         )
         acknowledge(

@@ -50,7 +50,7 @@ class FleetStack(Stack):
             access_policies=access_policies,
             search_endpoint_url=search_endpoint_url,
             notification_topic=notification_topic,
-            index_name=config.search.index_name,
+            index_name=config.search.write_alias,
             log_retention_days=config.log_retention_days, log_key=log_key,
             removal_policy=log_removal,
         )
@@ -66,6 +66,8 @@ class FleetStack(Stack):
                 self, "SearchSecuritySettings", endpoint_url=search_endpoint_url,
                 admin_role=search_admin_role, worker_role=self.workers.role,
                 index_name=config.search.index_name, vpc=vpc, subnets=subnets,
+                index_shards=config.search.index_shards,
+                index_replicas=config.search.index_replicas,
                 security_group=search_settings_security_group,
                 log_retention_days=config.log_retention_days, log_key=log_key,
             )

@@ -38,7 +38,7 @@ class SearchStack(Stack):
         # always lived: another path would give it another logical ID.
         self.writer_access = SearchWriterPolicy(
             self.domain, "WriterAccess", domain_arn=self.domain.domain.domain_arn,
-            index_name=config.search.index_name,
+            index_name=config.search.write_alias,
         )
         add_ops_outputs(self, {
             outputs.SEARCH_DOMAIN: self.domain.domain.domain_name,

@@ -22,7 +22,7 @@ class SearchWriterPolicy(Construct):
         super().__init__(scope, construct_id)
         index_paths = f"{domain_arn}/{index_name}/*"
         self.policy = iam.ManagedPolicy(self, "Policy", description=(
-            f"Ingest worker: create and write the {index_name} index"
+            f"Ingest worker: write and read through {index_name}"
         ), statements=[
             iam.PolicyStatement(
                 sid="IndexDocuments",

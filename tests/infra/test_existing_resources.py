@@ -54,4 +54,5 @@ def test_workers_index_into_the_given_domain(templates):
     assert f"WORKER_OPENSEARCH_ENDPOINT={ENDPOINT}\n" in text
     _, policy = only_resource(templates["Search"], "AWS::IAM::ManagedPolicy")
     (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
-    assert statement["Resource"] == [f"{DOMAIN_ARN}/file-index", f"{DOMAIN_ARN}/file-index/*"]
+    assert statement["Resource"] == [f"{DOMAIN_ARN}/file-index-write",
+                                     f"{DOMAIN_ARN}/file-index-write/*"]

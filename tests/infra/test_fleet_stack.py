@@ -185,8 +185,8 @@ def test_worker_role_resources_are_scoped(synthesized, env):
     (asset_object,) = found[("s3:GetObject",)]
     assert asset_object["Fn::Join"][1][-1].endswith(".zip"), "the worker asset object only"
     assert found[("es:ESHttpGet", "es:ESHttpHead", "es:ESHttpPost", "es:ESHttpPut")] == [
-        {"Fn::Join": ["", [{"Fn::GetAtt": ["SearchDomain62FD613E", "Arn"]}, "/file-index"]]},
-        {"Fn::Join": ["", [{"Fn::GetAtt": ["SearchDomain62FD613E", "Arn"]}, "/file-index/*"]]},
+        {"Fn::Join": ["", [{"Fn::GetAtt": ["SearchDomain62FD613E", "Arn"]}, "/file-index-write"]]},
+        {"Fn::Join": ["", [{"Fn::GetAtt": ["SearchDomain62FD613E", "Arn"]}, "/file-index-write/*"]]},
     ]
     (lifecycle,) = found[("autoscaling:CompleteLifecycleAction",)]
     assert lifecycle["Fn::Join"][1][-1] == f":autoScalingGroup:*:autoScalingGroupName/file-search-{env}-fleet-workers"
@@ -215,7 +215,7 @@ def test_user_data_sets_exactly_the_variables_the_worker_reads(synthesized, env)
     config = ENVIRONMENTS[env]
     assert written["WORKER_VISIBILITY_TIMEOUT_SECONDS"] == str(config.queue.visibility_timeout_seconds)
     assert written["WORKER_PREFIX"] == config.bucket.raw_prefix
-    assert written["WORKER_OPENSEARCH_INDEX"] == config.search.index_name
+    assert written["WORKER_OPENSEARCH_INDEX"] == config.search.write_alias
     assert written["WORKER_OPENSEARCH_AUTH"] == "sigv4"
     assert int(written["WORKER_SHUTDOWN_TIMEOUT_SECONDS"]) < config.fleet.drain_timeout_seconds
     # The raw bucket lives in the account the environment deploys to: the worker's
@@ -259,19 +259,26 @@ def test_worker_role_is_mapped_to_a_role_that_writes_only_its_index(synthesized,
     index = ENVIRONMENTS[env].search.index_name
     _, resource, requests = security_settings(synthesized, env)
     assert rendered(resource["Properties"]["Endpoint"]) == "https://<token>"
-    role, mapping, audit = requests
+    role, mapping, audit, template, first_index = requests
     assert (role["method"], role["path"]) == ("PUT", f"/_plugins/_security/api/roles/{index}-writer")
     assert role["body"]["cluster_permissions"] == ["indices:data/write/bulk", "indices:data/read/mget"]
     assert role["body"]["index_permissions"] == [{
-        "index_patterns": [index],
-        "allowed_actions": ["indices:admin/create", "indices:admin/mapping/put",
-                            "indices:data/write/*", "indices:data/read/*"]}]
+        "index_patterns": [f"{index}-write", f"{index}-v*"],
+        "allowed_actions": ["indices:admin/aliases/get", "indices:data/write/*",
+                            "indices:data/read/*"]}]
     assert "tenant_permissions" not in role["body"]
     assert (mapping["method"], mapping["path"]) == ("PUT", f"/_plugins/_security/api/rolesmapping/{index}-writer")
     assert mapping["body"]["backend_roles"] == ["WORKER_ROLE_ARN"]
     assert set(mapping["body"]) == {"description", "backend_roles"}, "no users, no hosts"
     assert audit == {"method": "PATCH", "path": "/_plugins/_security/api/audit",
                      "body": [{"op": "add", "path": "/config/enabled", "value": True}]}
+    search = ENVIRONMENTS[env].search
+    assert (template["method"], template["path"]) == ("PUT", f"/_index_template/{index}")
+    settings = template["body"]["template"]["settings"]["index"]
+    assert (settings["number_of_shards"], settings["number_of_replicas"]) == (
+        search.index_shards, search.index_replicas)
+    assert (first_index["path"], first_index["unless_exists"]) == (
+        f"/{index}-v1", f"/_alias/{index}")
 
 
 def test_security_settings_run_in_the_vpc_as_the_master_role_before_any_worker(synthesized, env):

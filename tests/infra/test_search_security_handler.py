@@ -20,6 +20,7 @@ class SecurityApiStub:
 
     def __init__(self, status: int = 200) -> None:
         self.status = status
+        self.alias_exists = False
         self.received: list[dict] = []
         stub = self
 
@@ -27,14 +28,18 @@ class SecurityApiStub:
             def _answer(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 stub.received.append({"method": self.command, "path": self.path,
-                                      "headers": dict(self.headers), "body": json.loads(body)})
-                answer = json.dumps({"status": "OK" if stub.status == 200 else "FORBIDDEN"}).encode()
-                self.send_response(stub.status)
+                                      "headers": dict(self.headers),
+                                      "body": json.loads(body) if body else None})
+                status = stub.status
+                if self.command == "GET":  # the read alias: missing, unless told it exists
+                    status = 200 if stub.alias_exists else 404
+                answer = json.dumps({"status": "OK" if status == 200 else "FORBIDDEN"}).encode()
+                self.send_response(status)
                 self.send_header("Content-Length", str(len(answer)))
                 self.end_headers()
                 self.wfile.write(answer)
 
-            do_PUT = do_PATCH = _answer
+            do_PUT = do_PATCH = do_GET = _answer
 
             def log_message(self, *args: object) -> None:
                 pass
@@ -74,6 +79,9 @@ def test_create_sends_the_signed_requests_in_order(credentials):
         ("PUT", "/_plugins/_security/api/roles/file-index-writer"),
         ("PUT", "/_plugins/_security/api/rolesmapping/file-index-writer"),
         ("PATCH", "/_plugins/_security/api/audit"),
+        ("PUT", "/_index_template/file-index"),
+        ("GET", "/_alias/file-index"),
+        ("PUT", "/file-index-v1"),
     ]
     assert stub.received[1]["body"]["backend_roles"] == [WORKER_ROLE]
     for request in stub.received:
@@ -90,7 +98,7 @@ def test_update_sends_them_again_and_delete_sends_nothing(credentials):
         on_event(event("Delete", stub.url), None)
     finally:
         stub.close()
-    assert len(stub.received) == 3
+    assert len(stub.received) == 6  # Update: the same requests again (GET: the alias check)
 
 
 def test_a_refused_request_fails_the_deployment_naming_it(credentials):
@@ -101,3 +109,16 @@ def test_a_refused_request_fails_the_deployment_naming_it(credentials):
     finally:
         stub.close()
     assert len(stub.received) == 1, "stops at the first refusal"
+
+
+def test_a_redeploy_after_a_migration_creates_no_index_and_moves_no_alias(credentials):
+    stub = SecurityApiStub()
+    stub.alias_exists = True
+    try:
+        on_event(event("Update", stub.url), None)
+    finally:
+        stub.close()
+    sent = [(r["method"], r["path"]) for r in stub.received]
+    assert ("PUT", "/_index_template/file-index") in sent  # the template follows the repo
+    assert ("GET", "/_alias/file-index") in sent
+    assert not any(path.startswith("/file-index-v") for _, path in sent)

@@ -58,7 +58,7 @@ def expected_acknowledgements(env: str) -> dict[str, set[str]]:
         "Search/AWS679f53fac002430cb0da5b7982bd2287": {LAMBDA_BASIC},
         "Search/Search/Domain": domain,
         "Search/Search/WriterAccess/Policy": {
-            "AwsSolutions-IAM5[Resource::<SearchDomain62FD613E.Arn>/file-index/*]"},
+            "AwsSolutions-IAM5[Resource::<SearchDomain62FD613E.Arn>/file-index-write/*]"},
         "Fleet/Workers/WorkerRole": {
             "AwsSolutions-IAM5[Resource::*]",
             "AwsSolutions-IAM5[Resource::" + arn.format(

@@ -49,6 +49,8 @@ def moto(moto_url):
 @pytest.fixture
 def search():
     fake = FakeOpenSearch().start()
+    fake.bootstrap("file-index")  # as the deploy does: file-index-v1 behind both aliases
+    fake.requests.clear()
     yield fake
     fake.stop()
 

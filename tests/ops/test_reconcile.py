@@ -79,7 +79,7 @@ def test_apply_repairs_through_the_workers_normal_path(deployed, search, ops, mo
 
     worker_env = {
         "WORKER_QUEUE_URL": deployed.queue_url, "WORKER_DLQ_URL": deployed.dlq_url,
-        "WORKER_OPENSEARCH_ENDPOINT": search.url, "WORKER_OPENSEARCH_INDEX": INDEX,
+        "WORKER_OPENSEARCH_ENDPOINT": search.url, "WORKER_OPENSEARCH_INDEX": f"{INDEX}-write",
         "WORKER_OPENSEARCH_AUTH": "none", "WORKER_CONCURRENCY": "2",
         "WORKER_VISIBILITY_TIMEOUT_SECONDS": "900", "WORKER_WAIT_TIME_SECONDS": "1",
         "WORKER_SHUTDOWN_TIMEOUT_SECONDS": "10", "AWS_REGION": REGION,
@@ -103,7 +103,6 @@ def test_apply_needs_confirmation(deployed, search, ops):
 
 
 def test_requests_to_the_domain_are_signed(deployed, search, ops):
-    urllib.request.urlopen(urllib.request.Request(f"{search.url}/{INDEX}", method="PUT"))
     code, out = ops("reconcile")
     assert code == 0, out
     searches = [r for r in search.requests if "/_search" in r["path"]]

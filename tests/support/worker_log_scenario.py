@@ -55,6 +55,7 @@ def run_worker_scenario() -> WorkerRun:
     os.environ.update(FAKE_CREDS)
     moto_url, stop_moto = start_moto_server()
     fake = FakeOpenSearch().start()
+    fake.bootstrap("file-index")
     try:
         aws = Aws(moto_url)
         aws.put("raw-files/ok.txt", b"searchable words")

@@ -7,7 +7,12 @@ import sys
 import pytest
 
 from harness.fake_opensearch import FakeOpenSearch
-from harness.local_aws import FAKE_CREDS, Aws, InProcessWorker
+from harness.local_aws import (
+    FAKE_CREDS,
+    INDEX,
+    Aws,
+    InProcessWorker,
+)
 from harness.moto import start_moto_server
 from harness.worker_process import WorkerProcess
 
@@ -34,6 +39,8 @@ def moto_url(_fake_aws_credentials):
 @pytest.fixture
 def fake_os():
     fake = FakeOpenSearch().start()
+    fake.bootstrap(INDEX)  # what the deploy does; its requests are not the worker's
+    fake.requests.clear()
     yield fake
     fake.after_bulk = None
     fake.stop()

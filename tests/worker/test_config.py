@@ -10,7 +10,7 @@ from tests.support.worker_env import MINIMAL_WORKER_ENV
 def test_defaults_match_the_documented_interface():
     cfg = config.load(MINIMAL_WORKER_ENV)
     assert (cfg.opensearch_index, cfg.opensearch_auth, cfg.prefix) == (
-        "file-index", "sigv4", "raw-files/")
+        "file-index-write", "sigv4", "raw-files/")
     assert (cfg.concurrency, cfg.max_object_bytes, cfg.visibility_timeout, cfg.wait_time,
             cfg.shutdown_timeout, cfg.log_level) == (
         config.default_concurrency(), 10485760, 900, 20, 120, "INFO")

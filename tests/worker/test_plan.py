@@ -42,7 +42,8 @@ def test_build_document_from_a_get_object_answer():
                                     "LastModified": modified, "ContentType": "text/plain"}, "hey")
     assert doc.doc_id == doc_id("b", "raw-files/a.txt") and doc.owner == "m"
     assert doc.source == {
-        "bucket": "b", "key": "raw-files/a.txt", "etag": "abc", "version_id": "v1",
+        "bucket": "b", "key": "raw-files/a.txt", "name": "a.txt", "folder": "raw-files",
+        "etag": "abc", "version_id": "v1",
         "sequencer": "0055AED6DCD90281E5", "size": 3,
         "last_modified": "2024-05-01T12:00:00+00:00",
         "last_modified_ms": int(modified.timestamp() * 1000),

@@ -6,7 +6,7 @@ import json
 
 from ingest_worker.plan import doc_id
 
-from harness.local_aws import ACCOUNT_ID, INDEX, wait_for
+from harness.local_aws import ACCOUNT_ID, INDEX, WRITE_ALIAS, wait_for
 
 
 def test_happy_path_indexes_deletes_and_skips_the_test_event(aws, fake_os, run_worker):
@@ -33,10 +33,10 @@ def test_happy_path_indexes_deletes_and_skips_the_test_event(aws, fake_os, run_w
     assert stopped["drained"] is True
     # 1 test event + 1 object: at most a handful of SQS calls besides empty long polls.
     assert stopped["calls"].get("sqs.DeleteMessageBatch", 0) <= 2
-    # The worker role may call OpenSearch on its index's paths only (es:ESHttp* on
-    # <domain>/file-index and <domain>/file-index/*): no cluster-level path like /_bulk.
+    # The worker role may call OpenSearch below its write alias only (es:ESHttp* on
+    # <domain>/file-index-write/*): no cluster-level path like /_bulk or /_alias.
     paths = {r["path"].split("?")[0] for r in fake_os.requests}
-    assert paths and all(p == f"/{INDEX}" or p.startswith(f"/{INDEX}/") for p in paths), paths
+    assert paths and all(p.startswith(f"/{WRITE_ALIAS}/") for p in paths), paths
 
 
 def test_same_object_notified_twice_and_reuploaded_unchanged_gives_one_write(
@@ -119,7 +119,7 @@ def test_index_answering_429_and_503_is_retried_in_process_without_a_receive_or_
         aws, fake_os, run_worker):
     keys = [f"raw-files/retry-{i}.txt" for i in range(3)]
     with run_worker(aws.env(fake_os)) as w:
-        wait_for(lambda: fake_os.count("PUT"), what="index created")
+        wait_for(lambda: w.logs.events("index_ready"), what="write alias found")
         fake_os.fail_next(2, 429)
         fake_os.fail_next(1, 503)
         for key in keys:
@@ -149,10 +149,9 @@ def test_unindexable_document_goes_to_the_dlq(aws, fake_os, run_worker):
 
 def test_older_object_never_overwrites_newer_document(aws, fake_os, run_worker):
     key = "raw-files/raced.txt"
-    fake_os.dispatch("PUT", "/" + INDEX, {}, b"{}")
     # Another worker already indexed a newer version of this object.
     newer = {"key": key, "etag": "other", "last_modified_ms": 99999999999999}
-    fake_os.indices[INDEX][doc_id(aws.bucket, key)] = {
+    fake_os.indices[fake_os.resolve_single(INDEX)][doc_id(aws.bucket, key)] = {
         "version": 99999999999999, "seq_no": 1, "source": newer}
     aws.put(key, b"old content")
     with run_worker(aws.env(fake_os)) as w:
@@ -190,7 +189,6 @@ def test_duplicates_on_two_instances_at_once_write_each_object_once(aws, fake_os
     for i in range(0, len(copies), 10):
         aws.sqs.send_message_batch(QueueUrl=aws.queue_url, Entries=[
             {"Id": str(n), "MessageBody": b} for n, b in enumerate(copies[i:i + 10])])
-    fake_os.dispatch("PUT", "/" + INDEX, {}, b"{}")
     fake_os.latency = lambda *_: 0.1
     env = aws.env(fake_os, WORKER_CONCURRENCY=8, WORKER_LOG_LEVEL="INFO")
     with run_worker(env) as one, run_worker(env) as two:

@@ -18,7 +18,9 @@ ENV_VARS: Tuple[Tuple[str, bool, str], ...] = (
      "ExpectedBucketOwner (confused-deputy guard)."),
     ("WORKER_OPENSEARCH_ENDPOINT", True,
      "OpenSearch base URL: https://... on AWS, http://127.0.0.1:PORT for the local fake."),
-    ("WORKER_OPENSEARCH_INDEX", False, "Index name (default file-index)."),
+    ("WORKER_OPENSEARCH_INDEX", False,
+     "The write alias the worker writes through (default file-index-write); created at deploy "
+     "time, the worker pauses while it is missing."),
     ("WORKER_OPENSEARCH_AUTH", False,
      "sigv4 (default; signs requests for service es) or none (local fake only)."),
     ("WORKER_PREFIX", False, "Only keys under this prefix are indexed (default raw-files/)."),
@@ -68,7 +70,7 @@ class Config:
     dlq_url: str
     opensearch_endpoint: str
     expected_bucket_owner: str = ""
-    opensearch_index: str = "file-index"
+    opensearch_index: str = "file-index-write"
     opensearch_auth: str = "sigv4"
     prefix: str = "raw-files/"
     concurrency: int = dataclasses.field(default_factory=default_concurrency)
@@ -138,7 +140,7 @@ def load(env: Mapping[str, str]) -> Config:
     owner = _required(env, "WORKER_EXPECTED_BUCKET_OWNER")
     if not re.fullmatch(r"[0-9]{12}", owner):
         raise ConfigError(f"WORKER_EXPECTED_BUCKET_OWNER={owner!r} is not a 12-digit AWS account id")
-    index = env.get("WORKER_OPENSEARCH_INDEX", "").strip() or "file-index"
+    index = env.get("WORKER_OPENSEARCH_INDEX", "").strip() or "file-index-write"
     if index != index.lower() or index.startswith(("_", "-", "+")) or any(
             c in index for c in ' "*\\<|,>/?#:'):
         raise ConfigError(f"WORKER_OPENSEARCH_INDEX={index!r} is not a valid index name")

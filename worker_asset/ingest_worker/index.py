@@ -9,28 +9,9 @@ import urllib.parse
 import urllib.request
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-INDEX_BODY = {
-    "settings": {"index": {"number_of_shards": 1}},
-    "mappings": {
-        "properties": {
-            "bucket": {"type": "keyword"},
-            "sequencer": {"type": "keyword"},
-            "key": {"type": "keyword"},
-            "etag": {"type": "keyword"},
-            "version_id": {"type": "keyword"},
-            "size": {"type": "long"},
-            "last_modified": {"type": "date"},
-            "last_modified_ms": {"type": "long"},
-            "content_type": {"type": "keyword"},
-            "extension": {"type": "keyword"},
-            "metadata_only": {"type": "boolean"},
-            # A removed object's tombstone (planning.build_tombstone): never a search hit.
-            "deleted": {"type": "boolean"},
-            "content": {"type": "text"},
-            "indexed_at": {"type": "date"},
-        }
-    },
-}
+# The code the worker pauses with when its write alias is missing (an environment fault: the
+# deploy creates the alias, `python -m ops index init` repairs it; docs/runbook.md).
+ALIAS_MISSING = "index_alias_missing"
 
 
 class SearchRequestError(Exception):
@@ -120,20 +101,29 @@ class OpenSearch:
             return payload
         err = payload.get("error") if isinstance(payload, dict) else None
         etype = err.get("type") if isinstance(err, dict) else None
-        # A missing index (deleted under the worker) is the domain's state, not the documents'.
-        transient = is_transient_status(status) or etype == "index_not_found_exception"
-        raise SearchRequestError(etype or f"HTTP{status}", transient, f"{what} answered {status}")
+        # A missing index or alias (deleted under the worker) is the domain's state, not the
+        # documents'.
+        if etype == "index_not_found_exception":
+            raise SearchRequestError(ALIAS_MISSING, True, f"{what}: no index or alias "
+                                                          f"{self.index} ({status})")
+        raise SearchRequestError(etype or f"HTTP{status}", is_transient_status(status),
+                                 f"{what} answered {status}")
 
-    def ensure_index(self) -> bool:
-        """Create the index if missing. True if created, False if it already existed."""
-        status, payload = self.request(
-            "PUT", "/" + urllib.parse.quote(self.index), json.dumps(INDEX_BODY).encode())
-        if status == 400 and isinstance(payload, dict):
-            err = payload.get("error") or {}
-            if isinstance(err, dict) and err.get("type") == "resource_already_exists_exception":
-                return False
-        self._check(status, payload, "create index")
-        return True
+    def check_write_alias(self) -> str:
+        """The one index behind the write alias; SearchRequestError(ALIAS_MISSING) if there is
+        no such alias (also when an index of that name exists: writing there would bypass the
+        versioned indices). The path stays below the alias, where the worker's access is."""
+        alias = urllib.parse.quote(self.index)
+        status, payload = self.request("GET", f"/{alias}/_alias/{alias}")
+        if status == 404:
+            raise SearchRequestError(ALIAS_MISSING, True, f"no alias {self.index} on the domain "
+                                                          "(created at deploy time)")
+        payload = self._check(status, payload, "get alias")
+        indices = sorted(payload or {})
+        if len(indices) != 1:
+            raise SearchRequestError(ALIAS_MISSING, True, f"alias {self.index} points to "
+                                                          f"{len(indices)} indices, not one")
+        return indices[0]
 
     def mget(self, ids: Sequence[str], fields: Sequence[str]) -> Dict[str, StoredDocument]:
         """The stored documents (_source limited to fields) of those ids that exist."""
@@ -170,7 +160,9 @@ class OpenSearch:
             lines.append(json.dumps(w.source, ensure_ascii=False))
         body = ("\n".join(lines) + "\n").encode("utf-8")
         # Index-scoped path: the worker role may call es:ESHttp* on its index only.
-        path = f"/{urllib.parse.quote(self.index)}/_bulk"
+        # require_alias: without the alias a write fails instead of creating an index of the
+        # alias's name with a guessed mapping.
+        path = f"/{urllib.parse.quote(self.index)}/_bulk?require_alias=true"
         status, payload = self.request("POST", path, body, "application/x-ndjson")
         payload = self._check(status, payload, "_bulk")
         items = (payload or {}).get("items")

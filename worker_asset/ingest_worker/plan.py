@@ -26,8 +26,9 @@ import hashlib
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from . import extract
-from .index import DocumentWrite, StoredDocument, is_transient_status
+from .index import ALIAS_MISSING, DocumentWrite, StoredDocument, is_transient_status
 from .outcomes import DeadLetter, Failed, Processed, RecordResult
+from .paths import path_fields
 from .s3_events import ObjectRef
 
 # The fields of an indexed document that plan_writes compares (read with _mget).
@@ -57,6 +58,7 @@ def build_document(owner: Any, ref: ObjectRef, response: Mapping[str, Any],
     source: Dict[str, Any] = {
         "bucket": ref.bucket,
         "key": ref.key,
+        **path_fields(ref.key),
         "etag": (response.get("ETag") or "").strip('"'),
         "version_id": response.get("VersionId") or ref.version_id or None,
         "sequencer": ref.sequencer,
@@ -195,7 +197,9 @@ def bulk_item_results(writes: Sequence[Write], items: Sequence[Mapping[str, Any]
             continue
         error = item.get("error") or {}
         etype = error.get("type", f"HTTP{status}") if isinstance(error, dict) else str(error)
-        if is_transient_status(status):
+        if etype == "index_not_found_exception":  # require_alias: the write alias is gone
+            etype = ALIAS_MISSING
+        if is_transient_status(status) or etype == ALIAS_MISSING:
             refused.append(write)
             refusal = refusal or etype
             continue

@@ -19,7 +19,7 @@ from .clock import Clock
 from .config import Config
 from .faults import error_code
 from .fetch import ObjectFetcher
-from .gate import ConsumptionGate
+from .gate import ConsumptionGate, DependencyFault, Stopping
 from .heartbeat import Heartbeat
 from .held import InFlight
 from .index import OpenSearch, SearchRequestError
@@ -103,7 +103,7 @@ class Worker:
                       index=cfg.opensearch_index, concurrency=cfg.concurrency,
                       pipelines=cfg.pipelines, max_in_flight=cfg.max_in_flight,
                       visibility_timeout=cfg.visibility_timeout)
-        if not self._ensure_index():
+        if not self._await_write_alias():
             return self._finish(drained=True)
         self.heartbeat.start()
         pipelines = [threading.Thread(target=self._pipeline_loop, name=f"pipeline-{i}",
@@ -148,20 +148,36 @@ class Worker:
         self.log.info("worker_stopped", "Worker stopped", drained=drained, **self.stats())
         return 0
 
-    def _ensure_index(self) -> bool:
-        delay = 1.0
-        while not self.stop_event.is_set():
+    def _await_write_alias(self) -> bool:
+        """Wait until the write alias exists; the worker never creates indices (the deploy
+        does). A missing alias is an environment fault: consumption stays paused
+        (consumption_paused, error index_alias_missing, logged again every minute for the
+        alarm) and the alias is probed until it appears. False if stopped meanwhile."""
+        ready = threading.Event()
+        found: List[str] = []
+
+        def check() -> None:
             try:
-                created = self.search.ensure_index()
-                self.log.info("index_ready", "Index is ready", index=self.cfg.opensearch_index,
-                              created=created)
-                return True
-            except SearchRequestError as exc:
-                self.log.warning("index_unavailable", f"Cannot create or reach the index: {exc}",
-                                 error=exc.code, transient=exc.transient)
-            self.clock.wait(self.stop_event, delay)
-            delay = min(delay * 2, 30.0)
-        return False
+                found.append(self.gate.call(self._check_write_alias))
+            except Stopping:
+                pass
+            finally:
+                ready.set()
+
+        threading.Thread(target=check, name="alias-check", daemon=True).start()
+        while not self.clock.wait(ready, 1.0):
+            self.gate.remind()
+        if not found:
+            return False
+        self.log.info("index_ready", "Index is ready", index=self.cfg.opensearch_index,
+                      concrete_index=found[0])
+        return True
+
+    def _check_write_alias(self) -> str:
+        try:
+            return self.search.check_write_alias()
+        except SearchRequestError as exc:
+            raise DependencyFault(DependencyFault.INDEX, exc.code, str(exc)) from None
 
     # -- pipelines ---------------------------------------------------------------------------
 

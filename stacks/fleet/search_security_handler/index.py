@@ -24,13 +24,30 @@ def on_event(event: dict, context: object) -> dict:
     if event["RequestType"] != "Delete":
         # Deleting the resource leaves the settings: the domain (or the next deploy) owns them.
         for request in json.loads(properties["Requests"]):
+            # Created once: after `ops index migrate` a redeploy must not create v1 again.
+            probe = request.get("unless_exists")
+            if probe and exists(endpoint, probe):
+                continue
             send(endpoint, request["method"], request["path"], request["body"])
     return {"PhysicalResourceId": f"{endpoint}/_plugins/_security"}
 
 
+def exists(endpoint: str, path: str) -> bool:
+    """True if GET path answers 200, False on 404; any other answer raises."""
+    try:
+        send(endpoint, "GET", path, None)
+        return True
+    except NotFound:
+        return False
+
+
+class NotFound(RuntimeError):
+    pass
+
+
 def send(endpoint: str, method: str, path: str, body: object) -> dict:
-    data = json.dumps(body).encode()
-    signed = AWSRequest(method=method, url=endpoint + path, data=data,
+    data = json.dumps(body).encode() if body is not None else None
+    signed = AWSRequest(method=method, url=endpoint + path, data=data or b"",
                         headers={"Content-Type": "application/json"})
     credentials = botocore.session.get_session().get_credentials()
     SigV4Auth(credentials, "es", os.environ["AWS_REGION"]).add_auth(signed)
@@ -41,4 +58,6 @@ def send(endpoint: str, method: str, path: str, body: object) -> dict:
             return json.loads(response.read() or b"{}")
     except urllib.error.HTTPError as error:
         detail = error.read().decode("utf-8", "replace")[:500]
+        if error.code == 404:
+            raise NotFound(f"{method} {path} answered 404: {detail}") from None
         raise RuntimeError(f"{method} {path} answered {error.code}: {detail}") from None
