@@ -95,6 +95,8 @@ def parse_xml(chunks: Iterator[bytes], limits: Limits,
         depth[0] += 1
         if depth[0] > limits.xml_max_depth:
             raise ExtractionError(CORRUPT, f"XML nested deeper than {limits.xml_max_depth}")
+        if any("}" in k for k in attrs):
+            attrs = {("{" + k if "}" in k else k): v for k, v in attrs.items()}
         start("{" + name if "}" in name else name, attrs)
 
     def on_end(name: str) -> None:

@@ -62,6 +62,7 @@ class _ParagraphText:
         self.sink = sink
         self.keep = 0  # inside a text element (w:t, a:t)
         self.skip = 0  # inside deleted text or a field code
+        self.cells = 0  # inside a table cell: its paragraphs join with spaces
 
     def start(self, tag: str, attrs: Dict[str, str]) -> None:
         name = local(tag)
@@ -69,6 +70,8 @@ class _ParagraphText:
             self.keep += 1
         elif name in ("delText", "instrText"):
             self.skip += 1
+        elif name == "tc":
+            self.cells += 1
         elif name == "tab":
             self.sink.add("\t")
         elif name in ("br", "cr"):
@@ -81,9 +84,12 @@ class _ParagraphText:
         elif name in ("delText", "instrText"):
             self.skip -= 1
         elif name == "p":
-            self.sink.add("\n")
+            self.sink.add(" " if self.cells else "\n")
         elif name == "tc":
+            self.cells -= 1
             self.sink.add("\t")
+        elif name == "tr":
+            self.sink.add("\n")
 
     def text(self, data: str) -> None:
         if self.keep and not self.skip:
