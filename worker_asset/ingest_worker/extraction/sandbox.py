@@ -147,7 +147,13 @@ class ExtractorPool:
                 self._stop(slot)
                 self.restarts += 1
             self._start(slot)
-        slot.conn.send((path, key, s.limits, s.cpu_seconds))
+        try:
+            slot.conn.send((path, key, s.limits, s.cpu_seconds))
+        except OSError:  # the process ended between two files: start another once
+            self._stop(slot, kill=True)
+            self.restarts += 1
+            self._start(slot)
+            slot.conn.send((path, key, s.limits, s.cpu_seconds))
         started = time.monotonic()
         if not slot.conn.poll(s.wall_seconds):
             self._stop(slot, kill=True)
