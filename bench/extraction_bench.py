@@ -24,7 +24,6 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Dict, List, Tuple
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO), str(REPO / "worker_asset")]
@@ -35,7 +34,7 @@ from ingest_worker.extraction.sandbox import ExtractorPool, SandboxSettings  # n
 _TOKEN = re.compile(r"[A-Za-z0-9]+|[^\sA-Za-z0-9\W]|[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7a3]")
 
 
-def tokens(text: str) -> "collections.Counter[str]":
+def tokens(text: str) -> collections.Counter[str]:
     """Words for Latin script, single characters for Japanese, Chinese and Korean (which
     extractors may split or join differently at line ends)."""
     return collections.Counter(t.lower() for t in _TOKEN.findall(text or ""))
@@ -49,7 +48,7 @@ def share(expected: str, got: str) -> float:
     return sum(min(n, have[t]) for t, n in want.items()) / sum(want.values())
 
 
-def run_corpus(pool: ExtractorPool, corpus: Path) -> List[Dict[str, object]]:
+def run_corpus(pool: ExtractorPool, corpus: Path) -> list[dict[str, object]]:
     rows = []
     for item in json.loads((corpus / "manifest.json").read_text(encoding="utf-8")):
         path = corpus / str(item["file"])
@@ -64,21 +63,21 @@ def run_corpus(pool: ExtractorPool, corpus: Path) -> List[Dict[str, object]]:
     return rows
 
 
-def pdftotext(path: Path) -> Tuple[str, float]:
+def pdftotext(path: Path) -> tuple[str, float]:
     started = time.perf_counter()
     out = subprocess.run(["pdftotext", "-enc", "UTF-8", str(path), "-"], capture_output=True,
                          timeout=120)
     return out.stdout.decode("utf-8", "replace"), time.perf_counter() - started
 
 
-def run_real(pool: ExtractorPool, folder: Path) -> List[Dict[str, object]]:
+def run_real(pool: ExtractorPool, folder: Path) -> list[dict[str, object]]:
     """Real files: the reference is pdftotext for PDFs; other formats are reported by status."""
     rows = []
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
         started = time.perf_counter()
         result = pool.extract(str(path), path.name)
         seconds = time.perf_counter() - started
-        row: Dict[str, object] = {"file": str(path.relative_to(folder)),
+        row: dict[str, object] = {"file": str(path.relative_to(folder)),
                                   "format": path.suffix.lower().lstrip("."),
                                   "status": result.status, "seconds": seconds,
                                   "bytes": path.stat().st_size,
@@ -91,12 +90,12 @@ def run_real(pool: ExtractorPool, folder: Path) -> List[Dict[str, object]]:
     return rows
 
 
-def p99(values: List[float]) -> float:
+def p99(values: list[float]) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(0.99 * (len(ordered) - 1))))]
 
 
-def main(argv: List[str]) -> int:
+def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--corpus", type=Path)
     parser.add_argument("--real", type=Path)
@@ -125,8 +124,8 @@ def main(argv: List[str]) -> int:
         for r in bad:
             print(f"  not as expected: {r['file']}: {r['status']} exact={r.get('exact')}")
         # Speed: the whole corpus, several passes, one extraction process (one core).
-        times: Dict[str, List[float]] = collections.defaultdict(list)
-        sizes: Dict[str, int] = collections.defaultdict(int)
+        times: dict[str, list[float]] = collections.defaultdict(list)
+        sizes: dict[str, int] = collections.defaultdict(int)
         for _ in range(args.repeat):
             for r in run_corpus(pool, corpus):
                 times[str(r["format"])].append(float(r["seconds"]))  # type: ignore[arg-type]

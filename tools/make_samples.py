@@ -17,12 +17,12 @@ import email.policy
 import json
 import sys
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, Dict, List
 
 REPO = Path(__file__).resolve().parent.parent
 
-TEXTS: Dict[str, Dict[str, object]] = {
+TEXTS: dict[str, dict[str, object]] = {
     "ja": {
         "title": "議事録 第12回 定例会議",
         "author": "山田 太郎",
@@ -209,7 +209,7 @@ def _odf(path: Path, mimetype: str, body: str, lang: str) -> None:
         z.writestr("META-INF/manifest.xml", manifest, zipfile.ZIP_DEFLATED)
 
 
-def _odf_table(rows: List[List[str]], name: str) -> str:
+def _odf_table(rows: list[list[str]], name: str) -> str:
     out = f'<table:table table:name="{_xml(name)}">'
     for row in rows:
         out += "<table:table-row>" + "".join(
@@ -299,17 +299,17 @@ TEXT_ENCODINGS = {"ja": ("cp932", "euc_jp", "iso2022_jp", "utf-16"),
 CHINESE = {"gb18030": "会议记录\n今天的会议确认了下个月的发布计划和故障处理的步骤。负责人是王先生。",
            "big5": "會議記錄\n今天的會議確認了下個月的發佈計劃和故障處理的步驟。負責人是王先生。"}
 
-WRITERS: Dict[str, Callable[[Path, str], None]] = {
+WRITERS: dict[str, Callable[[Path, str], None]] = {
     "pdf": write_pdf, "docx": write_docx, "xlsx": write_xlsx, "xls": write_xls,
     "pptx": write_pptx, "odt": write_odt, "ods": write_ods, "odp": write_odp,
     "rtf": write_rtf, "eml": write_eml,
 }
 
 
-def build_corpus(dest: Path) -> List[Dict[str, object]]:
+def build_corpus(dest: Path) -> list[dict[str, object]]:
     """Write every format in every language; returns the manifest (also written as JSON)."""
     dest.mkdir(parents=True, exist_ok=True)
-    manifest: List[Dict[str, object]] = []
+    manifest: list[dict[str, object]] = []
     for lang in TEXTS:
         for fmt, writer in WRITERS.items():
             name = f"{lang}-sample.{fmt}"
@@ -343,7 +343,7 @@ def write_demo_samples(folder: Path) -> None:
     (folder / "議事録-sjis.txt").write_bytes(expected_text("ja").encode("cp932"))
 
 
-def main(argv: List[str]) -> int:
+def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("dest", nargs="?", type=Path)
     parser.add_argument("--samples", action="store_true", help="write the demo files in samples/")

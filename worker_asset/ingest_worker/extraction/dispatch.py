@@ -6,8 +6,7 @@ from __future__ import annotations
 
 from typing import Callable, Dict
 
-from . import (CORRUPT, FAILED, TOO_LARGE, UNSUPPORTED, Extraction, ExtractionError, Limits,
-               extension, kind_of)
+from . import CORRUPT, FAILED, TOO_LARGE, UNSUPPORTED, Extraction, ExtractionError, Limits, extension, kind_of
 from .lang import detect_language
 
 

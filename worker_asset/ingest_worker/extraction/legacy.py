@@ -34,7 +34,7 @@ def extract_xls(path: str, limits: Limits) -> Extraction:
             sink.add(sheet.name + "\n")
             for r in range(sheet.nrows):
                 cells = []
-                for c, cell in enumerate(sheet.row(r)):
+                for cell in sheet.row(r):
                     if cell.ctype in (xlrd.XL_CELL_EMPTY, xlrd.XL_CELL_BLANK):
                         continue
                     if cell.ctype == xlrd.XL_CELL_NUMBER:

@@ -11,7 +11,7 @@ import posixpath
 import re
 from typing import Dict, List, Optional
 
-from . import CORRUPT, ENCRYPTED, Extraction, ExtractionError, Limits, OK, TRUNCATED
+from . import CORRUPT, ENCRYPTED, OK, TRUNCATED, Extraction, ExtractionError, Limits
 from .archive import SafeZip, local, ns_attr, parse_xml, simple_fields
 from .sink import TextSink
 

@@ -10,8 +10,7 @@ from __future__ import annotations
 import re
 from typing import Optional
 
-from . import (CORRUPT, ENCRYPTED, NO_TEXT_LAYER, OK, TRUNCATED, Extraction, ExtractionError,
-               Limits)
+from . import CORRUPT, ENCRYPTED, NO_TEXT_LAYER, OK, TRUNCATED, Extraction, ExtractionError, Limits
 from .sink import TextSink
 
 _ERR_PASSWORD, _ERR_SECURITY = 4, 6
