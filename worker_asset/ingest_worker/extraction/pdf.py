@@ -57,7 +57,10 @@ def extract_pdf(path: str, limits: Limits) -> Extraction:
         out.page_count = pages
         sink = TextSink(limits.max_chars)
         for i in range(pages):
-            page = pdf[i]
+            try:
+                page = pdf[i]
+            except pdfium.PdfiumError as exc:
+                raise ExtractionError(CORRUPT, f"page {i + 1}: {exc}") from None
             try:
                 textpage = page.get_textpage()
                 try:
