@@ -19,7 +19,6 @@ import subprocess
 import sys
 import zipfile
 from pathlib import Path
-from typing import List
 
 REPO = Path(__file__).resolve().parent.parent
 REQUIREMENTS = REPO / "worker_asset" / "requirements.txt"
@@ -61,7 +60,7 @@ def unpack(machine: str, wheels: Path) -> None:
     target = VENDOR / machine
     shutil.rmtree(target, ignore_errors=True)
     target.mkdir(parents=True)
-    names: List[str] = []
+    names: list[str] = []
     for wheel in sorted(wheels.glob("*.whl")):
         if "manylinux" in wheel.name and machine not in wheel.name:
             continue
@@ -74,7 +73,7 @@ def unpack(machine: str, wheels: Path) -> None:
     print(f"vendor/{machine}: {', '.join(names)}")
 
 
-def main(argv: List[str]) -> int:
+def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--check", action="store_true")
     args = parser.parse_args(argv)

@@ -56,11 +56,15 @@ def extract_pdf(path: str, limits: Limits) -> Extraction:
         pages = len(pdf)
         out.page_count = pages
         sink = TextSink(limits.max_chars)
+        broken = []
         for i in range(pages):
+            if i:
+                sink.add("\f")
             try:
                 page = pdf[i]
-            except pdfium.PdfiumError as exc:
-                raise ExtractionError(CORRUPT, f"page {i + 1}: {exc}") from None
+            except pdfium.PdfiumError:
+                broken.append(i + 1)  # a broken page costs that page, not the document
+                continue
             try:
                 textpage = page.get_textpage()
                 try:
@@ -69,9 +73,9 @@ def extract_pdf(path: str, limits: Limits) -> Extraction:
                     textpage.close()
             finally:
                 page.close()
-            if i:
-                sink.add("\f")
             sink.add(text.replace("\r\n", "\n").replace("\r", "\n"))
+        if broken and len(broken) == pages:
+            raise ExtractionError(CORRUPT, "no page can be read")
         content = sink.text()
         out.content = content.strip()
         out.content_length = sink.length
@@ -82,6 +86,9 @@ def extract_pdf(path: str, limits: Limits) -> Extraction:
             out.content = None
         else:
             out.status = TRUNCATED if sink.truncated else OK
+        if broken:
+            out.error = (f"page(s) {', '.join(map(str, broken[:20]))} could not be read"
+                         + (f"; {out.error}" if out.error else ""))
         return out
     finally:
         pdf.close()
