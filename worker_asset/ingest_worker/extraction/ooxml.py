@@ -101,7 +101,8 @@ class _ParagraphText:
 
 def _finish(out: Extraction, sink: TextSink) -> Extraction:
     out.content = re.sub(r"\n{3,}", "\n\n", sink.text()).strip()
-    out.content_length = sink.length
+    # Counted before whitespace cleanup when truncated (the rest was never stored).
+    out.content_length = sink.length if sink.truncated else len(out.content)
     out.truncated = sink.truncated
     out.status = TRUNCATED if sink.truncated else OK
     return out

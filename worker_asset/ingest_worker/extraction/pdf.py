@@ -78,7 +78,7 @@ def extract_pdf(path: str, limits: Limits) -> Extraction:
             raise ExtractionError(CORRUPT, "no page can be read")
         content = sink.text()
         out.content = content.strip()
-        out.content_length = sink.length
+        out.content_length = sink.length if sink.truncated else len(out.content)
         out.truncated = sink.truncated
         if pages and not content.replace("\f", "").strip():
             out.status = NO_TEXT_LAYER
