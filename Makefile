@@ -18,8 +18,10 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 VENV_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 PY39_STAMP := $(VENV)/.py39-installed
+# The worker's bundled libraries (docs/extraction.md): in the asset, for both fleet architectures.
+VENDOR_STAMP := worker_asset/vendor/x86_64/.requirements-sha256
 
-.PHONY: help setup test-setup synth synth-time test test-fast lint bench bench-moto bench-aws-profile alarm-replay diff cost local local-demo deploy destroy ops clean
+.PHONY: bench-extract help setup test-setup synth synth-time test test-fast lint bench bench-moto bench-aws-profile alarm-replay diff cost local local-demo deploy destroy ops clean
 
 help:
 	@echo "make synth                 set up, synthesize dev, staging and prod into cdk.out"
@@ -28,6 +30,7 @@ help:
 	@echo "make bench                 set up, run both worker benchmarks below (about 4 minutes)"
 	@echo "make bench-moto            the worker benchmark on a local moto server"
 	@echo "make bench-aws-profile     the worker under in-region latency (SQS/S3 stand-in)"
+	@echo "make bench-extract         text extraction: share of expected text, docs/s, MB/s, RSS"
 	@echo "make synth-time            set up, time synthesis of all environments vs a one-bucket app"
 	@echo "make alarm-replay          replay the incidents through the alarms, rewrite docs/alarms.md's table"
 	@echo "make diff [BASE=ref]       offline diff of every stack against BASE (default HEAD)"
@@ -59,7 +62,10 @@ $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund
 	touch $@
 
-setup: $(VENV_STAMP) $(NODE_STAMP)
+$(VENDOR_STAMP): worker_asset/requirements.txt $(VENV_STAMP)
+	$(PY) -m tools.vendor_wheels
+
+setup: $(VENV_STAMP) $(NODE_STAMP) $(VENDOR_STAMP)
 
 test-setup: setup $(PY39_STAMP)
 
@@ -97,6 +103,9 @@ bench-moto: setup
 
 bench-aws-profile: setup
 	$(PY) -m bench.aws_profile
+
+bench-extract: setup
+	$(PY) bench/extraction_bench.py $(BENCH_ARGS)
 
 alarm-replay: setup
 	UPDATE_ALARM_REPLAY=1 $(PY) -m pytest -q tests/infra/test_alarm_replay.py

@@ -1,6 +1,7 @@
 """`make local-demo`: the local pipeline, unattended, with every outcome checked.
 
-Uploads samples/ (text, Markdown, CSV, JSON, HTML, a binary file, a file with a Japanese name),
+Uploads samples/ (text, Markdown, CSV, JSON, HTML, PDF, Word, Excel, PowerPoint, Shift_JIS text,
+a binary file, a file with a Japanese name),
 uploads one file a second time, sends one notification whose object does not exist, waits until
 the queue is drained, and prints each file's outcome and document id and the DLQ's reasons.
 Then the incident: every notification the bucket sent is delivered three more times, and each
@@ -35,6 +36,12 @@ EXPECTED = {
     "logo.png": ("metadata_only", "binary: indexed by name, size and type, not downloaded"),
     "議事録.txt": ("indexed", "Japanese name: S3 sends the key URL-encoded, the worker decodes it"),
     "twice.txt": ("indexed", "uploaded twice, same bytes"),
+    # Written by tools/make_samples.py --samples (reportlab, python-docx, openpyxl, python-pptx).
+    "report.pdf": ("indexed", "PDF (Japanese): text by PDFium in the extraction sandbox"),
+    "minutes.docx": ("indexed", "Word (Korean): paragraphs, table, footer"),
+    "budget.xlsx": ("indexed", "Excel: cell values of every sheet, not formulas"),
+    "slides.pptx": ("indexed", "PowerPoint (Japanese): slides and speaker notes"),
+    "議事録-sjis.txt": ("indexed", "Shift_JIS (CP932) text: detected, stored as Unicode"),
 }
 UPLOADED_TWICE = "twice.txt"
 MISSING_KEY = "missing/deleted-before-indexing.txt"
@@ -189,7 +196,8 @@ class Demo:
     def _outcome_table(self, names: list[str], expected: dict[str, list[str]],
                        why: dict[str, str]) -> dict[str, str]:
         search = self.search
-        by_key = {doc["source"]["key"]: doc_id for doc_id, doc in search.docs(self.index).items()}
+        docs = search.docs(self.index)
+        by_key = {doc["source"]["key"]: doc_id for doc_id, doc in docs.items()}
         outcomes: dict[str, list[str]] = {n: [] for n in names}
         for event in self._events("message_processed"):
             name = str(event.get("key", ""))[len(self.prefix):]
@@ -202,13 +210,19 @@ class Demo:
                                    f"{name}: outcomes {got}, expected {expected[name]}")
             doc_id = by_key.get(self.key(name), "")
             self.check.expect(bool(doc_id), f"{name}: no document in the index")
+            source = docs[doc_id]["source"] if doc_id else {}
+            # Every document says how its text was extracted (docs/extraction.md).
+            text = f"{source.get('extraction', '-')} {len(source.get('content') or '')}"
+            if expected[name][0] == "indexed":
+                self.check.expect(source.get("extraction") == "ok" and bool(source.get("content")),
+                                  f"{name}: extraction {text!r}, expected ok with text")
             rows.append([name, ", ".join(got) or "(none)", "ok" if ok else "WRONG",
                          doc_id[:16] + "…" if doc_id else "-", str(search.writes_per_doc.get(doc_id, 0)),
-                         why[name]])
+                         text, why[name]])
         self.check.expect(len(by_key) == len(names),
                           f"{len(by_key)} documents in the index, expected {len(names)}")
         say("")
-        _table(["file", "outcome", "", "document id", "writes", "why"], rows)
+        _table(["file", "outcome", "", "document id", "writes", "text", "why"], rows)
         return {name: by_key.get(self.key(name), "") for name in names}
 
     def _dlq_table(self, missing_id: str) -> None:

@@ -127,12 +127,14 @@ def test_demo_passes_with_every_outcome_as_expected(dev_assembly, tmp_path):
     assert result.returncode == 0, out + result.stderr
     assert "Demo passed in" in out and "DEMO FAILED" not in out
     for name in ("notes.txt", "runbook.md", "inventory.csv", "config.json", "index.html",
-                 "logo.png", "議事録.txt", "twice.txt"):
+                 "logo.png", "議事録.txt", "twice.txt", "report.pdf", "minutes.docx", "budget.xlsx",
+                 "slides.pptx", "議事録-sjis.txt"):
         assert re.search(rf"^   {re.escape(name)}\s+\S", out, re.MULTILINE), name
     assert re.search(r"logo\.png\s+metadata_only\s+ok", out)
+    assert re.search(r"report\.pdf\s+indexed\s+ok\s+\w{16}…\s+1\s+ok \d+", out)
     assert re.search(r"twice\.txt\s+indexed, indexed\s+ok\s+\w{16}…\s+2\s", out)
     assert "raw-files%2Fmissing%2Fdeleted-before-indexing.txt  object_missing" in out
-    assert "8 documents in the index, one per file; the 27 duplicate deliveries" in out
+    assert "13 documents in the index, one per file; the 42 duplicate deliveries" in out
     assert re.search(r"議事録\.txt\s+3\s+1 → 1\s+ok", out)
     assert [e["reason"] for e in log_events(tmp_path / "worker.log", event="sent_to_dlq")] == [
         "object_missing"]

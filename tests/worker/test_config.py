@@ -17,7 +17,7 @@ def test_defaults_match_the_documented_interface():
     assert cfg.expected_bucket_owner == "111122223333"
     assert cfg.lifecycle_hook_name is None and cfg.aws_endpoint_url is None
     names = [n for n, _, _ in config.ENV_VARS]
-    assert len(names) == len(set(names)) == 17
+    assert len(names) == len(set(names)) == 25
     assert {n for n, required, _ in config.ENV_VARS if required} == set(MINIMAL_WORKER_ENV)
 
 

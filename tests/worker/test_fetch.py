@@ -94,3 +94,33 @@ def test_connection_errors_are_the_dependencys_fault():
                               ObjectRef("b", "k", "ObjectCreated:Put"))
     assert isinstance(fault, DependencyFault) and fault.dependency == "bucket"
     assert fault.code == "EndpointConnectionError" and error_code(ValueError()) == "ValueError"
+
+
+def test_documents_carry_their_extraction_and_hostile_files_only_a_status(aws):
+    import io
+    import zipfile
+
+    from tools.make_samples import write_docx
+    bomb = io.BytesIO()
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("word/document.xml", b"<d>" + b" " * (100 << 20) + b"</d>")
+    import tempfile
+    from pathlib import Path
+    with tempfile.TemporaryDirectory() as d:
+        write_docx(Path(d) / "m.docx", "ja")
+        aws.put("raw-files/m.docx", (Path(d) / "m.docx").read_bytes())
+    aws.put("raw-files/bomb.docx", bomb.getvalue())
+    aws.put("raw-files/big.pdf", b"%PDF" + b"x" * 100)
+    calls = record_calls(aws.s3)
+    fetcher = ObjectFetcher(aws.s3, max_object_bytes=50, expected_bucket_owner=ACCOUNT_ID,
+                            max_bytes_by_kind={"office": 1 << 20, "pdf": 50})
+    doc = fetcher.fetch("m", ref(aws, "raw-files/m.docx")).source
+    assert doc["extraction"] == "ok" and doc["language"] == "ja" and "議事録" in doc["content"]
+    assert doc["title"].startswith("議事録") and doc["content_length"] == len(doc["content"])
+    assert doc["metadata_only"] is False and len(doc["content_sha256"]) == 64
+    bomb_doc = fetcher.fetch("m", ref(aws, "raw-files/bomb.docx")).source
+    assert bomb_doc["extraction"] == "too_large" and bomb_doc["metadata_only"] is True
+    assert "content" not in bomb_doc and "expands" in bomb_doc["extraction_error"]
+    big = fetcher.fetch("m", ref(aws, "raw-files/big.pdf", size=104)).source
+    assert big["extraction"] == "too_large" and big["metadata_only"] is True
+    assert [c["Key"] for c in calls["HeadObject"]] == ["raw-files/big.pdf"]

@@ -41,7 +41,28 @@ ENV_VARS: Tuple[Tuple[str, bool, str], ...] = (
      "Auto Scaling lifecycle hook to complete on SIGTERM (set with WORKER_ASG_NAME)."),
     ("WORKER_ASG_NAME", False, "Auto Scaling group name (set with WORKER_LIFECYCLE_HOOK_NAME)."),
     ("WORKER_LOG_LEVEL", False, "DEBUG, INFO, WARNING or ERROR (default INFO)."),
+    # Content extraction (docs/extraction.md).
+    ("WORKER_EXTRACT_PROCESSES", False,
+     "Sandboxed extraction processes, 1-64 (default: one per vCPU)."),
+    ("WORKER_EXTRACT_MEMORY_MB", False,
+     "Address-space limit of one extraction process in MiB, 128-16384 (default 1024)."),
+    ("WORKER_EXTRACT_CPU_SECONDS", False, "CPU-time limit per file, 1-3600 (default 60)."),
+    ("WORKER_EXTRACT_TIMEOUT_SECONDS", False,
+     "Wall-clock limit per file, 1-3600 (default 120); the parser is killed after it."),
+    ("WORKER_EXTRACT_MAX_CHARS", False,
+     "Characters of text stored per document, 1000-50000000 (default 1000000); longer text "
+     "is truncated with truncated=true and its full length in content_length."),
+    ("WORKER_EXTRACT_MAX_BYTES", False,
+     "Size limits per kind, e.g. pdf=104857600,office=52428800,email=26214400 (defaults); "
+     "text files use WORKER_MAX_OBJECT_BYTES. Larger objects get extraction=too_large."),
+    ("WORKER_EXTRACT_ZIP_MAX_RATIO", False,
+     "Largest expansion ratio of a zip entry (OOXML, OpenDocument), 10-10000 (default 200)."),
+    ("WORKER_EXTRACT_TMPDIR", False,
+     "Folder for objects streamed to disk before extraction (default: the system's)."),
 )
+
+# Size classes of WORKER_EXTRACT_MAX_BYTES and their defaults (text: WORKER_MAX_OBJECT_BYTES).
+EXTRACT_MAX_BYTES_DEFAULTS = {"pdf": 104857600, "office": 52428800, "email": 26214400}
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
@@ -83,6 +104,18 @@ class Config:
     lifecycle_hook_name: Optional[str] = None
     asg_name: Optional[str] = None
     log_level: str = "INFO"
+    extract_processes: int = dataclasses.field(default_factory=lambda: os.cpu_count() or 1)
+    extract_memory_mb: int = 1024
+    extract_cpu_seconds: int = 60
+    extract_timeout_seconds: int = 120
+    extract_max_chars: int = 1_000_000
+    extract_max_bytes: Tuple[Tuple[str, int], ...] = tuple(EXTRACT_MAX_BYTES_DEFAULTS.items())
+    extract_zip_max_ratio: int = 200
+    extract_tmpdir: Optional[str] = None
+
+    def max_bytes_by_kind(self) -> dict:
+        """Size class -> largest object extracted ("text" is WORKER_MAX_OBJECT_BYTES)."""
+        return {**dict(self.extract_max_bytes), "text": self.max_object_bytes}
 
     @property
     def max_in_flight(self) -> int:
@@ -131,6 +164,25 @@ def _choice(env: Mapping[str, str], name: str, default: str, choices: Tuple[str,
     return value
 
 
+def _max_bytes(env: Mapping[str, str]) -> Tuple[Tuple[str, int], ...]:
+    name = "WORKER_EXTRACT_MAX_BYTES"
+    limits = dict(EXTRACT_MAX_BYTES_DEFAULTS)
+    raw = env.get(name, "").strip()
+    for item in filter(None, (part.strip() for part in raw.split(","))):
+        kind, sep, value = item.partition("=")
+        kind = kind.strip().lower()
+        if not sep or kind not in limits:
+            raise ConfigError(f"{name}={raw!r}: {item!r} is not KIND=BYTES with KIND one of "
+                              f"{', '.join(limits)}")
+        try:
+            limits[kind] = int(value)
+        except ValueError:
+            raise ConfigError(f"{name}={raw!r}: {value.strip()!r} is not an integer") from None
+        if not 0 <= limits[kind] <= 1 << 32:
+            raise ConfigError(f"{name}={raw!r}: {kind} is out of range [0, {1 << 32}]")
+    return tuple(limits.items())
+
+
 def load(env: Mapping[str, str]) -> Config:
     queue_url = _url(env, "WORKER_QUEUE_URL", True)
     dlq_url = _url(env, "WORKER_DLQ_URL", True)
@@ -170,4 +222,19 @@ def load(env: Mapping[str, str]) -> Config:
         lifecycle_hook_name=hook,
         asg_name=asg,
         log_level=_choice(env, "WORKER_LOG_LEVEL", "INFO", LOG_LEVELS, upper=True),
+        extract_processes=_int(env, "WORKER_EXTRACT_PROCESSES", os.cpu_count() or 1, 1, 64),
+        extract_memory_mb=_int(env, "WORKER_EXTRACT_MEMORY_MB", 1024, 128, 16384),
+        extract_cpu_seconds=_int(env, "WORKER_EXTRACT_CPU_SECONDS", 60, 1, 3600),
+        extract_timeout_seconds=_int(env, "WORKER_EXTRACT_TIMEOUT_SECONDS", 120, 1, 3600),
+        extract_max_chars=_int(env, "WORKER_EXTRACT_MAX_CHARS", 1_000_000, 1000, 50_000_000),
+        extract_max_bytes=_max_bytes(env),
+        extract_zip_max_ratio=_int(env, "WORKER_EXTRACT_ZIP_MAX_RATIO", 200, 10, 10000),
+        extract_tmpdir=_tmpdir(env),
     )
+
+
+def _tmpdir(env: Mapping[str, str]) -> Optional[str]:
+    value = env.get("WORKER_EXTRACT_TMPDIR", "").strip() or None
+    if value is not None and not os.path.isdir(value):
+        raise ConfigError(f"WORKER_EXTRACT_TMPDIR={value!r} is not an existing folder")
+    return value

@@ -25,14 +25,15 @@ import functools
 import hashlib
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
-from . import extract
+from . import extraction
 from .index import ALIAS_MISSING, DocumentWrite, StoredDocument, is_transient_status
 from .outcomes import DeadLetter, Failed, Processed, RecordResult
 from .paths import path_fields
 from .s3_events import ObjectRef
 
 # The fields of an indexed document that plan_writes compares (read with _mget).
-EXISTING_FIELDS = ("etag", "version_id", "last_modified_ms", "sequencer", "deleted")
+EXISTING_FIELDS = ("etag", "version_id", "last_modified_ms", "sequencer", "deleted",
+                   "extractor_version")
 
 
 def doc_id(bucket: str, key: str) -> str:
@@ -50,8 +51,11 @@ class FetchedObject:
 
 
 def build_document(owner: Any, ref: ObjectRef, response: Mapping[str, Any],
-                   text: Optional[str]) -> FetchedObject:
-    """The document for an object, from its GetObject/HeadObject answer and extracted text."""
+                   text: Optional[str],
+                   extracted: Optional[extraction.Extraction] = None) -> FetchedObject:
+    """The document for an object, from its GetObject/HeadObject answer and extracted text.
+    `extracted` adds the extraction's status and the document's own metadata (title, author,
+    dates, page count, language, encoding, truncation, extractor version)."""
     modified = response.get("LastModified")
     if not isinstance(modified, datetime.datetime):
         modified = datetime.datetime.now(datetime.timezone.utc)
@@ -66,9 +70,11 @@ def build_document(owner: Any, ref: ObjectRef, response: Mapping[str, Any],
         "last_modified": modified.astimezone(datetime.timezone.utc).isoformat(),
         "last_modified_ms": int(modified.timestamp() * 1000),
         "content_type": response.get("ContentType") or None,
-        "extension": extract.extension(ref.key) or None,
+        "extension": extraction.extension(ref.key) or None,
         "metadata_only": text is None,
     }
+    if extracted is not None:
+        source.update(extracted.fields())
     if text is not None:
         source["content"] = text
     return FetchedObject(owner=owner, ref=ref, doc_id=doc_id(ref.bucket, ref.key),
@@ -113,9 +119,12 @@ def compare_uploads(a: Mapping[str, Any], b: Mapping[str, Any]) -> int:
 
 
 def same_content(stored: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
+    """Same bytes, read by the same extractor version: a newer extractor rewrites the document
+    (docs/extraction.md, re-extraction)."""
     return (stored.get("etag") == new.get("etag")
             and stored.get("version_id") == new.get("version_id")
-            and bool(stored.get("deleted")) == bool(new.get("deleted")))
+            and bool(stored.get("deleted")) == bool(new.get("deleted"))
+            and stored.get("extractor_version") == new.get("extractor_version"))
 
 
 @dataclasses.dataclass(frozen=True)

@@ -17,6 +17,8 @@ from typing import Any, Callable, Dict, List, Optional
 
 from .clock import Clock
 from .config import Config
+from .extraction import Limits
+from .extraction.sandbox import ExtractorPool, SandboxSettings
 from .faults import error_code
 from .fetch import ObjectFetcher
 from .gate import ConsumptionGate, DependencyFault, Stopping
@@ -65,9 +67,18 @@ class Worker:
                                  visibility_timeout=cfg.visibility_timeout,
                                  in_flight=self.in_flight, stop_event=self.stop_event,
                                  clock=self.clock)
+        # Untrusted files are parsed in sandboxed processes (extraction/sandbox.py).
+        self.extractor = ExtractorPool(SandboxSettings(
+            processes=cfg.extract_processes, memory_bytes=cfg.extract_memory_mb << 20,
+            cpu_seconds=cfg.extract_cpu_seconds, wall_seconds=cfg.extract_timeout_seconds,
+            limits=Limits(max_chars=cfg.extract_max_chars,
+                          zip_max_ratio=cfg.extract_zip_max_ratio)))
         self.rounds = RoundProcessor(
             prefix=cfg.prefix,
-            fetcher=ObjectFetcher(s3, cfg.max_object_bytes, cfg.expected_bucket_owner),
+            fetcher=ObjectFetcher(s3, cfg.max_object_bytes, cfg.expected_bucket_owner,
+                                  extractor=self.extractor,
+                                  max_bytes_by_kind=cfg.max_bytes_by_kind(),
+                                  tmp_dir=cfg.extract_tmpdir),
             search=search, fetch_pool=self._fetch_pool, settler=self.settler, gate=self.gate,
             in_flight=self.in_flight, log=log, counters=self.counters,
             settle_pool=self._settle_pool)
@@ -139,6 +150,7 @@ class Worker:
         self._fetch_pool.shutdown(wait=drained)
         self._settle_pool.shutdown(wait=drained)
         self._receive_pool.shutdown(wait=False)
+        self.extractor.close()
         if self.on_stopped is not None:
             try:
                 self.on_stopped()
