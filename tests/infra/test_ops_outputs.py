@@ -25,7 +25,7 @@ def test_ops_reads_the_declared_state_of_every_environment(synthesized, env):
     state = declared.load(env, synthesized.outdir, synthesize=False)
     config = ENVIRONMENTS[env]
     assert [c.describe() for c in state.notification] == [
-        f"s3:ObjectCreated:* prefix '{config.bucket.raw_prefix}' -> {declared.MAIN}"]
+        f"s3:ObjectCreated:*,s3:ObjectRemoved:* prefix '{config.bucket.raw_prefix}' -> {declared.MAIN}"]
     assert state.eventbridge is False and state.rules == () and state.pipes == ()
     assert state.main_queue["VisibilityTimeout"] == config.queue.visibility_timeout_seconds
     assert state.main_queue["RedrivePolicy"] == {
