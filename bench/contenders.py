@@ -121,13 +121,7 @@ def start_worker(*, queue_url: str, dlq_url: str, search_url: str, index: str,
     # The bucket owner stays moto's account: neither moto nor the stand-in checks it.
     env = {**CREDS, **worker_env(queue_url=queue_url, dlq_url=dlq_url, search_url=search_url,
                                  aws_endpoint=aws_endpoint, region=REGION,
-                                 WORKER_OPENSEARCH_INDEX=index, **overrides)}
-    env = {**CREDS, "WORKER_QUEUE_URL": queue_url, "WORKER_DLQ_URL": dlq_url,
-           "WORKER_OPENSEARCH_ENDPOINT": search_url, "WORKER_OPENSEARCH_INDEX": f"{index}-write",
-           "WORKER_OPENSEARCH_AUTH": "none", "AWS_REGION": REGION,
-           "WORKER_AWS_ENDPOINT_URL": aws_endpoint,
-           # Any 12-digit id: neither moto nor the stand-in checks the bucket's owner.
-           "WORKER_EXPECTED_BUCKET_OWNER": "123456789012", **overrides}
+                                 WORKER_OPENSEARCH_INDEX=f"{index}-write", **overrides)}
     return WorkerProcess(env, sys.executable, log_path)
 
 

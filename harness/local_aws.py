@@ -112,28 +112,11 @@ class Aws:
 
     def env(self, fake: FakeOpenSearch, **overrides: Any) -> dict[str, str]:
         """The worker's settings for this pair, tuned for tests (short polls and timeouts)."""
-        tuned = {"WORKER_OPENSEARCH_INDEX": INDEX, "WORKER_CONCURRENCY": 4,
+        tuned = {"WORKER_OPENSEARCH_INDEX": WRITE_ALIAS, "WORKER_CONCURRENCY": 4,
                  "WORKER_VISIBILITY_TIMEOUT_SECONDS": self.visibility, "WORKER_WAIT_TIME_SECONDS": 1,
                  "WORKER_SHUTDOWN_TIMEOUT_SECONDS": 15, "WORKER_LOG_LEVEL": "DEBUG"}
         return worker_env(queue_url=self.queue_url, dlq_url=self.dlq_url, search_url=fake.url,
                           aws_endpoint=self.url, bucket_owner=ACCOUNT_ID, **{**tuned, **overrides})
-        env = {
-            "WORKER_QUEUE_URL": self.queue_url,
-            "WORKER_DLQ_URL": self.dlq_url,
-            "WORKER_OPENSEARCH_ENDPOINT": fake.url,
-            "WORKER_EXPECTED_BUCKET_OWNER": ACCOUNT_ID,
-            "WORKER_OPENSEARCH_INDEX": WRITE_ALIAS,
-            "WORKER_OPENSEARCH_AUTH": "none",
-            "WORKER_CONCURRENCY": "4",
-            "WORKER_VISIBILITY_TIMEOUT_SECONDS": str(self.visibility),
-            "WORKER_WAIT_TIME_SECONDS": "1",
-            "WORKER_SHUTDOWN_TIMEOUT_SECONDS": "15",
-            "AWS_REGION": REGION,
-            "WORKER_AWS_ENDPOINT_URL": self.url,
-            "WORKER_LOG_LEVEL": "DEBUG",
-        }
-        env.update({k: str(v) for k, v in overrides.items()})
-        return env
 
 
 class LogCapture(io.TextIOBase):
