@@ -169,13 +169,6 @@ def control_tower_exceptions(config: EnvironmentConfig) -> dict[str, dict[str, s
     if config.bucket.auto_delete_objects:
         add("Stateful/Custom::S3AutoDeleteObjectsCustomResourceProvider", "CT.LAMBDA.PR.3",
             f"{env} only: " + _CDK_HANDLER.format(what="empties the buckets on `cdk destroy`"))
-    if not search.imported:
-        singleton = "Search/AWS679f53fac002430cb0da5b7982bd2287"
-        add(singleton, "CT.LAMBDA.PR.3",
-            _CDK_HANDLER.format(what="sets the domain's log-publishing resource policy"))
-        add(singleton, "CT.CLOUDWATCH.PR.3",
-            "The log group of CDK's log-policy handler (above) is created by CDK without a key "
-            "option; it holds only that handler's deploy-time log lines.")
     if search.configures_security_plugin:
         add("Fleet/SearchSecuritySettings/Handler", "CT.LAMBDA.PR.3",
             "It runs in the VPC (isolated subnets, its own security group; tests pin its "

@@ -3,6 +3,9 @@ checked with the rest of their permissions in test_fleet_stack.py)."""
 
 from __future__ import annotations
 
+import json
+import re
+
 from environments import ENVIRONMENTS
 from tests.support.templates import only_resource, rendered, resources_of_type
 
@@ -47,8 +50,7 @@ def test_fine_grained_access_control_with_an_iam_master_role_and_audit_logs(synt
     if not settings.fine_grained_access_control:
         assert "AdvancedSecurityOptions" not in props
         assert "AUDIT_LOGS" not in props["LogPublishingOptions"]
-        assert resources_of_type(template, "AWS::IAM::Role").keys() == {
-            "AWS679f53fac002430cb0da5b7982bd2287ServiceRoleC1EA0FF2"}, "no master role in dev"
+        assert not resources_of_type(template, "AWS::IAM::Role"), "no master role (nor any role) in dev"
         return
     admin_id, admin = only_resource(template, "AWS::IAM::Role", lambda r: "master user" in r["Properties"].get("Description", ""))
     assert props["AdvancedSecurityOptions"] == {
@@ -70,3 +72,24 @@ def test_fine_grained_access_control_with_an_iam_master_role_and_audit_logs(synt
 
 def test_staging_and_prod_have_fine_grained_access_control():
     assert [env for env, c in ENVIRONMENTS.items() if c.search.fine_grained_access_control] == ["staging", "prod"]
+
+
+def test_log_publishing_policy_is_native_and_names_only_this_domains_log_groups(synthesized, env):
+    """CloudFormation writes the log resource policy itself: no deploy-time Lambda function."""
+    template = synthesized.templates[env]["Search"]
+    assert not resources_of_type(template, "Custom::CloudwatchLogResourcePolicy")
+    assert not resources_of_type(template, "AWS::Lambda::Function")
+    policy_id, policy = only_resource(template, "AWS::Logs::ResourcePolicy")
+    assert policy["Properties"]["PolicyName"] == f"file-search-{env}-search-opensearch-logs"
+    (statement,) = json.loads(rendered(policy["Properties"]["PolicyDocument"]))["Statement"]
+    assert statement["Principal"] == {"Service": "es.amazonaws.com"}
+    assert sorted(statement["Action"]) == ["logs:CreateLogStream", "logs:PutLogEvents"]
+    assert statement["Condition"]["StringEquals"] == {"aws:SourceAccount": "<token>"}
+    assert statement["Condition"]["ArnLike"] == {"aws:SourceArn": "arn:<token>:es:<token>:<token>:domain/*"}
+    # Exactly the log groups the domain publishes to, and OpenSearch's check at creation finds it.
+    domain = search_domain(synthesized, env)
+    published = {o["CloudWatchLogsLogGroupArn"]["Fn::GetAtt"][0]
+                 for o in domain["Properties"]["LogPublishingOptions"].values()}
+    named = set(re.findall(r'"Fn::GetAtt":\["(\w+)","Arn"\]', json.dumps(policy["Properties"], separators=(",", ":"))))
+    assert named == published
+    assert policy_id in domain["DependsOn"]

@@ -37,7 +37,7 @@ def expected_acknowledgements(env: str) -> dict[str, set[str]]:
     A new acknowledgement must be added here too, so it shows up in review as a decision.
     """
     search = ENVIRONMENTS[env].search
-    domain = {"AwsSolutions-IAM5[Resource::*]", "AwsSolutions-OS3", "AwsSolutions-OS5"}
+    domain = {"AwsSolutions-OS3", "AwsSolutions-OS5"}
     if search.master_node_count == 0:
         domain.add("AwsSolutions-OS4")
     if search.availability_zone_count == 1:
@@ -55,7 +55,6 @@ def expected_acknowledgements(env: str) -> dict[str, set[str]]:
         "Fleet/Workers/Group": {"AwsSolutions-EC26"},
         "Stateful/BucketNotificationsHandler050a0587b7544547bf325f094a3db834": {LAMBDA_BASIC},
         "Stateful/WorkerAccess/Policy": {"AwsSolutions-IAM5[Resource::<RawFilesBucket49AA96EA.Arn>/raw-files/*]"},
-        "Search/AWS679f53fac002430cb0da5b7982bd2287": {LAMBDA_BASIC},
         "Search/Search/Domain": domain,
         "Search/Search/WriterAccess/Policy": {
             "AwsSolutions-IAM5[Resource::<SearchDomain62FD613E.Arn>/file-index-write/*]"},
@@ -71,7 +70,6 @@ def expected_acknowledgements(env: str) -> dict[str, set[str]]:
 CDK_HANDLERS = {
     "Stateful/BucketNotificationsHandler050a0587b7544547bf325f094a3db834": {"CT.LAMBDA.PR.3"},
     "Network/Custom::VpcRestrictDefaultSGCustomResourceProvider": {"CT.LAMBDA.PR.3"},
-    "Search/AWS679f53fac002430cb0da5b7982bd2287": {"CT.LAMBDA.PR.3", "CT.CLOUDWATCH.PR.3"},
 }
 BUCKETS = {
     "Stateful/RawFiles/AccessLogs": {"CT.S3.PR.2", "CT.S3.PR.4", "CT.S3.PR.9", "CT.S3.PR.10"},
@@ -171,8 +169,7 @@ def test_log_groups_are_encrypted_with_their_stacks_key_in_staging_and_prod(synt
     wanted = ENVIRONMENTS[env].customer_managed_log_key
     checked = 0
     for stack, template in synthesized.templates[env].items():
-        log_groups = {lid: g for lid, g in resources_of_type(template, "AWS::Logs::LogGroup").items()
-                      if not lid.startswith("AWS679f53fac002430cb0da5b7982bd2287")}  # CDK's, excepted
+        log_groups = resources_of_type(template, "AWS::Logs::LogGroup")
         if not log_groups:
             continue
         if not wanted:
