@@ -88,7 +88,6 @@ class AlarmThresholds:
     # DLQ_MIN_HOURS_LEFT_AT_CRITICAL hours to redrive.
     dlq_age_warning_hours: int = 72
     dlq_age_critical_hours: int = 240
-    queue_depth_warning_messages: int = 100
     # Received-but-not-deleted: received minus deleted over the window, as a share of received.
     # The incident's signature: messages were processed, never deleted, and came back.
     undeleted_ratio_warning: float = 0.5
@@ -99,14 +98,26 @@ class AlarmThresholds:
     # Processed but not deleted (critical): the worker logged finished objects and the queue
     # recorded no matching deletes. Faster than received-not-deleted because a finished
     # message is deleted in the same round, so no job length has to fit in the window.
+    # One-minute data points, M of N: SQS's metrics arrive 1-3 minutes after the worker's log
+    # metrics, and a minute whose deletes have not arrived has no data point (not a 0), so the
+    # alarm judges the complete minutes; M of N also lets one odd minute pass.
     processed_not_deleted_ratio: float = 0.5
-    processed_not_deleted_window_minutes: int = 5
-    processed_not_deleted_min_processed: int = 10
-    # Queue depth must stay above its threshold this long: uploads arrive in bursts that the
-    # fleet's backlog scaling absorbs within minutes.
+    processed_not_deleted_minutes: int = 3
+    processed_not_deleted_datapoints: int = 2
+    processed_not_deleted_min_processed: int = 10      # per minute
+    # Queue depth: target tracking keeps about fleet.backlog_per_instance_target visible
+    # messages per in-service instance, so a healthy fleet under sustained load settles near
+    # it; a fixed total would warn all day. Warn when the backlog per in-service instance is
+    # more than this multiple of the target AND the oldest message is older than
+    # queue_depth_age_seconds (the fleet is not catching up), for N consecutive minutes.
+    queue_depth_per_instance_multiple: float = 2.0
+    queue_depth_age_seconds: int = 300
     queue_depth_warning_minutes: int = 5
     worker_error_rate_warning_percent: float = 5.0
     worker_error_rate_window_minutes: int = 5
+    # Fewer outcomes than this in the window cannot raise the error-rate warning: one poison
+    # file at night is 1 of 1 = 100 % and no trend (the DLQ warning shows the file).
+    worker_error_rate_min_attempts: int = 20
     # Messages whose delete the worker finally gave up (event delete_abandoned) per minute.
     # Failed attempts that a retry fixed are on the dashboard, not here.
     delete_abandoned_warning: int = 1
@@ -127,25 +138,33 @@ class AlarmThresholds:
         found = []
         if not 1 <= self.dlq_warning_messages <= self.dlq_critical_messages:
             found.append(("dlq_critical_messages", "must be at least dlq_warning_messages (>= 1)"))
-        for name in ("oldest_message_delay_critical_seconds", "queue_depth_warning_messages",
+        for name in ("oldest_message_delay_critical_seconds", "queue_depth_age_seconds",
+                     "worker_error_rate_min_attempts", "processed_not_deleted_minutes",
+                     "processed_not_deleted_datapoints",
                      "undeleted_window_minutes", "undeleted_min_received",
                      "queue_depth_warning_minutes", "worker_error_rate_window_minutes",
                      "delete_abandoned_warning", "in_service_below_desired_minutes",
                      "silent_worker_minutes", "dlq_age_warning_hours",
-                     "processed_not_deleted_window_minutes", "processed_not_deleted_min_processed",
+                     "processed_not_deleted_min_processed",
                      "worker_starts_critical", "consumption_paused_minutes"):
             if getattr(self, name) < 1:
                 found.append((name, "must be at least 1"))
         # Alarms evaluate at most one day of data: period x evaluation periods <= 24 h.
         for name in ("undeleted_window_minutes", "queue_depth_warning_minutes",
                      "worker_error_rate_window_minutes", "in_service_below_desired_minutes",
-                     "silent_worker_minutes", "processed_not_deleted_window_minutes",
+                     "silent_worker_minutes", "processed_not_deleted_minutes",
                      "consumption_paused_minutes"):
             if getattr(self, name) > 24 * 60:
                 found.append((name, "must be at most 1440 (one day)"))
         if self.no_incoming_messages_hours is not None and not 1 <= self.no_incoming_messages_hours <= 24:
             found.append(("no_incoming_messages_hours",
                           "must be None (no alarm) or 1-24 (an alarm evaluates at most one day)"))
+        if self.processed_not_deleted_datapoints > self.processed_not_deleted_minutes:
+            found.append(("processed_not_deleted_datapoints",
+                          "must be at most processed_not_deleted_minutes (M of N)"))
+        if self.queue_depth_per_instance_multiple < 1:
+            found.append(("queue_depth_per_instance_multiple",
+                          "must be at least 1 (the scaling target itself is normal)"))
         if self.dlq_age_critical_hours <= self.dlq_age_warning_hours:
             found.append(("dlq_age_critical_hours", "must be longer than dlq_age_warning_hours"))
         for name in ("undeleted_ratio_warning", "processed_not_deleted_ratio"):

@@ -157,6 +157,9 @@ def test_a_crash_loop_threshold_must_exceed_every_instance_starting_once():
     ("no_incoming_messages_hours", 25, "must be None"),
     ("processed_not_deleted_ratio", 0, r"must be in \(0, 1\]"),
     ("consumption_paused_minutes", 0, "must be at least 1"),
+    ("worker_error_rate_min_attempts", 0, "must be at least 1"),
+    ("processed_not_deleted_datapoints", 4, r"must be at most processed_not_deleted_minutes"),
+    ("queue_depth_per_instance_multiple", 0.5, r"must be at least 1"),
 ])
 def test_new_alarm_settings_are_refused_naming_the_field(field, value, why):
     with pytest.raises(ConfigError, match=rf"x\.alarms\.{field} = {value}: {why}"):
