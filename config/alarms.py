@@ -76,18 +76,27 @@ class SearchAlarmThresholds:
 class AlarmThresholds:
     """When each alarm fires. Defaults are the operations guide's alarm levels."""
 
-    dlq_warning_messages: int = 1  # any message in the DLQ needs a look
-    dlq_critical_messages: int = 10
+    dlq_warning_messages: int = 1  # any message in the DLQ needs a look (a level: warning)
+    # The DLQ pages on change, not level: messages arriving in it (the rise of its visible
+    # count, which also counts what SQS's redrive moves; NumberOfMessagesSent does not) per
+    # window, above the expected poison share of the messages sent to the main queue in the
+    # same window and at least dlq_inflow_min_messages. A steady poison rate below the share
+    # only warns (dlq-not-empty); a level alarm would stay in ALARM all day and could not page
+    # for a real surge later.
+    dlq_expected_poison_percent: float = 5.0
+    dlq_inflow_min_messages: int = 20
+    dlq_inflow_window_minutes: int = 5
     # The guide's "processing delay > 5 min", counted from the end of the longest legitimate
     # job: SQS's ApproximateAgeOfOldestMessage includes messages in flight, so a job of
     # queue.worker_max_processing_seconds is that old when it finishes. The alarm's threshold
     # is worker_max_processing_seconds + this delay (600 + 300 = 900 s by default).
     oldest_message_delay_critical_seconds: int = 300
-    # The DLQ's oldest message: a DLQ nobody handles loses its messages at dlq_retention_days.
-    # Checked against the retention (config/environment.py): critical leaves at least
-    # DLQ_MIN_HOURS_LEFT_AT_CRITICAL hours to redrive.
+    # The DLQ's oldest message: its age counts from when it was moved to the DLQ, but the DLQ's
+    # retention counts from the original send to the main queue, and a message may spend up to
+    # queue.retention_days there first. Checked (config/environment.py): main retention +
+    # critical + DLQ_MIN_HOURS_LEFT_AT_CRITICAL (the redrive window) <= dlq_retention_days.
     dlq_age_warning_hours: int = 72
-    dlq_age_critical_hours: int = 240
+    dlq_age_critical_hours: int = 168
     # Received-but-not-deleted: received minus deleted over the window, as a share of received.
     # The incident's signature: messages were processed, never deleted, and came back.
     undeleted_ratio_warning: float = 0.5
@@ -136,10 +145,13 @@ class AlarmThresholds:
 
     def problems(self) -> list[tuple[str, str]]:
         found = []
-        if not 1 <= self.dlq_warning_messages <= self.dlq_critical_messages:
-            found.append(("dlq_critical_messages", "must be at least dlq_warning_messages (>= 1)"))
+        if self.dlq_warning_messages < 1:
+            found.append(("dlq_warning_messages", "must be at least 1"))
+        if not 0 < self.dlq_expected_poison_percent <= 100:
+            found.append(("dlq_expected_poison_percent", "must be in (0, 100]"))
         for name in ("oldest_message_delay_critical_seconds", "queue_depth_age_seconds",
                      "worker_error_rate_min_attempts", "processed_not_deleted_minutes",
+                     "dlq_inflow_min_messages", "dlq_inflow_window_minutes",
                      "processed_not_deleted_datapoints",
                      "undeleted_window_minutes", "undeleted_min_received",
                      "queue_depth_warning_minutes", "worker_error_rate_window_minutes",
@@ -151,6 +163,7 @@ class AlarmThresholds:
                 found.append((name, "must be at least 1"))
         # Alarms evaluate at most one day of data: period x evaluation periods <= 24 h.
         for name in ("undeleted_window_minutes", "queue_depth_warning_minutes",
+                     "dlq_inflow_window_minutes",
                      "worker_error_rate_window_minutes", "in_service_below_desired_minutes",
                      "silent_worker_minutes", "processed_not_deleted_minutes",
                      "consumption_paused_minutes"):

@@ -71,11 +71,32 @@ class PipelineAlarms(Construct):
                  "messages failed maxReceiveCount times or were poison.",
             first="Read the worker's sent_to_dlq lines for the reason; fix the cause, then redrive.",
         )
+        # The DLQ pages on change, not level: a level alarm stays in ALARM all day on an
+        # ordinary poison rate and then cannot page for a real surge. Inflow = the rise of the
+        # visible count from one window to the next (DIFF of the window's Maximum; FILL 0: an
+        # idle DLQ that stopped reporting is empty). It counts what SQS's redrive moves, which
+        # the DLQ's NumberOfMessagesSent does not (the incident's kind), and the worker's poison
+        # sends. Pages above the expected poison share of what was sent to the main queue in
+        # the same window, and at least dlq_inflow_min_messages; a redrive or purge is negative.
+        inflow_window = Duration.minutes(s.dlq_inflow_window_minutes)
+        share = s.dlq_expected_poison_percent / 100
         self._alarm(
-            "dlq-filling", critical, dlq_visible,
-            threshold=s.dlq_critical_messages, comparison=Compare.GREATER_THAN_THRESHOLD,
+            "dlq-filling", critical,
+            cloudwatch.MathExpression(
+                expression=f"IF(DIFF(FILL(dlq, 0)) >= {s.dlq_inflow_min_messages} AND "
+                           f"DIFF(FILL(dlq, 0)) > {share:g} * FILL(sent, 0), 1, 0)",
+                using_metrics={
+                    "dlq": queue_metric(dead_letter_queue, "ApproximateNumberOfMessagesVisible",
+                                        "Maximum", inflow_window),
+                    "sent": queue_metric(main_queue, "NumberOfMessagesSent", "Sum", inflow_window),
+                },
+                period=inflow_window, label="DLQ inflow beyond the expected poison rate",
+            ),
+            threshold=1, comparison=Compare.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
             evaluation_periods=1, missing=Missing.NOT_BREACHING,
-            what=f"More than {s.dlq_critical_messages} messages in the dead-letter queue: "
+            what=f"At least {s.dlq_inflow_min_messages} messages reached the dead-letter queue in "
+                 f"{s.dlq_inflow_window_minutes} min, more than "
+                 f"{s.dlq_expected_poison_percent:g} % of those sent to the main queue: "
                  "processing is failing at scale (the incident's end state).",
             first="Check delete failures and worker errors first; stop DataSync if the DLQ "
                   "keeps growing; do not purge before the cause is known.",
@@ -97,15 +118,17 @@ class PipelineAlarms(Construct):
             first="Check in-service instances and worker errors; scale out if the fleet is "
                   "healthy but behind.",
         )
-        # The DLQ keeps a message dlq_retention_days after it was first sent (its age in the
-        # DLQ counts from there too), then deletes it: a DLQ nobody handles loses files quietly.
-        # Five-minute periods: the age moves in days. No data = an idle, empty DLQ.
+        # The DLQ's age counts from when a message was moved there, but its retention from the
+        # original send to the main queue (up to queue.retention_days earlier): the thresholds
+        # are validated against both (config/environment.py). Five-minute periods: the age
+        # moves in days. No data = an idle, empty DLQ.
         dlq_age = queue_metric(dead_letter_queue, "ApproximateAgeOfOldestMessage", "Maximum",
                                Duration.minutes(5), "DLQ age of oldest message")
         for short, topic, hours, when in (
                 ("dlq-aging", warning, s.dlq_age_warning_hours, "needs handling"),
                 ("dlq-expiring", critical, s.dlq_age_critical_hours,
-                 "will be deleted by the DLQ's retention soon")):
+                 "may be deleted by the DLQ's retention (counted from its original send) "
+                 "within days")):
             self._alarm(
                 short, topic, dlq_age,
                 threshold=hours * 3600, comparison=Compare.GREATER_THAN_THRESHOLD,

@@ -119,11 +119,14 @@ def test_no_incoming_messages_fires_when_sqs_stops_publishing(prod):
 # --- expectations written with each scenario, and what the previous alarms did --------------
 
 @pytest.mark.parametrize("name", [s.name for s in scenarios(_NAMES)
-                                  if s.must_not_fire or s.max_warnings is not None])
+                                  if s.must_not_fire or s.must_warn
+                                  or s.max_warnings is not None])
 def test_each_scenario_meets_its_written_expectations(replays, name):
     replay = replays[name]
     fired = [n.source for n in replay.after(0, "critical") + replay.after(0, "warning")]
     assert not set(fired) & set(replay.scenario.must_not_fire), f"{name}: {fired}"
+    warned = {n.source for n in replay.after(0, "warning")}
+    assert set(replay.scenario.must_warn) <= warned, f"{name}: warnings {sorted(warned)}"
     if replay.scenario.max_warnings is not None:
         warnings = [n.source for n in replay.after(0, "warning")]
         assert len(warnings) <= replay.scenario.max_warnings, f"{name}: {warnings}"
@@ -172,3 +175,12 @@ def test_the_previous_alarms_were_noisy_on_the_same_replays(prod):
                                threshold=0.5)
     assert _fired(prod, "normal business day, SQS metrics 1-3 minutes late",
                   "processed-not-deleted", five_minute_fill)
+
+
+def test_a_level_alarm_on_the_dlq_would_page_all_day_on_ordinary_poison(prod):
+    """Why dlq-filling pages on inflow: the previous level alarm (> 10 visible) pages on a day
+    with 3 % poison files and stays in ALARM, so a later surge could not page."""
+    level = _legacy(prod, "dlq-filling", "dlq", {"dlq": (
+        "AWS/SQS", "ApproximateNumberOfMessagesVisible", {"QueueName": prod.names["dlq"]},
+        "Maximum", 60)}, threshold=10)
+    assert _fired(prod, "3 % of files are poison all day", "dlq-filling", level)

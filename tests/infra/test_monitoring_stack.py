@@ -96,6 +96,7 @@ def expected_alarms(env: str) -> dict[str, dict]:
     group = {"AutoScalingGroupName": f"file-search-{env}-fleet-workers"}
     window = a.undeleted_window_minutes * 60
     err = a.worker_error_rate_window_minutes * 60
+    inflow = a.dlq_inflow_window_minutes * 60
     depth = a.queue_depth_per_instance_multiple * config.fleet.backlog_per_instance_target
 
     def one(namespace, name, dims, stat, period=60):
@@ -108,8 +109,13 @@ def expected_alarms(env: str) -> dict[str, dict]:
     table = {
         "dlq-not-empty": ("warning", a.dlq_warning_messages, gte, 1, 1, nb,
                           one("AWS/SQS", "ApproximateNumberOfMessagesVisible", dlq, "Maximum")),
-        "dlq-filling": ("critical", a.dlq_critical_messages, gt, 1, 1, nb,
-                        one("AWS/SQS", "ApproximateNumberOfMessagesVisible", dlq, "Maximum")),
+        "dlq-filling": ("critical", 1, gte, 1, 1, nb, {
+            "expr_1": (f"IF(DIFF(FILL(dlq, 0)) >= {a.dlq_inflow_min_messages} AND "
+                       f"DIFF(FILL(dlq, 0)) > {a.dlq_expected_poison_percent / 100:g} "
+                       "* FILL(sent, 0), 1, 0)", True),
+            "dlq": ("AWS/SQS", "ApproximateNumberOfMessagesVisible", dlq, "Maximum", inflow, False),
+            "sent": ("AWS/SQS", "NumberOfMessagesSent", main, "Sum", inflow, False),
+        }),
         "oldest-message-age": ("critical", config.queue.worker_max_processing_seconds
                                + a.oldest_message_delay_critical_seconds, gt, 1, 1, nb,
                                one("AWS/SQS", "ApproximateAgeOfOldestMessage", main, "Maximum")),
@@ -255,7 +261,7 @@ def test_an_imported_domain_keeps_the_alarms_whose_metrics_it_publishes():
 def test_thresholds_follow_the_config_not_constants():
     """Same code, other numbers: a changed AlarmThresholds reaches the alarms."""
     stack = Stack(App(), "Probe")
-    settings = AlarmThresholds(dlq_critical_messages=42, oldest_message_delay_critical_seconds=120,
+    settings = AlarmThresholds(dlq_inflow_min_messages=42, oldest_message_delay_critical_seconds=120,
                                undeleted_min_received=3, silent_worker_minutes=7,
                                dlq_age_critical_hours=100, no_incoming_messages_hours=6)
     metrics = WorkerLogMetrics(stack, "M", log_group=logs.LogGroup(stack, "L"), namespace="NS")
@@ -266,7 +272,9 @@ def test_thresholds_follow_the_config_not_constants():
                    group_name="g", log_metrics=metrics,
                    critical=sns.Topic(stack, "C"), warning=sns.Topic(stack, "W"))
     template = Template.from_stack(stack)
-    for name, props in (("dlq-filling", {"Threshold": 42}),
+    for name, props in (("dlq-filling", {"Metrics": Match.array_with([Match.object_like({
+                            "Expression": "IF(DIFF(FILL(dlq, 0)) >= 42 AND DIFF(FILL(dlq, 0)) "
+                                          "> 0.05 * FILL(sent, 0), 1, 0)"})])}),
                         ("oldest-message-age", {"Threshold": 320}),
                         ("silent-worker", {"EvaluationPeriods": 7}),
                         ("queue-depth", {"Metrics": Match.array_with([Match.object_like({

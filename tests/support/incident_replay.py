@@ -337,6 +337,7 @@ class Scenario:
     # most warnings (notifications to the warning topic) it may raise.
     must_not_fire: tuple[str, ...] = ()
     max_warnings: int | None = None
+    must_warn: tuple[str, ...] = ()
 
 
 def sqs_one_to_three_minutes_late(minute: int) -> int:
@@ -442,6 +443,15 @@ def scenarios(names: dict[str, str]) -> list[Scenario]:
     def sustained(t, n):
         return Conditions(uploads=sustained_uploads(t))
 
+    def poison_day(t, n):
+        uploads = business_uploads(t)
+        return Conditions(uploads=uploads, poison=round(uploads * 3 / 100))
+
+    def poison_surge(t, n):
+        uploads = business_uploads(t)
+        share = 50 if 14 * 60 <= t < 15 * 60 else 3
+        return Conditions(uploads=uploads, poison=round(uploads * share / 100))
+
     def poison_at_night(t, n):
         return Conditions(uploads=1 if t == 3 * 60 else business_uploads(t),
                           poison=1 if t == 3 * 60 else 0)
@@ -465,6 +475,10 @@ def scenarios(names: dict[str, str]) -> list[Scenario]:
                  must_not_fire=("queue-depth", "worker-error-rate"), max_warnings=0),
         Scenario("normal day under sustained load: 3,000 files a minute for 10 hours", day,
                  sustained, must_not_fire=("queue-depth",), max_warnings=1),
+        Scenario("3 % of files are poison all day", day, poison_day,
+                 must_not_fire=("dlq-filling",), must_warn=("dlq-not-empty",)),
+        Scenario("3 % poison all day, then half the files poison from 14:00", day, poison_surge,
+                 ((14 * 60, "poison surge"),)),
         Scenario("one poison file at 03:00", day, poison_at_night,
                  must_not_fire=("worker-error-rate",)),
         Scenario("normal business day, SQS metrics 1-3 minutes late", day, normal_day,
