@@ -131,6 +131,10 @@ class AlarmThresholds:
     # Failed attempts that a retry fixed are on the dashboard, not here.
     delete_abandoned_warning: int = 1
     in_service_below_desired_minutes: int = 10
+    # Fewer instances in service than the group's minimum size this many minutes: critical.
+    # Longer than a single instance's replacement usually takes, short enough to page within
+    # 5 minutes of losing the fleet at night (no backlog needed).
+    fleet_below_minimum_minutes: int = 5
     silent_worker_minutes: int = 15
     # Worker process starts (worker_started, config_invalid, startup_failed) in 5 minutes that
     # mean a crash loop; must exceed fleet.max_capacity (every instance starting once, in a
@@ -152,6 +156,7 @@ class AlarmThresholds:
         for name in ("oldest_message_delay_critical_seconds", "queue_depth_age_seconds",
                      "worker_error_rate_min_attempts", "processed_not_deleted_minutes",
                      "dlq_inflow_min_messages", "dlq_inflow_window_minutes",
+                     "fleet_below_minimum_minutes",
                      "processed_not_deleted_datapoints",
                      "undeleted_window_minutes", "undeleted_min_received",
                      "queue_depth_warning_minutes", "worker_error_rate_window_minutes",
@@ -163,7 +168,7 @@ class AlarmThresholds:
                 found.append((name, "must be at least 1"))
         # Alarms evaluate at most one day of data: period x evaluation periods <= 24 h.
         for name in ("undeleted_window_minutes", "queue_depth_warning_minutes",
-                     "dlq_inflow_window_minutes",
+                     "dlq_inflow_window_minutes", "fleet_below_minimum_minutes",
                      "worker_error_rate_window_minutes", "in_service_below_desired_minutes",
                      "silent_worker_minutes", "processed_not_deleted_minutes",
                      "consumption_paused_minutes"):

@@ -298,6 +298,31 @@ class PipelineAlarms(Construct):
                   "and the boot log of a failed instance.",
         )
 
+        # A lost fleet, day or night: fewer instances in service than the group's own minimum
+        # (every instance unhealthy or terminated, launches failing). Needs no backlog, unlike
+        # silent-worker, and compares with GroupMinSize rather than the configuration so that
+        # `ops pause` (min and desired to 0) does not page. FILL(in_service, 0): the group
+        # publishes both while it exists; no in-service data with a minimum is no instance.
+        self._alarm(
+            "fleet-below-minimum", critical,
+            cloudwatch.MathExpression(
+                expression="IF(FILL(in_service, 0) < min_size, 1, 0)",
+                using_metrics={
+                    "in_service": group_metric(group_name, "GroupInServiceInstances", "Minimum",
+                                               ONE_MINUTE),
+                    "min_size": group_metric(group_name, "GroupMinSize", "Maximum", ONE_MINUTE),
+                },
+                period=ONE_MINUTE, label="in service below the group's minimum",
+            ),
+            threshold=1, comparison=Compare.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            evaluation_periods=s.fleet_below_minimum_minutes, missing=Missing.NOT_BREACHING,
+            what=f"Fewer instances in service than the group's minimum size for "
+                 f"{s.fleet_below_minimum_minutes} min: the fleet is lost (instances unhealthy "
+                 "or terminated, launches failing); nothing consumes the queue.",
+            first="Read the group's activity history and the boot log of a failed instance; "
+                  "check the launch template, capacity and the instances' health.",
+        )
+
         # Silent worker: a backlog all minute long and not one processed line, minute after
         # minute. FILL: the processed metric has no data point when no line was logged at all,
         # which is the very case to catch. No queue data (idle empty queue) = nothing to do.

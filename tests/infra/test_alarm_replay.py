@@ -184,3 +184,12 @@ def test_a_level_alarm_on_the_dlq_would_page_all_day_on_ordinary_poison(prod):
         "AWS/SQS", "ApproximateNumberOfMessagesVisible", {"QueueName": prod.names["dlq"]},
         "Maximum", 60)}, threshold=10)
     assert _fired(prod, "3 % of files are poison all day", "dlq-filling", level)
+
+
+def test_without_fleet_below_minimum_a_lost_fleet_pages_only_when_uploads_arrive(prod):
+    """The issue's row: with the fleet gone at 02:00, the other alarms need a backlog, so the
+    first page came after 08:00."""
+    scenario = next(s for s in scenarios(prod.names) if s.name.startswith("fleet lost"))
+    others = {k: v for k, v in prod.alarms.items() if k != "fleet-below-minimum"}
+    pages = prod.replay(scenario, others).after(0, "critical")
+    assert pages and pages[0].minute >= 8 * 60

@@ -162,6 +162,12 @@ def expected_alarms(env: str) -> dict[str, dict]:
             "desired": ("AWS/AutoScaling", "GroupDesiredCapacity", group, "Average", 60, False),
             "in_service": ("AWS/AutoScaling", "GroupInServiceInstances", group, "Average", 60, False),
         }),
+        "fleet-below-minimum": ("critical", 1, gte, a.fleet_below_minimum_minutes,
+                                a.fleet_below_minimum_minutes, nb, {
+            "expr_1": ("IF(FILL(in_service, 0) < min_size, 1, 0)", True),
+            "in_service": ("AWS/AutoScaling", "GroupInServiceInstances", group, "Minimum", 60, False),
+            "min_size": ("AWS/AutoScaling", "GroupMinSize", group, "Maximum", 60, False),
+        }),
         "silent-worker": ("critical", 1, gte, a.silent_worker_minutes, a.silent_worker_minutes, nb, {
             "expr_1": ("IF(visible > 0 AND FILL(processed, 0) == 0, 1, 0)", True),
             "visible": ("AWS/SQS", "ApproximateNumberOfMessagesVisible", main, "Minimum", 60, False),

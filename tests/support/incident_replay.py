@@ -131,7 +131,8 @@ class Conditions:
     copies: int = 1                 # messages per upload (3 in the incident)
     long_jobs: int = 0              # uploads this minute that are long jobs
     poison: int = 0                 # uploads this minute that are poison files
-    worker: str = "ok"              # ok | no_delete | paused | crash_loop
+    worker: str = "ok"              # ok | no_delete | paused | crash_loop | lost (no instance
+                                    # in service, every launch fails)
     cluster_red: bool = False
     cloudtrail: list[dict] = field(default_factory=list)
 
@@ -181,6 +182,9 @@ class PipelineModel:
                 self.visible.append(Cohort(minute, c.poison * c.copies, poison=True))
             if c.long_jobs:
                 self.visible.append(Cohort(minute, c.long_jobs * c.copies, job_minutes=10))
+        if c.worker == "lost":
+            self.in_service = 0
+            self.launches.clear()
         # Instances: launches come into service; the worker starts on each.
         started = sum(1 for t in self.launches if t == minute)
         self.in_service += started
@@ -301,6 +305,7 @@ class PipelineModel:
         group = frozenset({("AutoScalingGroupName", f"{self.config.name_prefix}-fleet-workers")})
         self.store.put(("AWS/AutoScaling", "GroupDesiredCapacity", group), minute, self.desired)
         self.store.put(("AWS/AutoScaling", "GroupInServiceInstances", group), minute, self.in_service)
+        self.store.put(("AWS/AutoScaling", "GroupMinSize", group), minute, fleet.min_capacity)
 
     def _domain(self, minute: int, c: Conditions, indexed: int) -> None:
         search = self.config.search
@@ -443,6 +448,9 @@ def scenarios(names: dict[str, str]) -> list[Scenario]:
     def sustained(t, n):
         return Conditions(uploads=sustained_uploads(t))
 
+    def fleet_lost(t, n):
+        return Conditions(uploads=business_uploads(t), worker="lost" if t >= 2 * 60 else "ok")
+
     def poison_day(t, n):
         uploads = business_uploads(t)
         return Conditions(uploads=uploads, poison=round(uploads * 3 / 100))
@@ -475,6 +483,8 @@ def scenarios(names: dict[str, str]) -> list[Scenario]:
                  must_not_fire=("queue-depth", "worker-error-rate"), max_warnings=0),
         Scenario("normal day under sustained load: 3,000 files a minute for 10 hours", day,
                  sustained, must_not_fire=("queue-depth",), max_warnings=1),
+        Scenario("fleet lost at 02:00: every instance unhealthy, launches fail", day, fleet_lost,
+                 ((2 * 60, "no instance in service"),)),
         Scenario("3 % of files are poison all day", day, poison_day,
                  must_not_fire=("dlq-filling",), must_warn=("dlq-not-empty",)),
         Scenario("3 % poison all day, then half the files poison from 14:00", day, poison_surge,
