@@ -132,7 +132,8 @@ class Conditions:
     long_jobs: int = 0              # uploads this minute that are long jobs
     poison: int = 0                 # uploads this minute that are poison files
     worker: str = "ok"              # ok | no_delete | paused | crash_loop | lost (no instance
-                                    # in service, every launch fails)
+                                    # in service, every launch fails) | ops_paused (`ops pause`:
+                                    # min and desired 0, instances drained)
     cluster_red: bool = False
     cloudtrail: list[dict] = field(default_factory=list)
 
@@ -159,7 +160,7 @@ class PipelineModel:
         self.visible: deque[Cohort] = deque()
         self.in_flight: list[tuple[int, int, Cohort]] = []   # (done at, visible again at, cohort)
         self.dlq: list[Cohort] = []
-        self.desired = self.in_service = config.fleet.min_capacity
+        self.desired = self.in_service = self.min_size = config.fleet.min_capacity
         self.launches: list[int] = []                          # minutes new instances come up
         self.last_scale_in = -SCALE_IN_EVERY
         self.last_activity = {"main": -1, "dlq": -1}
@@ -182,7 +183,8 @@ class PipelineModel:
                 self.visible.append(Cohort(minute, c.poison * c.copies, poison=True))
             if c.long_jobs:
                 self.visible.append(Cohort(minute, c.long_jobs * c.copies, job_minutes=10))
-        if c.worker == "lost":
+        self.min_size = 0 if c.worker == "ops_paused" else self.config.fleet.min_capacity
+        if c.worker in ("lost", "ops_paused"):
             self.in_service = 0
             self.launches.clear()
         # Instances: launches come into service; the worker starts on each.
@@ -290,7 +292,7 @@ class PipelineModel:
 
     def _fleet(self, minute: int, waiting: int) -> None:
         fleet = self.config.fleet
-        needed = min(fleet.max_capacity, max(fleet.min_capacity,
+        needed = min(fleet.max_capacity, max(self.min_size,
                                              math.ceil(waiting / fleet.backlog_per_instance_target)))
         if needed > self.desired:
             self.launches += [minute + LAUNCH_MINUTES] * (needed - self.desired)
@@ -305,7 +307,7 @@ class PipelineModel:
         group = frozenset({("AutoScalingGroupName", f"{self.config.name_prefix}-fleet-workers")})
         self.store.put(("AWS/AutoScaling", "GroupDesiredCapacity", group), minute, self.desired)
         self.store.put(("AWS/AutoScaling", "GroupInServiceInstances", group), minute, self.in_service)
-        self.store.put(("AWS/AutoScaling", "GroupMinSize", group), minute, fleet.min_capacity)
+        self.store.put(("AWS/AutoScaling", "GroupMinSize", group), minute, self.min_size)
 
     def _domain(self, minute: int, c: Conditions, indexed: int) -> None:
         search = self.config.search
@@ -451,6 +453,10 @@ def scenarios(names: dict[str, str]) -> list[Scenario]:
     def fleet_lost(t, n):
         return Conditions(uploads=business_uploads(t), worker="lost" if t >= 2 * 60 else "ok")
 
+    def paused_by_ops(t, n):
+        return Conditions(uploads=business_uploads(t),
+                          worker="ops_paused" if 2 * 60 <= t < 3 * 60 else "ok")
+
     def poison_day(t, n):
         uploads = business_uploads(t)
         return Conditions(uploads=uploads, poison=round(uploads * 3 / 100))
@@ -478,13 +484,16 @@ def scenarios(names: dict[str, str]) -> list[Scenario]:
                  longer_window="without the trail only the absence of messages shows it: "
                                "no-incoming-messages needs a whole day without a message, "
                                "because a business day is quiet for 13 hours"),
-        Scenario("DataSync night sync: 50,000 files in 20 minutes", 6 * 60, night_sync),
+        Scenario("DataSync night sync: 50,000 files in 20 minutes", 6 * 60, night_sync,
+                 max_warnings=1),
         Scenario("normal business day with bursts", day, normal_day,
                  must_not_fire=("queue-depth", "worker-error-rate"), max_warnings=0),
         Scenario("normal day under sustained load: 3,000 files a minute for 10 hours", day,
                  sustained, must_not_fire=("queue-depth",), max_warnings=1),
         Scenario("fleet lost at 02:00: every instance unhealthy, launches fail", day, fleet_lost,
                  ((2 * 60, "no instance in service"),)),
+        Scenario("ops pause from 02:00 to 03:00 (night, queue empty)", day, paused_by_ops,
+                 must_not_fire=("fleet-below-minimum",)),
         Scenario("3 % of files are poison all day", day, poison_day,
                  must_not_fire=("dlq-filling",), must_warn=("dlq-not-empty",)),
         Scenario("3 % poison all day, then half the files poison from 14:00", day, poison_surge,
