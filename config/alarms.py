@@ -76,19 +76,27 @@ class SearchAlarmThresholds:
 class AlarmThresholds:
     """When each alarm fires. Defaults are the operations guide's alarm levels."""
 
-    dlq_warning_messages: int = 1  # any message in the DLQ needs a look
-    dlq_critical_messages: int = 10
+    dlq_warning_messages: int = 1  # any message in the DLQ needs a look (a level: warning)
+    # The DLQ pages on change, not level: messages arriving in it (the rise of its visible
+    # count, which also counts what SQS's redrive moves; NumberOfMessagesSent does not) per
+    # window, above the expected poison share of the messages sent to the main queue in the
+    # same window and at least dlq_inflow_min_messages. A steady poison rate below the share
+    # only warns (dlq-not-empty); a level alarm would stay in ALARM all day and could not page
+    # for a real surge later.
+    dlq_expected_poison_percent: float = 5.0
+    dlq_inflow_min_messages: int = 20
+    dlq_inflow_window_minutes: int = 5
     # The guide's "processing delay > 5 min", counted from the end of the longest legitimate
     # job: SQS's ApproximateAgeOfOldestMessage includes messages in flight, so a job of
     # queue.worker_max_processing_seconds is that old when it finishes. The alarm's threshold
     # is worker_max_processing_seconds + this delay (600 + 300 = 900 s by default).
     oldest_message_delay_critical_seconds: int = 300
-    # The DLQ's oldest message: a DLQ nobody handles loses its messages at dlq_retention_days.
-    # Checked against the retention (config/environment.py): critical leaves at least
-    # DLQ_MIN_HOURS_LEFT_AT_CRITICAL hours to redrive.
+    # The DLQ's oldest message: its age counts from when it was moved to the DLQ, but the DLQ's
+    # retention counts from the original send to the main queue, and a message may spend up to
+    # queue.retention_days there first. Checked (config/environment.py): main retention +
+    # critical + DLQ_MIN_HOURS_LEFT_AT_CRITICAL (the redrive window) <= dlq_retention_days.
     dlq_age_warning_hours: int = 72
-    dlq_age_critical_hours: int = 240
-    queue_depth_warning_messages: int = 100
+    dlq_age_critical_hours: int = 168
     # Received-but-not-deleted: received minus deleted over the window, as a share of received.
     # The incident's signature: messages were processed, never deleted, and came back.
     undeleted_ratio_warning: float = 0.5
@@ -99,18 +107,34 @@ class AlarmThresholds:
     # Processed but not deleted (critical): the worker logged finished objects and the queue
     # recorded no matching deletes. Faster than received-not-deleted because a finished
     # message is deleted in the same round, so no job length has to fit in the window.
+    # One-minute data points, M of N: SQS's metrics arrive 1-3 minutes after the worker's log
+    # metrics, and a minute whose deletes have not arrived has no data point (not a 0), so the
+    # alarm judges the complete minutes; M of N also lets one odd minute pass.
     processed_not_deleted_ratio: float = 0.5
-    processed_not_deleted_window_minutes: int = 5
-    processed_not_deleted_min_processed: int = 10
-    # Queue depth must stay above its threshold this long: uploads arrive in bursts that the
-    # fleet's backlog scaling absorbs within minutes.
+    processed_not_deleted_minutes: int = 3
+    processed_not_deleted_datapoints: int = 2
+    processed_not_deleted_min_processed: int = 10      # per minute
+    # Queue depth: target tracking keeps about fleet.backlog_per_instance_target visible
+    # messages per in-service instance, so a healthy fleet under sustained load settles near
+    # it; a fixed total would warn all day. Warn when the backlog per in-service instance is
+    # more than this multiple of the target AND the oldest message is older than
+    # queue_depth_age_seconds (the fleet is not catching up), for N consecutive minutes.
+    queue_depth_per_instance_multiple: float = 2.0
+    queue_depth_age_seconds: int = 300
     queue_depth_warning_minutes: int = 5
     worker_error_rate_warning_percent: float = 5.0
     worker_error_rate_window_minutes: int = 5
+    # Fewer outcomes than this in the window cannot raise the error-rate warning: one poison
+    # file at night is 1 of 1 = 100 % and no trend (the DLQ warning shows the file).
+    worker_error_rate_min_attempts: int = 20
     # Messages whose delete the worker finally gave up (event delete_abandoned) per minute.
     # Failed attempts that a retry fixed are on the dashboard, not here.
     delete_abandoned_warning: int = 1
     in_service_below_desired_minutes: int = 10
+    # Fewer instances in service than the group's minimum size this many minutes: critical.
+    # Longer than a single instance's replacement usually takes, short enough to page within
+    # 5 minutes of losing the fleet at night (no backlog needed).
+    fleet_below_minimum_minutes: int = 5
     silent_worker_minutes: int = 15
     # Worker process starts (worker_started, config_invalid, startup_failed) in 5 minutes that
     # mean a crash loop; must exceed fleet.max_capacity (every instance starting once, in a
@@ -125,27 +149,40 @@ class AlarmThresholds:
 
     def problems(self) -> list[tuple[str, str]]:
         found = []
-        if not 1 <= self.dlq_warning_messages <= self.dlq_critical_messages:
-            found.append(("dlq_critical_messages", "must be at least dlq_warning_messages (>= 1)"))
-        for name in ("oldest_message_delay_critical_seconds", "queue_depth_warning_messages",
+        if self.dlq_warning_messages < 1:
+            found.append(("dlq_warning_messages", "must be at least 1"))
+        if not 0 < self.dlq_expected_poison_percent <= 100:
+            found.append(("dlq_expected_poison_percent", "must be in (0, 100]"))
+        for name in ("oldest_message_delay_critical_seconds", "queue_depth_age_seconds",
+                     "worker_error_rate_min_attempts", "processed_not_deleted_minutes",
+                     "dlq_inflow_min_messages", "dlq_inflow_window_minutes",
+                     "fleet_below_minimum_minutes",
+                     "processed_not_deleted_datapoints",
                      "undeleted_window_minutes", "undeleted_min_received",
                      "queue_depth_warning_minutes", "worker_error_rate_window_minutes",
                      "delete_abandoned_warning", "in_service_below_desired_minutes",
                      "silent_worker_minutes", "dlq_age_warning_hours",
-                     "processed_not_deleted_window_minutes", "processed_not_deleted_min_processed",
+                     "processed_not_deleted_min_processed",
                      "worker_starts_critical", "consumption_paused_minutes"):
             if getattr(self, name) < 1:
                 found.append((name, "must be at least 1"))
         # Alarms evaluate at most one day of data: period x evaluation periods <= 24 h.
         for name in ("undeleted_window_minutes", "queue_depth_warning_minutes",
+                     "dlq_inflow_window_minutes", "fleet_below_minimum_minutes",
                      "worker_error_rate_window_minutes", "in_service_below_desired_minutes",
-                     "silent_worker_minutes", "processed_not_deleted_window_minutes",
+                     "silent_worker_minutes", "processed_not_deleted_minutes",
                      "consumption_paused_minutes"):
             if getattr(self, name) > 24 * 60:
                 found.append((name, "must be at most 1440 (one day)"))
         if self.no_incoming_messages_hours is not None and not 1 <= self.no_incoming_messages_hours <= 24:
             found.append(("no_incoming_messages_hours",
                           "must be None (no alarm) or 1-24 (an alarm evaluates at most one day)"))
+        if self.processed_not_deleted_datapoints > self.processed_not_deleted_minutes:
+            found.append(("processed_not_deleted_datapoints",
+                          "must be at most processed_not_deleted_minutes (M of N)"))
+        if self.queue_depth_per_instance_multiple < 1:
+            found.append(("queue_depth_per_instance_multiple",
+                          "must be at least 1 (the scaling target itself is normal)"))
         if self.dlq_age_critical_hours <= self.dlq_age_warning_hours:
             found.append(("dlq_age_critical_hours", "must be longer than dlq_age_warning_hours"))
         for name in ("undeleted_ratio_warning", "processed_not_deleted_ratio"):

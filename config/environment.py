@@ -18,7 +18,8 @@ from contract.names import name_prefix
 # (disposable environments). The stacks turn it into CDK's RemovalPolicy.
 REMOVAL_POLICIES = ("retain", "destroy")
 
-# The DLQ age alarms must leave this long to redrive before the DLQ retention deletes a message.
+# The redrive window: the DLQ age alarms must leave this long to redrive before the DLQ's
+# retention deletes a message.
 DLQ_MIN_HOURS_LEFT_AT_CRITICAL = 48
 
 
@@ -72,15 +73,19 @@ class EnvironmentConfig:
                 found.append((f"alarms.{window}",
                               f"must be longer than queue.worker_max_processing_seconds "
                               f"({self.queue.worker_max_processing_seconds} s)"))
-        # A DLQ message expires dlq_retention_days after it was first sent: the DLQ age alarms
-        # must fire while there is still time to redrive.
+        # A DLQ message expires dlq_retention_days after it was first sent to the main queue,
+        # where it may have spent up to retention_days; its DLQ age counts only from the move.
+        # So the age alarms must fire while main retention + age + the redrive window still
+        # fits in the DLQ's retention.
         retention_hours = self.queue.dlq_retention_days * 24
+        main_hours = self.queue.retention_days * 24
         for name in ("dlq_age_warning_hours", "dlq_age_critical_hours"):
-            if getattr(self.alarms, name) > retention_hours - DLQ_MIN_HOURS_LEFT_AT_CRITICAL:
+            if main_hours + getattr(self.alarms, name) + DLQ_MIN_HOURS_LEFT_AT_CRITICAL > retention_hours:
                 found.append((f"alarms.{name}",
-                              f"must leave at least {DLQ_MIN_HOURS_LEFT_AT_CRITICAL} h before "
+                              f"must leave at least {DLQ_MIN_HOURS_LEFT_AT_CRITICAL} h to redrive: "
                               f"queue.dlq_retention_days ({self.queue.dlq_retention_days} days = "
-                              f"{retention_hours} h) deletes the message"))
+                              f"{retention_hours} h) counts from the original send, which may be "
+                              f"queue.retention_days ({main_hours} h) before the move to the DLQ"))
         if self.alarms.worker_starts_critical <= self.fleet.max_capacity:
             found.append(("alarms.worker_starts_critical",
                           f"must be more than fleet.max_capacity ({self.fleet.max_capacity}): "

@@ -36,7 +36,8 @@ class PipelineAlarms(Construct):
     """Queue, DLQ, worker-log and fleet alarms, made by `factory` (which keeps them by short name).
 
     `longest_job_seconds` is the queue's worker_max_processing_seconds: a message in flight that
-    long is a legitimate job, not a delay.
+    long is a legitimate job, not a delay. `backlog_per_instance_target` is the fleet's scaling
+    target (visible messages per in-service instance), which queue-depth is measured against.
     """
 
     def __init__(
@@ -44,6 +45,7 @@ class PipelineAlarms(Construct):
         settings: AlarmThresholds,
         factory: AlarmFactory,
         longest_job_seconds: int,
+        backlog_per_instance_target: int,
         main_queue: sqs.IQueue,
         dead_letter_queue: sqs.IQueue,
         group_name: str,
@@ -69,11 +71,32 @@ class PipelineAlarms(Construct):
                  "messages failed maxReceiveCount times or were poison.",
             first="Read the worker's sent_to_dlq lines for the reason; fix the cause, then redrive.",
         )
+        # The DLQ pages on change, not level: a level alarm stays in ALARM all day on an
+        # ordinary poison rate and then cannot page for a real surge. Inflow = the rise of the
+        # visible count from one window to the next (DIFF of the window's Maximum; FILL 0: an
+        # idle DLQ that stopped reporting is empty). It counts what SQS's redrive moves, which
+        # the DLQ's NumberOfMessagesSent does not (the incident's kind), and the worker's poison
+        # sends. Pages above the expected poison share of what was sent to the main queue in
+        # the same window, and at least dlq_inflow_min_messages; a redrive or purge is negative.
+        inflow_window = Duration.minutes(s.dlq_inflow_window_minutes)
+        share = s.dlq_expected_poison_percent / 100
         self._alarm(
-            "dlq-filling", critical, dlq_visible,
-            threshold=s.dlq_critical_messages, comparison=Compare.GREATER_THAN_THRESHOLD,
+            "dlq-filling", critical,
+            cloudwatch.MathExpression(
+                expression=f"IF(DIFF(FILL(dlq, 0)) >= {s.dlq_inflow_min_messages} AND "
+                           f"DIFF(FILL(dlq, 0)) > {share:g} * FILL(sent, 0), 1, 0)",
+                using_metrics={
+                    "dlq": queue_metric(dead_letter_queue, "ApproximateNumberOfMessagesVisible",
+                                        "Maximum", inflow_window),
+                    "sent": queue_metric(main_queue, "NumberOfMessagesSent", "Sum", inflow_window),
+                },
+                period=inflow_window, label="DLQ inflow beyond the expected poison rate",
+            ),
+            threshold=1, comparison=Compare.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
             evaluation_periods=1, missing=Missing.NOT_BREACHING,
-            what=f"More than {s.dlq_critical_messages} messages in the dead-letter queue: "
+            what=f"At least {s.dlq_inflow_min_messages} messages reached the dead-letter queue in "
+                 f"{s.dlq_inflow_window_minutes} min, more than "
+                 f"{s.dlq_expected_poison_percent:g} % of those sent to the main queue: "
                  "processing is failing at scale (the incident's end state).",
             first="Check delete failures and worker errors first; stop DataSync if the DLQ "
                   "keeps growing; do not purge before the cause is known.",
@@ -95,15 +118,17 @@ class PipelineAlarms(Construct):
             first="Check in-service instances and worker errors; scale out if the fleet is "
                   "healthy but behind.",
         )
-        # The DLQ keeps a message dlq_retention_days after it was first sent (its age in the
-        # DLQ counts from there too), then deletes it: a DLQ nobody handles loses files quietly.
-        # Five-minute periods: the age moves in days. No data = an idle, empty DLQ.
+        # The DLQ's age counts from when a message was moved there, but its retention from the
+        # original send to the main queue (up to queue.retention_days earlier): the thresholds
+        # are validated against both (config/environment.py). Five-minute periods: the age
+        # moves in days. No data = an idle, empty DLQ.
         dlq_age = queue_metric(dead_letter_queue, "ApproximateAgeOfOldestMessage", "Maximum",
                                Duration.minutes(5), "DLQ age of oldest message")
         for short, topic, hours, when in (
                 ("dlq-aging", warning, s.dlq_age_warning_hours, "needs handling"),
                 ("dlq-expiring", critical, s.dlq_age_critical_hours,
-                 "will be deleted by the DLQ's retention soon")):
+                 "may be deleted by the DLQ's retention (counted from its original send) "
+                 "within days")):
             self._alarm(
                 short, topic, dlq_age,
                 threshold=hours * 3600, comparison=Compare.GREATER_THAN_THRESHOLD,
@@ -112,16 +137,35 @@ class PipelineAlarms(Construct):
                 first="Find the cause in its reason attribute, fix it, then redrive the DLQ "
                       "before the retention deletes the messages.",
             )
+        # Queue depth measured against the fleet's own scaling target: target tracking keeps
+        # about `backlog_per_instance_target` visible messages per in-service instance, so a
+        # healthy fleet under sustained load sits near it (a fixed total warned all day). The
+        # fleet is behind when the backlog per instance is a multiple of the target AND the
+        # oldest message keeps aging. FILL(in_service, 0): no group data = no instance counted.
+        per_instance = s.queue_depth_per_instance_multiple * backlog_per_instance_target
         self._alarm(
             "queue-depth", warning,
-            queue_metric(main_queue, "ApproximateNumberOfMessagesVisible", "Maximum", ONE_MINUTE,
-                         "visible"),
-            threshold=s.queue_depth_warning_messages, comparison=Compare.GREATER_THAN_THRESHOLD,
+            cloudwatch.MathExpression(
+                expression=f"IF(visible > {per_instance:g} * FILL(in_service, 0) "
+                           f"AND age > {s.queue_depth_age_seconds}, 1, 0)",
+                using_metrics={
+                    "visible": queue_metric(main_queue, "ApproximateNumberOfMessagesVisible",
+                                            "Maximum", ONE_MINUTE),
+                    "age": queue_metric(main_queue, "ApproximateAgeOfOldestMessage", "Maximum",
+                                        ONE_MINUTE),
+                    "in_service": group_metric(group_name, "GroupInServiceInstances", "Average",
+                                               ONE_MINUTE),
+                },
+                period=ONE_MINUTE, label="backlog beyond what the fleet absorbs",
+            ),
+            threshold=1, comparison=Compare.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
             evaluation_periods=s.queue_depth_warning_minutes, missing=Missing.NOT_BREACHING,
-            what=f"More than {s.queue_depth_warning_messages} messages waiting for "
-                 f"{s.queue_depth_warning_minutes} min.",
-            first="Check that the fleet scaled out and is processing; look for duplicate "
-                  "notification paths if depth grows without uploads.",
+            what=f"More than {per_instance:g} messages waiting per in-service instance "
+                 f"({s.queue_depth_per_instance_multiple:g} x the scaling target) and the oldest "
+                 f"older than {s.queue_depth_age_seconds} s, for {s.queue_depth_warning_minutes} "
+                 "min: the fleet is not catching up.",
+            first="Check that the fleet scaled out (at max_capacity?) and is processing; look "
+                  "for duplicate notification paths if depth grows without uploads.",
         )
 
         # Received but not deleted, over a window long enough to hold a whole job (worker max
@@ -158,7 +202,9 @@ class PipelineAlarms(Construct):
         self._alarm(
             "worker-error-rate", warning,
             cloudwatch.MathExpression(
-                expression="IF(attempts > 0, 100 * errors / attempts, 0)",
+                # The floor: one poison file at night is 1 of 1 = 100 %, not a trend.
+                expression=f"IF(attempts >= {s.worker_error_rate_min_attempts}, "
+                           "100 * errors / attempts, 0)",
                 using_metrics={
                     "errors": cloudwatch.MathExpression(
                         expression="FILL(failed, 0) + FILL(dlq, 0)",
@@ -178,7 +224,8 @@ class PipelineAlarms(Construct):
             # No log lines = no work = no error rate; a silent fleet has its own alarm.
             evaluation_periods=1, missing=Missing.NOT_BREACHING,
             what=f"More than {s.worker_error_rate_warning_percent:g} % of messages failed or "
-                 f"went to the DLQ in {s.worker_error_rate_window_minutes} min.",
+                 f"went to the DLQ in {s.worker_error_rate_window_minutes} min (at least "
+                 f"{s.worker_error_rate_min_attempts} outcomes).",
             first="Group the worker's message_failed lines by error; 429/503 means OpenSearch "
                   "is overloaded, other codes point at S3, SQS or the documents.",
         )
@@ -200,25 +247,30 @@ class PipelineAlarms(Construct):
         # The incident's cause, fast: the worker logged finished objects and the queue recorded
         # no deletes for them. A finished message is deleted in the same round (seconds), so
         # unlike received-not-deleted no job has to fit in the window, and a long job adds one
-        # processed line and one delete in the same minute. FILL: no delete at all is the case
-        # to catch. No processed line = nothing to judge (the silent-worker alarm's business).
-        window = Duration.minutes(s.processed_not_deleted_window_minutes)
+        # processed line and one delete in the same minute. One-minute data points and no FILL
+        # on deleted: SQS's metrics arrive 1-3 minutes after the log metrics, and a minute whose
+        # deletes have not arrived yet must be missing (skipped), not 0 (a breach on every busy
+        # minute). SQS publishes 0 deletes while workers poll, so "no delete at all" still has
+        # data. M of N complete minutes. No processed line = nothing to judge (silent-worker).
         self._alarm(
             "processed-not-deleted", critical,
             cloudwatch.MathExpression(
                 expression=f"IF(processed >= {s.processed_not_deleted_min_processed}, "
-                           "(processed - FILL(deleted, 0)) / processed, 0)",
+                           "(processed - deleted) / processed, 0)",
                 using_metrics={
-                    "processed": log_metrics.count(PROCESSED, window),
-                    "deleted": queue_metric(main_queue, "NumberOfMessagesDeleted", "Sum", window),
+                    "processed": log_metrics.count(PROCESSED, ONE_MINUTE),
+                    "deleted": queue_metric(main_queue, "NumberOfMessagesDeleted", "Sum",
+                                            ONE_MINUTE),
                 },
-                period=window, label="share of processed objects not deleted",
+                period=ONE_MINUTE, label="share of processed objects not deleted",
             ),
             threshold=s.processed_not_deleted_ratio, comparison=Compare.GREATER_THAN_THRESHOLD,
-            evaluation_periods=1, missing=Missing.NOT_BREACHING,
+            datapoints_to_alarm=s.processed_not_deleted_datapoints,
+            evaluation_periods=s.processed_not_deleted_minutes, missing=Missing.NOT_BREACHING,
             what=f"More than {s.processed_not_deleted_ratio:.0%} of the objects the workers "
-                 f"finished in {s.processed_not_deleted_window_minutes} min were not deleted "
-                 "from the queue: every one comes back and is processed again (the incident).",
+                 f"finished were not deleted from the queue in {s.processed_not_deleted_datapoints}"
+                 f" of {s.processed_not_deleted_minutes} minutes: every one comes back and is "
+                 "processed again (the incident).",
             first="Search the worker log for delete_failed; check the workers' sqs:DeleteMessage "
                   "permission; pause DataSync until deletes succeed.",
         )
@@ -244,6 +296,31 @@ class PipelineAlarms(Construct):
                  "start the worker.",
             first="Read the group's activity history (the warning topic gets launch errors) "
                   "and the boot log of a failed instance.",
+        )
+
+        # A lost fleet, day or night: fewer instances in service than the group's own minimum
+        # (every instance unhealthy or terminated, launches failing). Needs no backlog, unlike
+        # silent-worker, and compares with GroupMinSize rather than the configuration so that
+        # `ops pause` (min and desired to 0) does not page. FILL(in_service, 0): the group
+        # publishes both while it exists; no in-service data with a minimum is no instance.
+        self._alarm(
+            "fleet-below-minimum", critical,
+            cloudwatch.MathExpression(
+                expression="IF(FILL(in_service, 0) < min_size, 1, 0)",
+                using_metrics={
+                    "in_service": group_metric(group_name, "GroupInServiceInstances", "Minimum",
+                                               ONE_MINUTE),
+                    "min_size": group_metric(group_name, "GroupMinSize", "Maximum", ONE_MINUTE),
+                },
+                period=ONE_MINUTE, label="in service below the group's minimum",
+            ),
+            threshold=1, comparison=Compare.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            evaluation_periods=s.fleet_below_minimum_minutes, missing=Missing.NOT_BREACHING,
+            what=f"Fewer instances in service than the group's minimum size for "
+                 f"{s.fleet_below_minimum_minutes} min: the fleet is lost (instances unhealthy "
+                 "or terminated, launches failing); nothing consumes the queue.",
+            first="Read the group's activity history and the boot log of a failed instance; "
+                  "check the launch template, capacity and the instances' health.",
         )
 
         # Silent worker: a backlog all minute long and not one processed line, minute after

@@ -45,6 +45,7 @@ class MonitoringStack(Stack):
         self.alarms = PipelineAlarms(
             self, "Alarms", settings=config.alarms, factory=factory,
             longest_job_seconds=config.queue.worker_max_processing_seconds,
+            backlog_per_instance_target=config.fleet.backlog_per_instance_target,
             main_queue=main_queue, dead_letter_queue=dead_letter_queue,
             group_name=group_name, log_metrics=self.log_metrics,
             critical=critical_topic, warning=warning_topic,

@@ -79,12 +79,43 @@ def test_m_out_of_n_breaching_points_need_not_be_consecutive():
     ("-a + 2 * b", {"a": 1, "b": 3}, 5.0),
 ])
 def test_metric_math_functions_and_missing_points(text, values, expected):
-    assert expression(text)(values.__getitem__) == expected
+    assert expression(text)(lambda ident, back=0: values[ident]) == expected
+
+
+def test_diff_and_rate_read_the_previous_period():
+    series = {0: 4.0, 1: 10.0, 2: None}
+
+    def get(now):
+        return lambda ident, back=0: 60 if ident == "__period_seconds__" else series[now - back]
+    assert expression("DIFF(m)")(get(1)) == 6.0
+    assert expression("RATE(m)")(get(1)) == 0.1           # per second of a 60 s period
+    assert expression("DIFF(m)")(get(2)) is None           # a missing point: no difference
+    assert expression("DIFF(FILL(m, 0))")(get(2)) == -10.0
+
+
+def test_late_samples_are_missing_until_they_arrive():
+    """A sample put with a delay is invisible to evaluations before it arrives, so an alarm
+    over a late source and a punctual one sees the late one's recent minutes as missing."""
+    alarm = AlarmDefinition.from_properties({
+        "AlarmName": "late", "Threshold": 0, "ComparisonOperator": "GreaterThanThreshold",
+        "EvaluationPeriods": 1, "TreatMissingData": "notBreaching",
+        "Metrics": [{"Id": "d", "Expression": "a - b", "ReturnData": True},
+                    {"Id": "a", "ReturnData": False, "MetricStat": {
+                        "Metric": {"Namespace": "N", "MetricName": "A"}, "Stat": "Sum", "Period": 60}},
+                    {"Id": "b", "ReturnData": False, "MetricStat": {
+                        "Metric": {"Namespace": "N", "MetricName": "B"}, "Stat": "Sum", "Period": 60}}],
+    }, resolve=str)
+    store = MetricStore()
+    store.put(("N", "A", frozenset()), 0, 5)
+    store.put(("N", "B", frozenset()), 0, 1, delay=2)
+    assert alarm.value(store, 0, 0, as_of=0) is None       # b not there yet: no data point
+    assert alarm.value(store, 0, 0, as_of=2) == 4
+    assert alarm.range_at(store, 0)[-1] is None
 
 
 def test_unsupported_math_is_refused_not_guessed():
-    with pytest.raises(ValueError, match="RATE"):
-        expression("RATE(m1)")
+    with pytest.raises(ValueError, match="STDDEV"):
+        expression("STDDEV(m1)")
     with pytest.raises(ValueError):
         expression("m1 +")
 

@@ -15,7 +15,7 @@ import os
 
 import pytest
 
-from tests.support.alarm_evaluator import ALARM, MetricStore, run_alarms
+from tests.support.alarm_evaluator import ALARM, AlarmDefinition, MetricStore, run_alarms
 from tests.support.cdk_app import REPO
 from tests.support.incident_replay import Environment, Scenario, results_table, scenarios
 
@@ -114,3 +114,82 @@ def test_no_incoming_messages_fires_when_sqs_stops_publishing(prod):
     assert fired and fired[0].minute == 26 * 60 - 1
     green = dataclasses.replace(alarm, treat_missing="notBreaching")
     assert not [c for c in run_alarms([green], store, minutes) if c.state == ALARM]
+
+
+# --- expectations written with each scenario, and what the previous alarms did --------------
+
+@pytest.mark.parametrize("name", [s.name for s in scenarios(_NAMES)
+                                  if s.must_not_fire or s.must_warn
+                                  or s.max_warnings is not None])
+def test_each_scenario_meets_its_written_expectations(replays, name):
+    replay = replays[name]
+    fired = [n.source for n in replay.after(0, "critical") + replay.after(0, "warning")]
+    assert not set(fired) & set(replay.scenario.must_not_fire), f"{name}: {fired}"
+    warned = {n.source for n in replay.after(0, "warning")}
+    assert set(replay.scenario.must_warn) <= warned, f"{name}: warnings {sorted(warned)}"
+    if replay.scenario.max_warnings is not None:
+        warnings = [n.source for n in replay.after(0, "warning")]
+        assert len(warnings) <= replay.scenario.max_warnings, f"{name}: {warnings}"
+
+
+def _legacy(prod, short: str, expression: str, metrics: dict, *, threshold: float,
+            periods: int = 1, comparison: str = "GreaterThanThreshold") -> AlarmDefinition:
+    """A previous definition of `short`, to show what it did on the same replay."""
+    now = prod.alarms[short]
+    return AlarmDefinition.from_properties({
+        "AlarmName": now.name, "Threshold": threshold, "ComparisonOperator": comparison,
+        "EvaluationPeriods": periods, "TreatMissingData": "notBreaching",
+        "Metrics": [{"Id": "result", "Expression": expression, "ReturnData": True}] + [
+            {"Id": ident, "ReturnData": False, "MetricStat": {
+                "Metric": {"Namespace": ns, "MetricName": metric,
+                           "Dimensions": [{"Name": k, "Value": v} for k, v in dims.items()]},
+                "Stat": stat, "Period": period}}
+            for ident, (ns, metric, dims, stat, period) in metrics.items()]}, resolve=str)
+
+
+def _fired(prod, scenario_name: str, short: str, definition: AlarmDefinition) -> list[str]:
+    scenario = next(s for s in scenarios(prod.names) if s.name == scenario_name)
+    replay = prod.replay(scenario, {**prod.alarms, short: definition})
+    return [n.source for n in replay.notifications if n.source == short]
+
+
+def test_the_previous_alarms_were_noisy_on_the_same_replays(prod):
+    """Why queue-depth, worker-error-rate and processed-not-deleted changed: their previous
+    definitions fire on the scenarios the current ones pass."""
+    main = {"QueueName": prod.names["main"]}
+    ns = f"FileSearch/Ingestion/{ENV}"
+    total_depth = _legacy(prod, "queue-depth", "visible", {
+        "visible": ("AWS/SQS", "ApproximateNumberOfMessagesVisible", main, "Maximum", 60)},
+        threshold=100, periods=5)
+    assert len(_fired(prod, "normal day under sustained load: 3,000 files a minute for 10 hours",
+                      "queue-depth", total_depth)) > 1
+    no_floor = _legacy(prod, "worker-error-rate",
+                       "IF(FILL(p, 0) + FILL(d, 0) > 0, 100 * FILL(d, 0) / (FILL(p, 0) + FILL(d, 0)), 0)",
+                       {"p": (ns, "MessagesProcessed", {}, "Sum", 300),
+                        "d": (ns, "SentToDlq", {}, "Sum", 300)}, threshold=5)
+    assert _fired(prod, "one poison file at 03:00", "worker-error-rate", no_floor)
+    five_minute_fill = _legacy(prod, "processed-not-deleted",
+                               "IF(p >= 10, (p - FILL(d, 0)) / p, 0)",
+                               {"p": (ns, "MessagesProcessed", {}, "Sum", 300),
+                                "d": ("AWS/SQS", "NumberOfMessagesDeleted", main, "Sum", 300)},
+                               threshold=0.5)
+    assert _fired(prod, "normal business day, SQS metrics 1-3 minutes late",
+                  "processed-not-deleted", five_minute_fill)
+
+
+def test_a_level_alarm_on_the_dlq_would_page_all_day_on_ordinary_poison(prod):
+    """Why dlq-filling pages on inflow: the previous level alarm (> 10 visible) pages on a day
+    with 3 % poison files and stays in ALARM, so a later surge could not page."""
+    level = _legacy(prod, "dlq-filling", "dlq", {"dlq": (
+        "AWS/SQS", "ApproximateNumberOfMessagesVisible", {"QueueName": prod.names["dlq"]},
+        "Maximum", 60)}, threshold=10)
+    assert _fired(prod, "3 % of files are poison all day", "dlq-filling", level)
+
+
+def test_without_fleet_below_minimum_a_lost_fleet_pages_only_when_uploads_arrive(prod):
+    """The issue's row: with the fleet gone at 02:00, the other alarms need a backlog, so the
+    first page came after 08:00."""
+    scenario = next(s for s in scenarios(prod.names) if s.name.startswith("fleet lost"))
+    others = {k: v for k, v in prod.alarms.items() if k != "fleet-below-minimum"}
+    pages = prod.replay(scenario, others).after(0, "critical")
+    assert pages and pages[0].minute >= 8 * 60

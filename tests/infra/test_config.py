@@ -19,6 +19,7 @@ from config import (
     SearchAlarmThresholds,
     SearchConfig,
 )
+from config.environment import DLQ_MIN_HOURS_LEFT_AT_CRITICAL
 from environments import ENVIRONMENTS, environments_named
 from tests.support.cdk_app import REPO
 
@@ -140,11 +141,27 @@ def test_dlq_age_alarms_must_fire_well_before_the_dlq_retention():
     with pytest.raises(ConfigError) as error:
         EnvironmentConfig(name="x", queue=QueueConfig(retention_days=4, dlq_retention_days=10),
                           alarms=AlarmThresholds(dlq_age_critical_hours=220))
-    assert ("x.alarms.dlq_age_critical_hours = 220: must leave at least 48 h before "
-            "queue.dlq_retention_days (10 days = 240 h)") in str(error.value)
+    assert ("x.alarms.dlq_age_critical_hours = 220: must leave at least 48 h to redrive: "
+            "queue.dlq_retention_days (10 days = 240 h) counts from the original send, which may "
+            "be queue.retention_days (96 h) before the move to the DLQ") in str(error.value)
+    # The previous default, 240 h, left 48 h only if a message moved to the DLQ the moment it
+    # was sent; one that spent the main queue's 4 days first would expire before the page.
+    with pytest.raises(ConfigError, match=r"x\.alarms\.dlq_age_critical_hours = 240: must leave"):
+        EnvironmentConfig(name="x", alarms=AlarmThresholds(dlq_age_critical_hours=240))
     with pytest.raises(ConfigError, match=r"x\.alarms\.dlq_age_critical_hours = 72: must be longer "
                                           r"than dlq_age_warning_hours"):
         EnvironmentConfig(name="x", alarms=AlarmThresholds(dlq_age_critical_hours=72))
+
+
+@pytest.mark.parametrize("env", sorted(ENVIRONMENTS))
+def test_every_dlq_retention_covers_the_main_retention_and_the_redrive_window(env):
+    """A DLQ message's retention counts from its original send, its DLQ age from the move: the
+    DLQ must keep it for the main queue's retention, plus the age at which dlq-expiring pages,
+    plus the redrive window after the page."""
+    config = ENVIRONMENTS[env]
+    assert (config.queue.dlq_retention_days * 24
+            >= config.queue.retention_days * 24 + config.alarms.dlq_age_critical_hours
+            + DLQ_MIN_HOURS_LEFT_AT_CRITICAL)
 
 
 def test_a_crash_loop_threshold_must_exceed_every_instance_starting_once():
@@ -157,6 +174,9 @@ def test_a_crash_loop_threshold_must_exceed_every_instance_starting_once():
     ("no_incoming_messages_hours", 25, "must be None"),
     ("processed_not_deleted_ratio", 0, r"must be in \(0, 1\]"),
     ("consumption_paused_minutes", 0, "must be at least 1"),
+    ("worker_error_rate_min_attempts", 0, "must be at least 1"),
+    ("processed_not_deleted_datapoints", 4, r"must be at most processed_not_deleted_minutes"),
+    ("queue_depth_per_instance_multiple", 0.5, r"must be at least 1"),
 ])
 def test_new_alarm_settings_are_refused_naming_the_field(field, value, why):
     with pytest.raises(ConfigError, match=rf"x\.alarms\.{field} = {value}: {why}"):

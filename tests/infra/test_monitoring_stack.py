@@ -101,7 +101,8 @@ def expected_alarms(env: str) -> dict[str, dict]:
     group = {"AutoScalingGroupName": f"file-search-{env}-fleet-workers"}
     window = a.undeleted_window_minutes * 60
     err = a.worker_error_rate_window_minutes * 60
-    fast = a.processed_not_deleted_window_minutes * 60
+    inflow = a.dlq_inflow_window_minutes * 60
+    depth = a.queue_depth_per_instance_multiple * config.fleet.backlog_per_instance_target
 
     def one(namespace, name, dims, stat, period=60):
         return {"m1": (namespace, name, dims, stat, period, True)}
@@ -113,8 +114,13 @@ def expected_alarms(env: str) -> dict[str, dict]:
     table = {
         "dlq-not-empty": ("warning", a.dlq_warning_messages, gte, 1, 1, nb,
                           one("AWS/SQS", "ApproximateNumberOfMessagesVisible", dlq, "Maximum")),
-        "dlq-filling": ("critical", a.dlq_critical_messages, gt, 1, 1, nb,
-                        one("AWS/SQS", "ApproximateNumberOfMessagesVisible", dlq, "Maximum")),
+        "dlq-filling": ("critical", 1, gte, 1, 1, nb, {
+            "expr_1": (f"IF(DIFF(FILL(dlq, 0)) >= {a.dlq_inflow_min_messages} AND "
+                       f"DIFF(FILL(dlq, 0)) > {a.dlq_expected_poison_percent / 100:g} "
+                       "* FILL(sent, 0), 1, 0)", True),
+            "dlq": ("AWS/SQS", "ApproximateNumberOfMessagesVisible", dlq, "Maximum", inflow, False),
+            "sent": ("AWS/SQS", "NumberOfMessagesSent", main, "Sum", inflow, False),
+        }),
         "oldest-message-age": ("critical", config.queue.worker_max_processing_seconds
                                + a.oldest_message_delay_critical_seconds, gt, 1, 1, nb,
                                one("AWS/SQS", "ApproximateAgeOfOldestMessage", main, "Maximum")),
@@ -122,9 +128,14 @@ def expected_alarms(env: str) -> dict[str, dict]:
                       one("AWS/SQS", "ApproximateAgeOfOldestMessage", dlq, "Maximum", 300)),
         "dlq-expiring": ("critical", a.dlq_age_critical_hours * 3600, gt, 1, 1, nb,
                          one("AWS/SQS", "ApproximateAgeOfOldestMessage", dlq, "Maximum", 300)),
-        "queue-depth": ("warning", a.queue_depth_warning_messages, gt,
-                        a.queue_depth_warning_minutes, a.queue_depth_warning_minutes, nb,
-                        one("AWS/SQS", "ApproximateNumberOfMessagesVisible", main, "Maximum")),
+        "queue-depth": ("warning", 1, gte, a.queue_depth_warning_minutes,
+                        a.queue_depth_warning_minutes, nb, {
+            "expr_1": (f"IF(visible > {depth:g} * FILL(in_service, 0) "
+                       f"AND age > {a.queue_depth_age_seconds}, 1, 0)", True),
+            "visible": ("AWS/SQS", "ApproximateNumberOfMessagesVisible", main, "Maximum", 60, False),
+            "age": ("AWS/SQS", "ApproximateAgeOfOldestMessage", main, "Maximum", 60, False),
+            "in_service": ("AWS/AutoScaling", "GroupInServiceInstances", group, "Average", 60, False),
+        }),
         "received-not-deleted": ("warning", a.undeleted_ratio_warning, gt, 1, 1, nb, {
             "expr_1": (f"IF(received >= {a.undeleted_min_received}, "
                        "(received - FILL(deleted, 0)) / received, 0)", True),
@@ -132,7 +143,8 @@ def expected_alarms(env: str) -> dict[str, dict]:
             "deleted": ("AWS/SQS", "NumberOfMessagesDeleted", main, "Sum", window, False),
         }),
         "worker-error-rate": ("warning", a.worker_error_rate_warning_percent, gt, 1, 1, nb, {
-            "expr_1": ("IF(attempts > 0, 100 * errors / attempts, 0)", True),
+            "expr_1": (f"IF(attempts >= {a.worker_error_rate_min_attempts}, "
+                       "100 * errors / attempts, 0)", True),
             "errors": ("FILL(failed, 0) + FILL(dlq, 0)", False),
             "attempts": ("FILL(processed, 0) + FILL(failed, 0) + FILL(dlq, 0)", False),
             "processed": (ns, "MessagesProcessed", {}, "Sum", err, False),
@@ -141,17 +153,25 @@ def expected_alarms(env: str) -> dict[str, dict]:
         }),
         "delete-failures": ("warning", a.delete_abandoned_warning, gte, 1, 1, nb,
                             one(ns, "DeletesAbandoned", {}, "Sum")),
-        "processed-not-deleted": ("critical", a.processed_not_deleted_ratio, gt, 1, 1, nb, {
+        "processed-not-deleted": ("critical", a.processed_not_deleted_ratio, gt,
+                                  a.processed_not_deleted_minutes,
+                                  a.processed_not_deleted_datapoints, nb, {
             "expr_1": (f"IF(processed >= {a.processed_not_deleted_min_processed}, "
-                       "(processed - FILL(deleted, 0)) / processed, 0)", True),
-            "processed": (ns, "MessagesProcessed", {}, "Sum", fast, False),
-            "deleted": ("AWS/SQS", "NumberOfMessagesDeleted", main, "Sum", fast, False),
+                       "(processed - deleted) / processed, 0)", True),
+            "processed": (ns, "MessagesProcessed", {}, "Sum", 60, False),
+            "deleted": ("AWS/SQS", "NumberOfMessagesDeleted", main, "Sum", 60, False),
         }),
         "in-service-below-desired": ("warning", 0, gt, a.in_service_below_desired_minutes,
                                      a.in_service_below_desired_minutes, nb, {
             "expr_1": ("desired - in_service", True),
             "desired": ("AWS/AutoScaling", "GroupDesiredCapacity", group, "Average", 60, False),
             "in_service": ("AWS/AutoScaling", "GroupInServiceInstances", group, "Average", 60, False),
+        }),
+        "fleet-below-minimum": ("critical", 1, gte, a.fleet_below_minimum_minutes,
+                                a.fleet_below_minimum_minutes, nb, {
+            "expr_1": ("IF(FILL(in_service, 0) < min_size, 1, 0)", True),
+            "in_service": ("AWS/AutoScaling", "GroupInServiceInstances", group, "Minimum", 60, False),
+            "min_size": ("AWS/AutoScaling", "GroupMinSize", group, "Maximum", 60, False),
         }),
         "silent-worker": ("critical", 1, gte, a.silent_worker_minutes, a.silent_worker_minutes, nb, {
             "expr_1": ("IF(visible > 0 AND FILL(processed, 0) == 0, 1, 0)", True),
@@ -262,20 +282,25 @@ def test_an_imported_domain_keeps_the_alarms_whose_metrics_it_publishes():
 def test_thresholds_follow_the_config_not_constants():
     """Same code, other numbers: a changed AlarmThresholds reaches the alarms."""
     stack = Stack(App(), "Probe")
-    settings = AlarmThresholds(dlq_critical_messages=42, oldest_message_delay_critical_seconds=120,
+    settings = AlarmThresholds(dlq_inflow_min_messages=42, oldest_message_delay_critical_seconds=120,
                                undeleted_min_received=3, silent_worker_minutes=7,
                                dlq_age_critical_hours=100, no_incoming_messages_hours=6)
     metrics = WorkerLogMetrics(stack, "M", log_group=logs.LogGroup(stack, "L"), namespace="NS")
     PipelineAlarms(stack, "A", settings=settings,
                    factory=AlarmFactory(environment="probe", name_prefix="file-search-probe"),
-                   longest_job_seconds=200,
+                   longest_job_seconds=200, backlog_per_instance_target=30,
                    main_queue=sqs.Queue(stack, "Q"), dead_letter_queue=sqs.Queue(stack, "D"),
                    group_name="g", log_metrics=metrics,
                    critical=sns.Topic(stack, "C"), warning=sns.Topic(stack, "W"))
     template = Template.from_stack(stack)
-    for name, props in (("dlq-filling", {"Threshold": 42}),
+    for name, props in (("dlq-filling", {"Metrics": Match.array_with([Match.object_like({
+                            "Expression": "IF(DIFF(FILL(dlq, 0)) >= 42 AND DIFF(FILL(dlq, 0)) "
+                                          "> 0.05 * FILL(sent, 0), 1, 0)"})])}),
                         ("oldest-message-age", {"Threshold": 320}),
                         ("silent-worker", {"EvaluationPeriods": 7}),
+                        ("queue-depth", {"Metrics": Match.array_with([Match.object_like({
+                            "Expression": "IF(visible > 60 * FILL(in_service, 0) AND age > 300, "
+                                          "1, 0)"})])}),
                         ("dlq-expiring", {"Threshold": 360000}),
                         ("no-incoming-messages", {"EvaluationPeriods": 6, "TreatMissingData": "breaching"})):
         template.has_resource_properties("AWS::CloudWatch::Alarm",

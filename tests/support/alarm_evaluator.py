@@ -18,7 +18,10 @@ It follows the CloudWatch user guide, "Using Amazon CloudWatch alarms":
 - "Alarms on math expressions" and "Metric math syntax and functions" (CloudWatch user guide,
   "Using metric math"): arithmetic `+ - * /`, comparisons `== != < <= > >=` and `AND`/`OR`
   give 1 or 0; `IF(condition, true, false)` (a non-zero condition is true); `FILL(m, value)`
-  fills the missing data points of m with a number. A data point missing from any operand is
+  fills the missing data points of m with a number; `DIFF(m)` is m's data point minus its
+  data point one period earlier, `RATE(m)` the same per second (the guide: "the difference
+  between each value in the time series and the preceding value"; here the preceding value
+  is the previous period's, so wrap m in FILL when it can have gaps). A data point missing from any operand is
   missing from the result (an expression's value exists only where its inputs exist); a
   division by zero gives no data point. Nothing else is supported: an unknown function raises
   ValueError, so an alarm the evaluator cannot read fails the test instead of passing.
@@ -27,7 +30,10 @@ Time is whole minutes. A metric holds at most one sample per minute (the AWS met
 publish once a minute); a period's statistic (Sum, Maximum, Minimum, Average, SampleCount)
 aggregates the samples of the minutes it covers. The alarm is evaluated at the end of every
 minute t over periods ending at t (period k covers minutes t - (k+1)·P + 1 … t - k·P): the
-earliest CloudWatch could see the data, since ingestion and evaluation delays are not modelled.
+earliest CloudWatch could see the data. Publication delays are modelled per sample: a sample
+put with `delay=d` for minute m is visible to evaluations at minute m + d and later, so an
+alarm sees a late source's recent minutes as missing (SQS's metrics arrive minutes after the
+worker's log metrics, and a math expression over both has no data point until both arrived).
 """
 
 from __future__ import annotations
@@ -104,7 +110,9 @@ def _tokens(text: str) -> list[tuple[str, str]]:
 
 
 Value = float | None
-Node = Callable[[Callable[[str], Value]], Value]
+# get(ident, back) = ident's data point `back` periods before the one being computed.
+Getter = Callable[[str, int], Value]
+Node = Callable[[Getter], Value]
 
 
 def _arith(op: str, a: Value, b: Value) -> Value:
@@ -178,7 +186,7 @@ class _Parser:
         if kind != "name":
             raise ValueError(f"unexpected {value!r} in {self.text!r}")
         if self._peek() != "(":
-            return lambda get: get(value)
+            return lambda get: get(value, 0)
         self._take("(")
         args = [self._level(0)]
         while self._peek() == ",":
@@ -198,6 +206,18 @@ class _Parser:
         if name == "FILL" and len(args) == 2:
             series, filler = args
             return lambda get: v if (v := series(get)) is not None else filler(get)
+        if name in ("DIFF", "RATE") and len(args) == 1:
+            (series,) = args
+            per = 1.0 if name == "DIFF" else None
+
+            def diff(get):
+                now = series(get)
+                before = series(lambda ident, back=0: get(ident, back + 1))
+                if now is None or before is None:
+                    return None
+                # RATE divides by the period in seconds, which only the alarm knows.
+                return (now - before) / (per or get("__period_seconds__", 0))
+            return diff
         raise ValueError(f"unsupported metric math function {name}/{len(args)} in {self.text!r}")
 
 
@@ -274,20 +294,26 @@ class AlarmDefinition:
         alarm.period_minutes = periods.pop()
         return alarm
 
-    def value(self, store: MetricStore, first: int, last: int) -> Value:
-        """The alarm's data point for minutes first..last (one period)."""
-        cache: dict[str, Value] = {}
+    def value(self, store: MetricStore, first: int, last: int, as_of: int | None = None) -> Value:
+        """The alarm's data point for minutes first..last (one period), from the samples that
+        had arrived by minute `as_of` (None: all of them)."""
+        cache: dict[tuple[str, int], Value] = {}
+        p = self.period_minutes
 
-        def get(ident: str) -> Value:
-            if ident not in cache:
+        def get(ident: str, back: int = 0) -> Value:
+            if ident == "__period_seconds__":
+                return p * 60
+            if (ident, back) not in cache:
                 if ident in self.metrics:
                     q = self.metrics[ident]
-                    cache[ident] = store.statistic(q.key, q.statistic, first, last)
+                    cache[ident, back] = store.statistic(q.key, q.statistic, first - back * p,
+                                                         last - back * p, as_of)
                 elif ident in self.expressions:
-                    cache[ident] = self.expressions[ident](get)
+                    cache[ident, back] = self.expressions[ident](
+                        lambda i, b=0: get(i, back + b))
                 else:
                     raise ValueError(f"{self.name}: unknown id {ident!r}")
-            return cache[ident]
+            return cache[ident, back]
         return get(self.result_id)
 
     def range_at(self, store: MetricStore, minute: int,
@@ -299,25 +325,35 @@ class AlarmDefinition:
         out = []
         for k in reversed(range(evaluation_range_size(self.evaluation_periods))):
             last = minute - k * p
-            if last not in seen:
-                seen[last] = self.value(store, last - p + 1, last)
-            v = seen[last]
+            if last in seen:
+                v = seen[last]
+            else:
+                v = self.value(store, last - p + 1, last, as_of=minute)
+                # Keep a data point only once every sample of its period can have arrived.
+                if minute - last >= store.max_delay:
+                    seen[last] = v
             out.append(None if v is None else breach(v, self.threshold))
         return out
 
 
 class MetricStore:
-    """Samples per metric and minute: store.put(key, minute, value)."""
+    """Samples per metric and minute: store.put(key, minute, value, delay=minutes late)."""
 
     def __init__(self) -> None:
         self.samples: dict[MetricKey, dict[int, float]] = {}
+        self.arrivals: dict[MetricKey, dict[int, int]] = {}
+        self.max_delay = 0
 
-    def put(self, key: MetricKey, minute: int, value: float) -> None:
+    def put(self, key: MetricKey, minute: int, value: float, delay: int = 0) -> None:
         self.samples.setdefault(key, {})[minute] = value
+        self.arrivals.setdefault(key, {})[minute] = minute + delay
+        self.max_delay = max(self.max_delay, delay)
 
-    def statistic(self, key: MetricKey, stat: str, first: int, last: int) -> Value:
-        series = self.samples.get(key, {})
-        values = [series[t] for t in range(first, last + 1) if t in series]
+    def statistic(self, key: MetricKey, stat: str, first: int, last: int,
+                  as_of: int | None = None) -> Value:
+        series, arrived = self.samples.get(key, {}), self.arrivals.get(key, {})
+        values = [series[t] for t in range(first, last + 1)
+                  if t in series and (as_of is None or arrived[t] <= as_of)]
         return STATISTICS[stat](values) if values else None
 
 

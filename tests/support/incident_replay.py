@@ -23,6 +23,11 @@ replay's claims:
   once a minute per instance (the worker's contract: on pausing and every 60 s after);
 - the domain's CPU follows the indexing load, JVM pressure and storage stay at steady values,
   and a red cluster is scripted (ClusterStatus.red = 1);
+- a poison file is sent to the DLQ by the worker on its first receive (a new message there,
+  its age counted from that send) and deleted from the main queue, with a sent_to_dlq line;
+- publication delays, where a scenario sets them: the worker's log metrics arrive LOG_DELAY
+  minute after their minute, SQS's metrics 1-3 minutes after those (Scenario.sqs_delay); the alarms
+  see a sample only once it arrived (alarm_evaluator.MetricStore);
 - CloudTrail events are written in the documented CloudTrail record shape and matched against
   the rules at the minute of the call (CloudTrail delivers to EventBridge "on a best effort
   basis", usually within minutes: the replay does not model that delay).
@@ -50,6 +55,7 @@ PER_INSTANCE_PER_MINUTE = 600
 LAUNCH_MINUTES = 4
 SCALE_IN_EVERY = 5
 STARTS_PER_CRASHING_INSTANCE = 10
+LOG_DELAY = 1            # minutes, when a scenario models delays
 SQS_IDLE_MINUTES = 6 * 60
 WARM_UP = 26 * 60        # the longest evaluation range: 24 + 2 hourly periods
 CLOUDFORMATION = "cloudformation.amazonaws.com"
@@ -127,7 +133,10 @@ class Conditions:
     uploads: int = 0
     copies: int = 1                 # messages per upload (3 in the incident)
     long_jobs: int = 0              # uploads this minute that are long jobs
-    worker: str = "ok"              # ok | no_delete | paused | crash_loop
+    poison: int = 0                 # uploads this minute that are poison files
+    worker: str = "ok"              # ok | no_delete | paused | crash_loop | lost (no instance
+                                    # in service, every launch fails) | ops_paused (`ops pause`:
+                                    # min and desired 0, instances drained)
     cluster_red: bool = False
     cloudtrail: list[dict] = field(default_factory=list)
 
@@ -138,19 +147,23 @@ class Cohort:
     count: int
     receives: int = 0
     job_minutes: int = 0
+    poison: bool = False
 
 
 class PipelineModel:
     """Queue, DLQ, workers, Auto Scaling and domain of one environment, minute by minute."""
 
-    def __init__(self, env: str, names: dict[str, str]) -> None:
+    def __init__(self, env: str, names: dict[str, str],
+                 sqs_delay: Callable[[int], int] | None = None) -> None:
         config = ENVIRONMENTS[env]
+        self.sqs_delay = sqs_delay
+        self.log_delay = LOG_DELAY if sqs_delay else 0
         self.config, self.names = config, names
         self.visibility_minutes = math.ceil(config.queue.visibility_timeout_seconds / 60)
         self.visible: deque[Cohort] = deque()
         self.in_flight: list[tuple[int, int, Cohort]] = []   # (done at, visible again at, cohort)
         self.dlq: list[Cohort] = []
-        self.desired = self.in_service = config.fleet.min_capacity
+        self.desired = self.in_service = self.min_size = config.fleet.min_capacity
         self.launches: list[int] = []                          # minutes new instances come up
         self.last_scale_in = -SCALE_IN_EVERY
         self.last_activity = {"main": -1, "dlq": -1}
@@ -160,17 +173,23 @@ class PipelineModel:
         if holds or minute - self.last_activity[queue] <= SQS_IDLE_MINUTES:
             for name, value in metrics.items():
                 self.store.put(("AWS/SQS", name, frozenset({("QueueName", self.names[queue])})),
-                               minute, value)
+                               minute, value, self.sqs_delay(minute) if self.sqs_delay else 0)
 
     def step(self, minute: int, c: Conditions) -> None:
         cfg = self.config
         sent = c.uploads * c.copies
         if sent:
-            normal = (c.uploads - c.long_jobs) * c.copies
+            normal = (c.uploads - c.long_jobs - c.poison) * c.copies
             if normal:
                 self.visible.append(Cohort(minute, normal))
+            if c.poison:
+                self.visible.append(Cohort(minute, c.poison * c.copies, poison=True))
             if c.long_jobs:
                 self.visible.append(Cohort(minute, c.long_jobs * c.copies, job_minutes=10))
+        self.min_size = 0 if c.worker == "ops_paused" else self.config.fleet.min_capacity
+        if c.worker in ("lost", "ops_paused"):
+            self.in_service = 0
+            self.launches.clear()
         # Instances: launches come into service; the worker starts on each.
         started = sum(1 for t in self.launches if t == minute)
         self.in_service += started
@@ -222,6 +241,12 @@ class PipelineModel:
                 cohort.count -= take
                 got = Cohort(cohort.enqueued, take, cohort.receives, cohort.job_minutes)
             got.receives += 1
+            if got.poison:      # the worker sends it to the DLQ, then deletes it
+                self.dlq.append(Cohort(minute, got.count))
+                self.last_activity["dlq"] = minute
+                log["dlq_sends"] += got.count
+                deleted += got.count
+                continue
             done = minute + got.job_minutes
             back = minute + self.visibility_minutes if c.worker == "no_delete" else math.inf
             if done == minute and c.worker != "no_delete":
@@ -266,11 +291,11 @@ class PipelineModel:
                               ("DeletesAbandoned", log["abandoned"]),
                               ("ConsumptionPaused", log["paused"]),
                               ("WorkerStarts", log["starts"])):
-            self.store.put((ns, metric, frozenset()), minute, value)
+            self.store.put((ns, metric, frozenset()), minute, value, self.log_delay)
 
     def _fleet(self, minute: int, waiting: int) -> None:
         fleet = self.config.fleet
-        needed = min(fleet.max_capacity, max(fleet.min_capacity,
+        needed = min(fleet.max_capacity, max(self.min_size,
                                              math.ceil(waiting / fleet.backlog_per_instance_target)))
         if needed > self.desired:
             self.launches += [minute + LAUNCH_MINUTES] * (needed - self.desired)
@@ -285,6 +310,7 @@ class PipelineModel:
         group = frozenset({("AutoScalingGroupName", f"{self.config.name_prefix}-fleet-workers")})
         self.store.put(("AWS/AutoScaling", "GroupDesiredCapacity", group), minute, self.desired)
         self.store.put(("AWS/AutoScaling", "GroupInServiceInstances", group), minute, self.in_service)
+        self.store.put(("AWS/AutoScaling", "GroupMinSize", group), minute, self.min_size)
 
     def _domain(self, minute: int, c: Conditions, indexed: int) -> None:
         search = self.config.search
@@ -315,6 +341,26 @@ class Scenario:
     onsets: tuple[tuple[int, str], ...] = ()   # (minute, what fails); none = a normal run
     # A failure whose shortest honest detection is longer than 5 minutes, with the reason.
     longer_window: str | None = None
+    # Minutes each minute's SQS metrics arrive late (None: no delays modelled).
+    sqs_delay: Callable[[int], int] | None = None
+    # Expectations, written with the scenario: alarms that must not notify at all, and the
+    # most warnings (notifications to the warning topic) it may raise.
+    must_not_fire: tuple[str, ...] = ()
+    max_warnings: int | None = None
+    must_warn: tuple[str, ...] = ()
+
+
+def sqs_one_to_three_minutes_late(minute: int) -> int:
+    """SQS's metrics 1, 2 or 3 minutes after the worker's log metrics (which are LOG_DELAY
+    late), in turn."""
+    return LOG_DELAY + 1 + minute % 3
+
+
+def sustained_uploads(minute: int) -> int:
+    """A heavy day: 3,000 files a minute from 08:00 to 18:00 (half the prod fleet's capacity
+    at max_capacity, six times its capacity at min_capacity), nothing at night."""
+    hour = (minute % (24 * 60)) // 60
+    return 3000 if 8 <= hour < 18 else 0
 
 
 def business_uploads(minute: int) -> int:
@@ -404,6 +450,29 @@ def scenarios(names: dict[str, str]) -> list[Scenario]:
         # With one legitimate 600 s job at 10:30 (the longest a worker may take).
         return Conditions(uploads=business_uploads(t), long_jobs=1 if t == 10 * 60 + 30 else 0)
 
+    def sustained(t, n):
+        return Conditions(uploads=sustained_uploads(t))
+
+    def fleet_lost(t, n):
+        return Conditions(uploads=business_uploads(t), worker="lost" if t >= 2 * 60 else "ok")
+
+    def paused_by_ops(t, n):
+        return Conditions(uploads=business_uploads(t),
+                          worker="ops_paused" if 2 * 60 <= t < 3 * 60 else "ok")
+
+    def poison_day(t, n):
+        uploads = business_uploads(t)
+        return Conditions(uploads=uploads, poison=round(uploads * 3 / 100))
+
+    def poison_surge(t, n):
+        uploads = business_uploads(t)
+        share = 50 if 14 * 60 <= t < 15 * 60 else 3
+        return Conditions(uploads=uploads, poison=round(uploads * share / 100))
+
+    def poison_at_night(t, n):
+        return Conditions(uploads=1 if t == 3 * 60 else business_uploads(t),
+                          poison=1 if t == 3 * 60 else 0)
+
     return [
         Scenario("incident: every upload notified 3 times", day, incident,
                  ((9 * 60, "two notification paths added by hand"),)),
@@ -418,8 +487,27 @@ def scenarios(names: dict[str, str]) -> list[Scenario]:
                  longer_window="without the trail only the absence of messages shows it: "
                                "no-incoming-messages needs a whole day without a message, "
                                "because a business day is quiet for 13 hours"),
-        Scenario("DataSync night sync: 50,000 files in 20 minutes", 6 * 60, night_sync),
-        Scenario("normal business day with bursts", day, normal_day),
+        Scenario("DataSync night sync: 50,000 files in 20 minutes", 6 * 60, night_sync,
+                 max_warnings=1),
+        Scenario("normal business day with bursts", day, normal_day,
+                 must_not_fire=("queue-depth", "worker-error-rate"), max_warnings=0),
+        Scenario("normal day under sustained load: 3,000 files a minute for 10 hours", day,
+                 sustained, must_not_fire=("queue-depth",), max_warnings=1),
+        Scenario("fleet lost at 02:00: every instance unhealthy, launches fail", day, fleet_lost,
+                 ((2 * 60, "no instance in service"),)),
+        Scenario("ops pause from 02:00 to 03:00 (night, queue empty)", day, paused_by_ops,
+                 must_not_fire=("fleet-below-minimum",)),
+        Scenario("3 % of files are poison all day", day, poison_day,
+                 must_not_fire=("dlq-filling",), must_warn=("dlq-not-empty",)),
+        Scenario("3 % poison all day, then half the files poison from 14:00", day, poison_surge,
+                 ((14 * 60, "poison surge"),)),
+        Scenario("one poison file at 03:00", day, poison_at_night,
+                 must_not_fire=("worker-error-rate",)),
+        Scenario("normal business day, SQS metrics 1-3 minutes late", day, normal_day,
+                 sqs_delay=sqs_one_to_three_minutes_late,
+                 must_not_fire=("processed-not-deleted",), max_warnings=0),
+        Scenario("incident: deletes fail, SQS metrics 1-3 minutes late", day, incident,
+                 ((10 * 60, "deletes fail"),), sqs_delay=sqs_one_to_three_minutes_late),
     ]
 
 
@@ -489,7 +577,7 @@ class Environment:
         history. Only notifications from minute 0 on are the scenario's. `alarms` replaces the
         synthesized definitions (to show what another threshold would have done)."""
         alarms = self.alarms if alarms is None else alarms
-        model = PipelineModel(self.env, self.names)
+        model = PipelineModel(self.env, self.names, scenario.sqs_delay)
         notes = []
         for minute in range(-WARM_UP, scenario.minutes):
             if minute < 0:
