@@ -179,7 +179,8 @@ class Indices:
     # -- changing ----------------------------------------------------------------------------
 
     def init(self) -> int:
-        """What the deploy does, plus repairing one missing alias: idempotent."""
+        """What the deploy does, plus repairing a missing alias; only what is missing (an
+        existing template stays: the deploy or `migrate` owns its content)."""
         state = self.state()
         actions: list[dict[str, Any]] = []
         create: str | None = None
@@ -199,15 +200,21 @@ class Indices:
             if not state.write:
                 actions.append({"add": {"index": target, "alias": write,
                                         "is_write_index": True}})
-        plan = [f"put the index template {self.base} from the repository (as the deploy does)"]
+        plan = ([f"put the index template {self.base} from the repository (as the deploy "
+                 "does)"] if state.template_version is None else [])
         if create:
             plan.append(f"create {create} with the read alias {read} and the write alias {write}")
         for action in actions:
             plan.append(f"add the alias {action['add']['alias']} to {action['add']['index']}")
+        if not create and not actions and not plan:
+            self.console.say("the template and both aliases exist: nothing to do")
+            self.console.say(self.render(state))
+            return 0
         if not create and not actions:
             plan.append("both aliases exist: nothing else to do")
         self.console.confirm(f"index init in {self.console.env}:\n  " + "\n  ".join(plan))
-        self.search.request("PUT", f"/_index_template/{self.base}", self._template())
+        if state.template_version is None:
+            self.search.request("PUT", f"/_index_template/{self.base}", self._template())
         if create:
             self.search.request("PUT", f"/{urllib.parse.quote(create)}",
                                 search_index.first_index_body(self.base))
