@@ -167,7 +167,8 @@ def parser() -> argparse.ArgumentParser:
     domain.add_argument("--no-sign", action="store_true", help=argparse.SUPPRESS)  # local fake
     c = commands.add_parser("index", help="the file index's versions and aliases "
                             "(docs/search.md)")
-    index = c.add_subparsers(dest="index_command", required=True, parser_class=Parser)
+    index = c.add_subparsers(dest="index_command", required=True, parser_class=Parser,
+                             metavar="{status,init,migrate,rollback}")
     index.add_parser("status", parents=[common, domain], help="versions, aliases, document "
                      "counts, mapping version live vs repository; exit 1 on a fault")
     index.add_parser("init", parents=[common, domain, confirm], help="put the template; "

@@ -167,6 +167,26 @@ def test_a_migration_stopped_after_the_write_alias_moved_is_finished_by_migrate(
     assert set(search.docs(BASE)) == {"a"}
 
 
+def test_migrate_stops_before_reads_switch_when_the_copy_is_short_then_resumes(
+        index_ops, search, monkeypatch):
+    client = writer(search)
+    for i in range(5):
+        put(client, f"doc-{i}", {"key": f"raw-files/{i}.txt", "etag": "1"})
+    real_reindex = search._reindex
+    monkeypatch.setattr(search, "_reindex", lambda body: (200, {  # copies nothing
+        "took": 1, "total": 0, "created": 0, "updated": 0, "version_conflicts": 0,
+        "failures": []}))
+    code, out = index_ops("index", "migrate", "--settle", "0", "--yes")
+    assert code == 1 and "STOPPED: file-index-v2 has 0 documents, file-index-v1 5" in out, out
+    assert aliases(search)[BASE] == {"file-index-v1"}  # searches never saw the empty index
+    assert aliases(search)[f"{BASE}-write"] == {"file-index-v2"}
+    monkeypatch.setattr(search, "_reindex", real_reindex)
+    code, out = index_ops("index", "migrate", "--settle", "0", "--yes")
+    assert code == 0, out
+    assert aliases(search)[BASE] == {"file-index-v2"}
+    assert set(search.docs(BASE)) == {f"doc-{i}" for i in range(5)}
+
+
 @pytest.mark.parametrize("command", [("index", "migrate", "--yes"),
                                      ("index", "rollback", "--yes")])
 def test_a_missing_alias_is_a_one_line_error_and_changes_nothing(index_ops, search, command):
