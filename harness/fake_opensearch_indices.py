@@ -19,10 +19,14 @@ Status codes and error bodies follow OpenSearch 2.x (the 7.10 lineage):
   GET  /<index or alias>/_count       {"count": n}
   GET  /<index>/_settings             settings with index.creation_date, number_of_shards, ...
   GET  /_cat/indices[/<pattern>]?format=json   strings, as _cat answers
+  GET  /<index>/_mapping              {index: {"mappings": ...}}
+  POST /<index>[,<index>]/_refresh    a no-op (the fake's writes are visible at once)
   POST /_reindex                      source.index (alias or index, optional query), dest.index
                                       (alias resolves to its write index), dest.op_type
-                                      index|create, conflicts abort|proceed; only
-                                      wait_for_completion=true (the default)
+                                      index|create, conflicts abort|proceed;
+                                      wait_for_completion=false answers {"task": id}, and
+                                      GET /_tasks/<id> the completed task (the copy itself is
+                                      synchronous)
 Alias resolution (FakeOpenSearch.resolve): an alias with several indices reads from all of
 them (search, count); a single-document read through it is refused; a write goes to its write
 index (is_write_index, or its only index) or is refused with OpenSearch's message. A bulk
@@ -78,6 +82,7 @@ class IndexAdmin:
         self.aliases: dict[str, dict[str, dict]] = {}  # alias -> index -> properties
         self.templates: dict[str, dict] = {}
         self.index_meta: dict[str, dict] = {}  # index -> {"settings": ..., "mappings": ...}
+        self.tasks: dict[str, tuple[int, dict]] = {}  # reindex tasks (already completed)
 
     # -- resolution --------------------------------------------------------------------------
 
@@ -154,7 +159,24 @@ class IndexAdmin:
         if parts[:2] == ["_cat", "indices"] and method == "GET" and n <= 3:
             return self._cat_indices(parts[2] if n == 3 else "*", query)
         if parts == ["_reindex"] and method == "POST":
-            return self._reindex(body)
+            answer = self._reindex(body)
+            if query.get("wait_for_completion") != "false" or "failures" not in answer[1]:
+                return answer
+            # A task that has already finished (the fake copies synchronously); GET
+            # /_tasks/<id> answers it as a completed task, with `error` if it failed.
+            task = f"fake-node:{len(self.tasks) + 1}"
+            self.tasks[task] = answer
+            return 200, {"task": task}
+        if n == 2 and parts[0] == "_tasks" and method == "GET":
+            return self._task(parts[1])
+        if n == 2 and parts[1] == "_refresh" and method in ("POST", "GET"):
+            indices = [i for p in parts[0].split(",") for i in self.resolve_read(p)]
+            return 200, {"_shards": {"total": len(indices), "successful": len(indices),
+                                     "failed": 0}}
+        if n == 2 and parts[1] == "_mapping" and method == "GET":
+            return 200, {i: {"mappings": copy.deepcopy(
+                self.index_meta.get(i, {}).get("mappings", {}))}
+                for i in self.resolve_read(parts[0])}
         if n == 2 and parts[1] == "_count" and method in ("GET", "POST"):
             return self._count(parts[0], body)
         if n == 2 and parts[1] == "_settings" and method == "GET":
@@ -359,6 +381,19 @@ class IndexAdmin:
         if missing:
             return 404, {**out, "error": f"alias [{','.join(missing)}] missing", "status": 404}
         return 200, out
+
+    def _task(self, task: str) -> tuple[int, dict]:
+        if task not in self.tasks:
+            return error(404, "resource_not_found_exception",
+                         f"task [{task}] isn't running and hasn't stored its results")
+        status, answer = self.tasks[task]
+        done = {"completed": True, "task": {"node": task.split(":")[0], "id": task,
+                                            "action": "indices:data/write/reindex"}}
+        if status != 200:  # a failed task stores its error beside the partial response
+            return 200, {**done, "error": {"type": "version_conflict_engine_exception",
+                                           "reason": answer["failures"][0]["cause"]["reason"]},
+                         "response": answer}
+        return 200, {**done, "response": answer}
 
     # -- reindex -----------------------------------------------------------------------------
 

@@ -29,6 +29,8 @@ from ops.aws import Aws, Deployed, OpsError, deployed
 from ops.console import Console
 from ops.fleet import pause, resume
 from ops.gate import Gate, drift_report
+from ops.index import Indices
+from ops.index import search as search_files
 from ops.live import queue_name_of, read_live
 from ops.purge import purge, replay
 from ops.reconcile import reconcile
@@ -160,6 +162,32 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--page-size", type=bounded(1, 1000), default=1000,
                    help="objects and documents read per request (1-1000; 1000)")
     c.add_argument("--no-sign", action="store_true", help=argparse.SUPPRESS)  # local fake only
+    domain = Parser(add_help=False)
+    domain.add_argument("--search-endpoint", help="override the domain endpoint from the outputs")
+    domain.add_argument("--no-sign", action="store_true", help=argparse.SUPPRESS)  # local fake
+    c = commands.add_parser("index", help="the file index's versions and aliases "
+                            "(docs/search.md)")
+    index = c.add_subparsers(dest="index_command", required=True, parser_class=Parser,
+                             metavar="{status,init,migrate,rollback}")
+    index.add_parser("status", parents=[common, domain], help="versions, aliases, document "
+                     "counts, mapping version live vs repository; exit 1 on a fault")
+    index.add_parser("init", parents=[common, domain, confirm], help="put the template; "
+                     "create v1 and the aliases, or repair a missing alias (idempotent)")
+    settle = Parser(add_help=False)
+    settle.add_argument("--settle", type=bounded(0, 600), default=30, metavar="SECONDS",
+                        help="wait after moving the write alias, for writes already sent "
+                        "(0-600; 30, the worker's request timeout)")
+    index.add_parser("migrate", parents=[common, domain, confirm, settle],
+                     help="create the next version from the repository's mapping, copy, switch "
+                     "the aliases; uploads keep flowing")
+    index.add_parser("rollback", parents=[common, domain, confirm, settle],
+                     help="aliases back to the previous version, with what was written since")
+    c = commands.add_parser("search", parents=[common, domain],
+                            help="the search page's query against the read alias; best hits")
+    c.add_argument("words", help="words to find in names, titles and content")
+    c.add_argument("--folder", help="only below this folder, e.g. raw-files/経理/2024")
+    c.add_argument("--ext", help="only this extension, e.g. pdf")
+    c.add_argument("--size", type=bounded(1, 100), default=10, help="hits to print (1-100; 10)")
     commands.add_parser("test-alarm", parents=[common],
                         help="set one alarm per topic to ALARM and back; subscribers must "
                         "hear both (docs/deploy.md)")
@@ -265,6 +293,34 @@ def _reconcile(args: argparse.Namespace, console: Console) -> int:
                      gate=_gate(args, aws, env) if args.apply else None)
 
 
+def _search_client(args: argparse.Namespace) -> tuple[Search, str]:
+    aws, env = _environment(args)
+    return Search(endpoint=args.search_endpoint or env[SEARCH_ENDPOINT], index=env[SEARCH_INDEX],
+                  region=aws.region, credentials=None if args.no_sign else aws.credentials(),
+                  timeout=120.0), env[SEARCH_INDEX]
+
+
+def _index(args: argparse.Namespace, console: Console) -> int:
+    from environments import ENVIRONMENTS  # shards and replicas, as the deploy takes them
+
+    client, base = _search_client(args)
+    config = ENVIRONMENTS[args.env].search
+    indices = Indices(client, base, console, shards=config.index_shards,
+                      replicas=config.index_replicas, settle=getattr(args, "settle", 0))
+    if args.index_command == "status":
+        state = indices.state()
+        console.say(indices.render(state))
+        return 1 if state.problems() else 0
+    return {"init": indices.init, "migrate": indices.migrate,
+            "rollback": indices.rollback}[args.index_command]()
+
+
+def _search(args: argparse.Namespace, console: Console) -> int:
+    client, base = _search_client(args)
+    return search_files(client, base, console, words=args.words, folder=args.folder,
+                        extension=args.ext, size=args.size)
+
+
 def _test_alarm(args: argparse.Namespace, console: Console) -> int:
     aws, env = _environment(args)
     return check_alarm_delivery(aws, env, console)
@@ -280,4 +336,6 @@ HANDLERS: dict[str, Callable[[argparse.Namespace, Console], int]] = {
     "replay": _replay,
     "reconcile": _reconcile,
     "test-alarm": _test_alarm,
+    "index": _index,
+    "search": _search,
 }

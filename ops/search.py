@@ -27,6 +27,14 @@ class Search:
         self.page_size = page_size
 
     def request(self, method: str, path: str, body: Any = None, *, ndjson: bool = False) -> Any:
+        status, payload = self.call(method, path, body, ndjson=ndjson)
+        if not 200 <= status < 300:
+            raise OpsError(f"OpenSearch {method} {path} answered {status}: {explain(payload)}")
+        return payload
+
+    def call(self, method: str, path: str, body: Any = None, *,
+             ndjson: bool = False) -> tuple[int, Any]:
+        """(status, payload) for any HTTP answer; OpsError only when there is none."""
         url = self.endpoint + path
         data = None
         headers = {}
@@ -40,10 +48,13 @@ class Search:
         request = urllib.request.Request(url, data=data, method=method, headers=headers)
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                return json.loads(response.read() or b"null")
+                return response.status, json.loads(response.read() or b"null")
         except urllib.error.HTTPError as error:
-            raise OpsError(f"OpenSearch {method} {path} answered {error.code}: "
-                           f"{error.read()[:300].decode(errors='replace')}") from None
+            raw = error.read()
+            try:
+                return error.code, json.loads(raw or b"null")
+            except ValueError:
+                return error.code, raw[:300].decode(errors="replace")
         except (urllib.error.URLError, OSError) as error:
             raise OpsError(f"cannot reach OpenSearch at {self.endpoint} ({error}); the domain "
                            "is VPC-only: run this from a host inside the VPC") from None
@@ -79,3 +90,14 @@ class Search:
                               ndjson=True)
         return [item["delete"]["_id"] for item in result.get("items", [])
                 if item["delete"].get("status") not in (200, 404)]
+
+
+def explain(payload: Any) -> str:
+    """One line from an OpenSearch error body: `type: reason`, else the body cut short."""
+    if isinstance(payload, dict):
+        error = payload.get("error")
+        if isinstance(error, dict) and error.get("reason"):
+            return f"{error.get('type', 'error')}: {error['reason']}"
+        if isinstance(error, str):
+            return error
+    return " ".join(json.dumps(payload, ensure_ascii=False)[:300].split())
