@@ -55,7 +55,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from harness.fake_opensearch_indices import AliasError, IndexAdmin
-from harness.http_server import QuietHandler
+from harness.http_server import BackgroundServer, QuietHandler
 
 
 def _error(status: int, etype: str, reason: str, **extra: Any) -> tuple[int, dict]:
@@ -177,7 +177,7 @@ def _highlight(request: dict, source: dict) -> dict[str, list[str]]:
     return out
 
 
-class FakeOpenSearch(IndexAdmin):
+class FakeOpenSearch(IndexAdmin, BackgroundServer):
     def __init__(self, host: str = "127.0.0.1", port: int = 0,
                  latency: Callable[[str, str, bytes], float] | None = None) -> None:
         self.lock = threading.Lock()
