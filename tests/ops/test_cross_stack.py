@@ -30,7 +30,8 @@ class FakeCloudFormation:
         """Create or update: outputs resolve now; a Ref or GetAtt stands for a physical value
         that changes when the stack's resources are replaced (`replace`)."""
         self.generation.setdefault(name, 1)
-        outputs = {key: self._value(name, output["Value"]) for key, output in template.get("Outputs", {}).items()}
+        outputs = {key: self._value(name, output["Value"])
+                   for key, output in template.get("Outputs", {}).items()}
         self.stacks[name] = (template, outputs)
 
     def replace(self, name: str, template: dict) -> None:
