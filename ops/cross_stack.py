@@ -143,7 +143,11 @@ def check(cfn: Any, env: str) -> CrossStackReport:
         except ClientError as error:
             report.unreadable.append(f"the template of {consumer} ({error})")
             continue
-        template = json.loads(body) if isinstance(body, str) else body
+        try:  # boto3 parses a JSON body itself; CDK deploys JSON, never YAML
+            template = json.loads(body) if isinstance(body, str) else body
+        except json.JSONDecodeError:
+            report.unreadable.append(f"the template of {consumer} (not JSON)")
+            continue
         resolved = echoes(template, consumer_outputs)
         for (producer, output), used_at in sorted(weak_references(template).items()):
             # The echo output is not a use; the resources are.
