@@ -95,12 +95,36 @@ class EnvironmentConfig:
         if self.bucket.auto_delete_objects and self.removal_policy != "destroy":
             found.append(("bucket.auto_delete_objects",
                           "may only be true when removal_policy is 'destroy'"))
+        found += _availability_zone_problems(self)
         for section in ("queue", "bucket", "network", "search", "fleet", "alarms", "subscriptions"):
             found += [(f"{section}.{name}", why) for name, why in getattr(self, section).problems()]
         if found:
             lines = [f"{self.name or '?'}.{path} = {_value_at(self, path)!r}: {why}"
                      for path, why in found]
             raise ConfigError("invalid environment configuration:\n  " + "\n  ".join(lines))
+
+
+def _availability_zone_problems(config: EnvironmentConfig) -> list[tuple[str, str]]:
+    """Explicit zones exactly when the environment names its account and region (issue #18)."""
+    network, found = config.network, []
+    azs = network.availability_zones
+    targeted = config.account is not None and config.region is not None
+    if targeted and azs is None and network.existing_vpc is None:
+        found.append(("network.availability_zones",
+                      f"must name the VPC's zones in {config.region} when account and region are "
+                      "set (an interface endpoint service is not offered in every zone)"))
+    if not targeted and azs is not None:
+        found.append(("network.availability_zones",
+                      "needs account and region: zone names belong to one region and account"))
+    if targeted and azs is not None:
+        others = [az for az in azs if not (isinstance(az, str) and az[:-1] == config.region)]
+        if others:
+            found.append(("network.availability_zones",
+                          f"{', '.join(map(repr, others))} not in region {config.region}"))
+    if config.search.availability_zone_count > network.zone_count:
+        found.append(("search.availability_zone_count",
+                      f"must be at most the VPC's {network.zone_count} AZs"))
+    return found
 
 
 def _value_at(config: object, dotted: str) -> object:

@@ -22,6 +22,7 @@ from contract import ContractError
 from contract import declared as declared_state
 from contract.outputs import SEARCH_ENDPOINT, SEARCH_INDEX
 from contract.synth import REPO
+from ops import cross_stack
 from ops import diagnose as diagnosis
 from ops import drift as drift_module
 from ops.alarm_check import check_alarm_delivery
@@ -249,7 +250,10 @@ def _drift(args: argparse.Namespace, console: Console) -> int:
     found = drift_module.differences(_declared(args), live, queue_name_of(env))
     text, drifted = drift_report(aws, env, args.env, str(args.assembly), found, live.unreadable)
     console.say(text)
-    return 1 if drifted else (2 if live.unreadable else 0)
+    references = cross_stack.check(aws.client("cloudformation"), args.env)
+    console.say(cross_stack.render(args.env, references))
+    drifted = drifted or bool(references.stale)
+    return 1 if drifted else (2 if live.unreadable or references.unreadable else 0)
 
 
 def _pause(args: argparse.Namespace, console: Console) -> int:

@@ -19,6 +19,7 @@ from stacks.fleet.search_security import SearchSecuritySettings
 from stacks.fleet.worker_fleet import WorkerFleet
 from stacks.shared.log_encryption import log_key_for
 from stacks.shared.ops_outputs import add_ops_outputs
+from stacks.shared.weak_references import echo
 
 
 class FleetStack(Stack):
@@ -72,6 +73,8 @@ class FleetStack(Stack):
                 log_retention_days=config.log_retention_days, log_key=log_key,
             )
             self.workers.group.node.add_dependency(self.search_settings.resource)
+        # The user data's endpoint goes stale when the domain is replaced (issue #18).
+        echo(self, "SearchEndpointUrl", search_endpoint_url, "The search endpoint in the user data")
         add_ops_outputs(self, {
             outputs.WORKER_GROUP: self.workers.group.auto_scaling_group_name,
             outputs.WORKER_LOG_GROUP: self.workers.log_group.log_group_name,

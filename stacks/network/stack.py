@@ -19,6 +19,8 @@ class NetworkStack(Stack):
         self, scope: Construct, construct_id: str, *, config: EnvironmentConfig,
         raw_bucket: s3.IBucket, **kwargs: Any,
     ) -> None:
+        # Before super().__init__: CDK may read `availability_zones` while building the stack.
+        self._zones = config.network.availability_zones
         super().__init__(scope, construct_id, **kwargs)
         self.worker_network = WorkerNetwork(
             self, "WorkerNetwork", settings=config.network,
@@ -29,3 +31,9 @@ class NetworkStack(Stack):
                                 removal_policy=removal_policy(config.removal_policy)),
             search_settings_function=config.search.configures_security_plugin,
         )
+
+    @property
+    def availability_zones(self) -> list[str]:
+        """The configured zones, when there are: CDK would otherwise look the region's zones up
+        (credentials at synthesis, cdk.context.json) only to check the VPC's against them."""
+        return list(self._zones) if self._zones else super().availability_zones

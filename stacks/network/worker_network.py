@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aws_cdk import DefaultStackSynthesizer, RemovalPolicy, Stack
+from aws_cdk import Acknowledgment, DefaultStackSynthesizer, RemovalPolicy, Stack, Validations
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -58,7 +58,9 @@ class WorkerNetwork(Construct):
                 self,
                 "Vpc",
                 ip_addresses=ec2.IpAddresses.cidr(settings.cidr),
-                max_azs=settings.max_azs,
+                # CDK accepts one of the two.
+                max_azs=None if settings.availability_zones else settings.max_azs,
+                availability_zones=list(settings.availability_zones or ()) or None,
                 nat_gateways=0,
                 subnet_configuration=[
                     ec2.SubnetConfiguration(
@@ -66,6 +68,11 @@ class WorkerNetwork(Construct):
                     )
                 ],
             )
+            if settings.availability_zones:
+                Validations.of(self.vpc).acknowledge(Acknowledgment(
+                    id="CloudFormation-Validate::W3010",
+                    reason="Zones are chosen per environment (network.availability_zones) "
+                           "where every interface endpoint service is offered (issue #18)."))
             flow_logs = logs.LogGroup(
                 self,
                 "FlowLogs",

@@ -23,6 +23,21 @@ _ADMIN_HTTP_ACTIONS = ["es:ESHttpDelete", "es:ESHttpGet", "es:ESHttpHead", "es:E
 _LOG_PUBLISHING_ACTIONS = ["logs:CreateLogStream", "logs:PutLogEvents"]
 
 
+def administrators_principal(stack: Stack, admin_role_name: str) -> iam.IPrincipal:
+    """The account, limited by `aws:PrincipalArn` to the administrators' role.
+
+    Not the role itself as principal: IAM refuses a trust policy naming a role that does not
+    exist (MalformedPolicyDocument, "Invalid principal"), which would fail the Search stack's
+    first deployment whenever the administrators' role is created after it, and a role deleted
+    and created again would be locked out (the principal turns into its old unique id). With the
+    account as principal, the caller also needs `sts:AssumeRole` on this role in its own
+    identity policy (docs/security.md).
+    """
+    role_arn = stack.format_arn(service="iam", region="", resource="role",
+                                resource_name=admin_role_name)
+    return iam.AccountRootPrincipal().with_conditions({"ArnEquals": {"aws:PrincipalArn": role_arn}})
+
+
 class SearchDomain(Construct):
     """VPC-only, encrypted, HTTPS-only (TLS 1.2+) domain; access is by IAM (SigV4) alone.
 
@@ -68,14 +83,11 @@ class SearchDomain(Construct):
             )
 
         if settings.configures_security_plugin:
-            stack = Stack.of(self)
             self.admin_role = iam.Role(
                 self, "AdminRole",
                 assumed_by=iam.CompositePrincipal(
                     iam.ServicePrincipal("lambda.amazonaws.com"),
-                    iam.ArnPrincipal(stack.format_arn(
-                        service="iam", region="", resource="role",
-                        resource_name=settings.admin_role_name)),
+                    administrators_principal(Stack.of(self), settings.admin_role_name),
                 ),
                 description="OpenSearch master user (fine-grained access control) of this domain",
                 managed_policies=[iam.ManagedPolicy.from_aws_managed_policy_name(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from unittest.mock import ANY
 
 from environments import ENVIRONMENTS
 from tests.support.templates import only_resource, rendered, resources_of_type
@@ -59,15 +60,31 @@ def test_fine_grained_access_control_with_an_iam_master_role_and_audit_logs(synt
     assert props["LogPublishingOptions"]["AUDIT_LOGS"]["Enabled"] is True
     # Administrators come from config (a role in the deploying account); the deploy-time
     # security settings run as this role, hence Lambda.
-    (trust,) = admin["Properties"]["AssumeRolePolicyDocument"]["Statement"]
-    assert trust["Principal"]["Service"] == "lambda.amazonaws.com"
-    assert rendered(trust["Principal"]["AWS"]).endswith(f":role/{settings.admin_role_name}")
+    statements = admin["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    assert {"Action": "sts:AssumeRole", "Effect": "Allow",
+            "Principal": {"Service": "lambda.amazonaws.com"}} in statements
+    (administrators,) = [s for s in statements if "AWS" in s["Principal"]]
+    assert_trusts_account_limited_to(administrators, settings.admin_role_name)
+    assert len(statements) == 2, statements
     (policy,) = [p for p in resources_of_type(template, "AWS::IAM::Policy").values()
                  if p["Properties"]["Roles"] == [{"Ref": admin_id}]]
     (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
     domain_arn = {"Fn::GetAtt": ["SearchDomain62FD613E", "Arn"]}
     assert statement["Resource"] == [domain_arn, {"Fn::Join": ["", [domain_arn, "/*"]]}]
     assert all(a.startswith("es:ESHttp") for a in statement["Action"])
+
+
+def assert_trusts_account_limited_to(statement: dict, role_name: str) -> None:
+    """The account is the principal, and `aws:PrincipalArn` admits exactly `role_name`: IAM
+    rejects a trust policy whose principal is a role that does not exist yet (issue #18)."""
+    assert statement["Effect"] == "Allow" and statement["Action"] == "sts:AssumeRole"
+    # `{}` stands for a token (partition, account id) unless the environment sets an account.
+    account_arn = r"arn:(\{\}|aws[\w-]*):iam::(\{\}|\d{12}):"
+    principal = rendered(statement["Principal"]["AWS"], "{}")
+    assert re.fullmatch(account_arn + "root", principal), f"the account, not a role: {principal}"
+    assert statement["Condition"] == {"ArnEquals": {"aws:PrincipalArn": ANY}}
+    role_arn = rendered(statement["Condition"]["ArnEquals"]["aws:PrincipalArn"], "{}")
+    assert re.fullmatch(account_arn + "role/" + re.escape(role_name), role_arn), role_arn
 
 
 def test_staging_and_prod_have_fine_grained_access_control():
