@@ -34,6 +34,10 @@ BAD_INPUT = [
     ("test-alarm", "--yes"),  # it changes alarms and back; nothing to confirm
     ("test-alarm", "--assembly", "cdk.out"),
     ("drift", "--window", "5"),
+    ("index", "init", "--yes", "--search-endpoint", "not a url"),  # was a signing traceback
+    ("search", "words", "--search-endpoint", "not a url"),
+    ("reconcile", "--search-endpoint", "opensearch.local"),
+    ("diagnose", "--endpoint-url", "not a url"),  # was a ValueError traceback from boto
 ]
 
 # Bad input found only against the environment: one `error:` line and exit 2 all the same.
