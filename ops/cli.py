@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import urllib.parse
 from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
@@ -66,6 +67,14 @@ def bounded(low: int, high: int | None = None, *, why: str = ""):
     return parse
 
 
+def http_url(text: str) -> str:
+    """An http(s)://host[:port] argument: anything else fails later inside request signing."""
+    parts = urllib.parse.urlsplit(text.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an http(s)://host URL")
+    return text.strip()
+
+
 def reason_text(text: str) -> str:
     if not text.strip() or len(text.strip()) < 3:
         raise argparse.ArgumentTypeError("give the reason for overriding in words (it is "
@@ -80,7 +89,7 @@ def parser() -> argparse.ArgumentParser:
     common.add_argument("--region", help="AWS region (as in the AWS CLI; default from the "
                         "profile or AWS_REGION)")
     common.add_argument("--profile", help="AWS named profile (as in the AWS CLI)")
-    common.add_argument("--endpoint-url", help="send every AWS call to this endpoint "
+    common.add_argument("--endpoint-url", type=http_url, help="send every AWS call to this endpoint "
                         "(a local emulator such as moto); as in the AWS CLI")
     templates = Parser(add_help=False)
     templates.add_argument("--assembly", type=Path, default=DEFAULT_ASSEMBLY,
@@ -159,12 +168,13 @@ def parser() -> argparse.ArgumentParser:
                    help="enqueue missing/stale objects and delete orphaned documents")
     c.add_argument("--max-deletes", type=bounded(0), default=100, metavar="N",
                    help="with --apply: refuse if more than N documents would be deleted (100)")
-    c.add_argument("--search-endpoint", help="override the domain endpoint from the outputs")
+    c.add_argument("--search-endpoint", type=http_url, help="override the domain endpoint from the outputs")
     c.add_argument("--page-size", type=bounded(1, 1000), default=1000,
                    help="objects and documents read per request (1-1000; 1000)")
     c.add_argument("--no-sign", action="store_true", help=argparse.SUPPRESS)  # local fake only
     domain = Parser(add_help=False)
-    domain.add_argument("--search-endpoint", help="override the domain endpoint from the outputs")
+    domain.add_argument("--search-endpoint", type=http_url,
+                        help="override the domain endpoint from the outputs")
     domain.add_argument("--no-sign", action="store_true", help=argparse.SUPPRESS)  # local fake
     c = commands.add_parser("index", help="the file index's versions and aliases "
                             "(docs/search.md)")

@@ -15,7 +15,7 @@ from harness.moto import start_moto_server
 from harness.worker_process import REGION
 from tests.support.ops_env import LocalEnvironment
 
-NO_TEMPLATES = {"pause", "purge", "test-alarm"}
+NO_TEMPLATES = {"pause", "purge", "test-alarm", "index", "search"}
 
 
 class Terminal(io.StringIO):
@@ -79,7 +79,10 @@ def ops(moto, synthesized, tmp_path):
         stdin = (Terminal if tty else io.StringIO)(typed or "")
         # Only the commands that read templates take --assembly (the CLI refuses it elsewhere).
         assembly = [] if command in NO_TEMPLATES else ["--assembly", str(synthesized.outdir)]
-        code = main([command, "--env", env, "--endpoint-url", moto, "--region", REGION,
+        words = [command]
+        if command == "index" and args and not args[0].startswith("-"):
+            words, args = [command, args[0]], args[1:]  # `index status --env E ...`
+        code = main([*words, "--env", env, "--endpoint-url", moto, "--region", REGION,
                      *assembly, *args], stdin=stdin, stdout=out)
         return code, out.getvalue()
     return run

@@ -164,3 +164,110 @@ def test_an_unwritable_archive_dir_changes_nothing(deployed, ops, tmp_path):
     assert code == 2 and len(out.splitlines()) == 1
     assert out.startswith(f"error: --archive-dir {blocker} is not a writable directory")
     assert group(deployed)["Tags"] == [] and suspended(group(deployed)) == []
+
+
+def inject(monkeypatch, failing):
+    """Make the given calls fail: {operation: {n, ...}} fails the n-th call of that operation
+    (counted across every client the CLI makes). Returns a function that removes the injection."""
+    from botocore.exceptions import ClientError
+
+    from ops.aws import Aws
+
+    original = Aws.client
+    seen: dict[str, int] = {}
+
+    def client(self, service, original=original):
+        c = original(self, service)
+        if getattr(c, "_injected", False):
+            return c
+        for operation, calls in failing.items():
+            def fail(operation=operation, calls=calls, **kwargs):
+                seen[operation] = seen.get(operation, 0) + 1
+                if seen[operation] in calls:
+                    raise ClientError({"Error": {"Code": "Injected", "Message": operation}},
+                                      operation)
+            c.meta.events.register(f"before-call.*.{operation}", fail,
+                                   unique_id=f"inject-{operation}")
+        c._injected = True
+        return c
+    monkeypatch.setattr(Aws, "client", client)
+    return lambda: monkeypatch.setattr(Aws, "client", original)
+
+
+def fleet_line(out):
+    return next(line for line in out.splitlines() if line.split()[1:2] == ["fleet:"])
+
+
+def test_a_failure_writing_the_paused_marker_is_rolled_back(deployed, ops, tmp_path, monkeypatch):
+    """The last step of pause (the ops:paused marker, the second CreateOrUpdateTags) fails: every
+    earlier change is undone, diagnose sees no pause, resume has nothing to do, pause works."""
+    deployed.break_like_the_incident()
+    before = group(deployed)
+    live = deployed.s3.get_bucket_notification_configuration(Bucket=deployed.bucket)
+    restore = inject(monkeypatch, {"CreateOrUpdateTags": {2}})
+    code, out = ops("pause", "--stop-notifications", "--yes", "--archive-dir", str(tmp_path))
+    restore()
+    assert code == 2, out
+    assert "pause failed at 'mark the group paused'" in out, out
+    assert "every change was undone" in out and "Traceback" not in out, out
+    after = group(deployed)
+    assert sizes(after) == sizes(before) and suspended(after) == suspended(before)
+    assert after["Tags"] == []
+    now = deployed.s3.get_bucket_notification_configuration(Bucket=deployed.bucket)
+    assert now.get("QueueConfigurations") == live.get("QueueConfigurations")
+    assert ("EventBridgeConfiguration" in now) == ("EventBridgeConfiguration" in live)
+    assert deployed.events.describe_rule(Name="s3-raw-files-to-ingest")["State"] == "ENABLED"
+
+    _, out = ops("diagnose")
+    line = fleet_line(out)
+    assert "paused" not in line and "partway" not in line, line
+    code, out = ops("resume", "--yes")
+    assert code == 2 and "was not paused by ops" in out and "Traceback" not in out, out
+    code, out = ops("pause", "--stop-notifications", "--yes", "--archive-dir", str(tmp_path))
+    assert code == 0, out
+
+
+def test_a_failure_in_pause_and_in_its_undo_is_finished_by_resume(deployed, ops, tmp_path,
+                                                                  monkeypatch):
+    """The marker fails and so does every undo: the group keeps ops:paused:* without ops:paused
+    and everything stays changed. diagnose FAILs naming the partial pause; a second pause
+    refuses; resume restores sizes, processes, the notification and the rule, and drops the tags."""
+    deployed.break_like_the_incident()
+    before = group(deployed)
+    restore = inject(monkeypatch, {"CreateOrUpdateTags": {2}, "UpdateAutoScalingGroup": {2},
+                                   "ResumeProcesses": {1}, "EnableRule": {1},
+                                   "PutBucketNotificationConfiguration": {2}, "DeleteTags": {1}})
+    code, out = ops("pause", "--stop-notifications", "--yes", "--archive-dir", str(tmp_path))
+    restore()
+    assert code == 2, out
+    assert "could not undo" in out and "keeps its ops:paused:* tags" in out, out
+    assert "Traceback" not in out
+    partial = group(deployed)
+    tags = {t["Key"]: t["Value"] for t in partial["Tags"]}
+    assert "ops:paused" not in tags and "ops:paused:MinSize" in tags, tags
+    assert sizes(partial) == (0, 0, deployed.max_size)
+    assert set(PAUSED_PROCESSES) <= set(suspended(partial))
+    assert deployed.events.describe_rule(Name="s3-raw-files-to-ingest")["State"] == "DISABLED"
+    stopped = deployed.s3.get_bucket_notification_configuration(Bucket=deployed.bucket)
+    assert not stopped.get("QueueConfigurations") and "EventBridgeConfiguration" not in stopped
+
+    code, out = ops("diagnose")
+    assert code == 1
+    line = fleet_line(out)
+    assert line.startswith("FAIL fleet") and "a pause stopped partway" in line, line
+    assert "bucket notifications removed" in line and "s3-raw-files-to-ingest" in line, line
+    assert "ops resume" in line
+    code, out = ops("pause", "--yes")
+    assert code == 2 and "stopped partway" in out and "Nothing was changed" in out, out
+
+    code, out = ops("resume", "--yes")
+    assert code == 0, out
+    assert "a pause that stopped partway" in out
+    after = group(deployed)
+    assert sizes(after) == sizes(before) and suspended(after) == suspended(before)
+    assert after["Tags"] == []
+    assert deployed.events.describe_rule(Name="s3-raw-files-to-ingest")["State"] == "ENABLED"
+    now = deployed.s3.get_bucket_notification_configuration(Bucket=deployed.bucket)
+    assert len(now.get("QueueConfigurations", [])) >= 1  # the declared one is back
+    _, out = ops("diagnose")
+    assert "partway" not in fleet_line(out)
