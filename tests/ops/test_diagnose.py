@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 
 from ops.messages import NO_REASON
@@ -146,3 +147,30 @@ def test_the_daily_run_reads_no_dlq_message(deployed, ops):
     assert line.startswith("WARN ") and "1 message(s)" in line and "oldest 86400 s" in line
     assert "reasons not read (--sample 0)" in line
     assert deployed.peek_all(deployed.dlq_url)[0]["Attributes"]["ApproximateReceiveCount"] == "1"
+
+
+def _backlog_check(visible: int, visible_then: int, age_now: float, age_then: float):
+    """The backlog check alone, on queue figures given here (no AWS needed)."""
+    from types import SimpleNamespace
+
+    from ops.diagnose import backlog
+    now = datetime.datetime(2026, 12, 6, 3, 0, tzinfo=datetime.UTC)
+    then = now - datetime.timedelta(minutes=15)
+    context = SimpleNamespace(
+        live=SimpleNamespace(main_attributes={"ApproximateNumberOfMessages": str(visible),
+                                              "ApproximateNumberOfMessagesNotVisible": "0"}),
+        now=now, window=15, threshold=lambda alarm: 300.0,
+        metrics={"main_visible": [(then, float(visible_then)), (now, float(visible))],
+                 "main_age": [(then, age_then), (now, age_now)]})
+    return backlog(context)
+
+
+def test_an_old_backlog_that_does_not_grow_is_not_called_growing():
+    check = _backlog_check(visible=40, visible_then=40, age_now=900.0, age_then=600.0)
+    assert check.status == "WARN" and check.summary.startswith("oldest message over the limit")
+    assert "growing" not in check.summary
+
+
+def test_a_growing_backlog_is_called_growing():
+    check = _backlog_check(visible=80, visible_then=40, age_now=100.0, age_then=50.0)
+    assert check.status == "WARN" and check.summary.startswith("backlog growing:")

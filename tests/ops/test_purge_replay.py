@@ -71,8 +71,19 @@ def test_purge_of_the_main_queue_says_what_it_could_not_take(deployed, ops, tmp_
                                         VisibilityTimeout=600)["Messages"]  # a worker's
     code, out = ops("purge", "--queue", "main", "--yes", "--archive-dir", str(tmp_path))
     assert code == 0, out
+    # The plan warns that workers in service compete for the queue (run ops pause first).
+    assert "worker(s) are in service and receive from the main queue" in out
     assert "Archived 2 message(s)" in out
     assert "1 message(s) remain: in flight at another consumer" in out
     archive, = tmp_path.glob("dev-main-*.jsonl")
     bodies = sorted(json.loads(line)["Body"] for line in archive.read_text().splitlines()[1:])
     assert held[0]["Body"] not in bodies and len(bodies) == 2
+
+
+def test_purge_of_the_main_queue_without_workers_does_not_warn(deployed, ops, tmp_path):
+    deployed.asg.update_auto_scaling_group(AutoScalingGroupName=deployed.group_name,
+                                           MinSize=0, DesiredCapacity=0)
+    deployed.sqs.send_message(QueueUrl=deployed.queue_url, MessageBody="{}")
+    code, out = ops("purge", "--queue", "main", "--yes", "--archive-dir", str(tmp_path))
+    assert code == 0, out
+    assert "in service" not in out and "Archived 1 message(s)" in out
