@@ -131,11 +131,14 @@ def test_demo_passes_with_every_outcome_as_expected(dev_assembly, tmp_path):
                  "slides.pptx", "議事録-sjis.txt"):
         assert re.search(rf"^   {re.escape(name)}\s+\S", out, re.MULTILINE), name
     assert re.search(r"logo\.png\s+metadata_only\s+ok", out)
-    assert re.search(r"report\.pdf\s+indexed\s+ok\s+\w{16}…\s+1\s+ok \d+", out)
-    assert re.search(r"twice\.txt\s+indexed, indexed\s+ok\s+\w{16}…\s+2\s", out)
+    # SQS delivers at least once (moto's receive can hand one message out twice): an extra copy
+    # shows as ", unchanged" and must not write (the writes column stays 1, or 2 for twice.txt).
+    assert re.search(r"report\.pdf\s+indexed(, unchanged)*\s+ok\s+\w{16}…\s+1\s+ok \d+", out)
+    assert re.search(r"twice\.txt\s+indexed, indexed(, unchanged)*\s+ok\s+\w{16}…\s+2\s", out)
     assert "raw-files%2Fmissing%2Fdeleted-before-indexing.txt  object_missing" in out
     assert "13 documents in the index, one per file; the 42 duplicate deliveries" in out
-    assert re.search(r"議事録\.txt\s+3\s+1 → 1\s+ok", out)
+    replayed = re.search(r"議事録\.txt\s+(\d+)\s+1 → 1\s+ok", out)
+    assert replayed and int(replayed.group(1)) >= 3, out  # 3 replays, plus any queue duplicate
     assert [e["reason"] for e in log_events(tmp_path / "worker.log", event="sent_to_dlq")] == [
         "object_missing"]
 
