@@ -34,9 +34,7 @@ def test_every_environment_watches_the_three_kinds_of_change(synthesized, env):
 
 
 def _with_stack_names(synthesized, env: str, templates: dict) -> tuple[dict, dict]:
-    names = {s.stack_name: s.node.id for s in synthesized.stages[env].node.children
-             if hasattr(s, "stack_name")}
-    return templates, names
+    return templates, synthesized.stack_ids(env)
 
 
 def test_the_guard_passes_the_rules_and_refuses_the_same_rule_aimed_at_the_queue(synthesized):

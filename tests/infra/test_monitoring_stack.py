@@ -32,8 +32,8 @@ RUNBOOK_PHRASE = "Failed to delete message"
 def output_value(synthesized, env: str, ref) -> object:
     """The value behind a cross-stack reference (Fn::GetStackOutput to another stack's Output)."""
     target = ref["Fn::GetStackOutput"]
-    (stack,) = [s for s in synthesized.stages[env].node.children if getattr(s, "stack_name", None) == target["StackName"]]
-    return synthesized.templates[env][stack.node.id]["Outputs"][target["OutputName"]]["Value"]
+    stack_id = synthesized.stack_ids(env)[target["StackName"]]
+    return synthesized.templates[env][stack_id]["Outputs"][target["OutputName"]]["Value"]
 
 
 def topic_of(synthesized, env: str, refs: list) -> str:

@@ -3,8 +3,6 @@ of the templates finds the declared state in each."""
 
 from __future__ import annotations
 
-from aws_cdk import Stack
-
 from contract import declared
 from contract.names import stack_name
 from contract.outputs import CONTRACT, MAIN_QUEUE_URL
@@ -12,11 +10,11 @@ from environments import ENVIRONMENTS
 
 
 def test_every_output_of_the_ops_contract_is_declared(synthesized, env):
-    stacks = {s.stack_name: s for s in synthesized.stages[env].node.children if isinstance(s, Stack)}
+    stack_ids = synthesized.stack_ids(env)
     for spec in CONTRACT:
         name = stack_name(env, spec.stack)
-        assert name in stacks, f"{spec.key}: no stack {name}"
-        outputs = synthesized.templates[env][stacks[name].node.id].get("Outputs", {})
+        assert name in stack_ids, f"{spec.key}: no stack {name}"
+        outputs = synthesized.templates[env][stack_ids[name]].get("Outputs", {})
         assert spec.key in outputs, f"{name} lacks the output {spec.key}"
         assert outputs[spec.key]["Description"] == spec.description
 

@@ -210,7 +210,7 @@ def test_removal_policy_and_termination_protection_follow_the_config(synthesized
         for logical_id, resource in resources_of_type(template, kind).items():
             assert resource["DeletionPolicy"] == expected, logical_id
             assert resource["UpdateReplacePolicy"] == expected, logical_id
-    stack = synthesized.stages[env].stateful
+    stack = synthesized.stacks[env]["Stateful"]
     assert stack.termination_protection is config.termination_protection
     if env == "prod":
         assert stack.termination_protection is True

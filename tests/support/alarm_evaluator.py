@@ -297,7 +297,14 @@ class AlarmDefinition:
     def value(self, store: MetricStore, first: int, last: int, as_of: int | None = None) -> Value:
         """The alarm's data point for minutes first..last (one period), from the samples that
         had arrived by minute `as_of` (None: all of them)."""
+        return self.value_until(store, first, last, as_of)[0]
+
+    def value_until(self, store: MetricStore, first: int, last: int,
+                    as_of: int | None = None) -> tuple[Value, int | None]:
+        """`value`, and the first minute after `as_of` at which a late sample of the periods it
+        read arrives (None: none will), i.e. until when the data point stays what it is."""
         cache: dict[tuple[str, int], Value] = {}
+        changes: list[int] = []
         p = self.period_minutes
 
         def get(ident: str, back: int = 0) -> Value:
@@ -306,32 +313,35 @@ class AlarmDefinition:
             if (ident, back) not in cache:
                 if ident in self.metrics:
                     q = self.metrics[ident]
-                    cache[ident, back] = store.statistic(q.key, q.statistic, first - back * p,
-                                                         last - back * p, as_of)
+                    cache[ident, back], change = store.statistic_until(
+                        q.key, q.statistic, first - back * p, last - back * p, as_of)
+                    if change is not None:
+                        changes.append(change)
                 elif ident in self.expressions:
                     cache[ident, back] = self.expressions[ident](
                         lambda i, b=0: get(i, back + b))
                 else:
                     raise ValueError(f"{self.name}: unknown id {ident!r}")
             return cache[ident, back]
-        return get(self.result_id)
+        return get(self.result_id), min(changes, default=None)
 
     def range_at(self, store: MetricStore, minute: int,
-                 seen: dict[int, Value] | None = None) -> list[bool | None]:
+                 seen: dict[int, tuple[Value, int | None]] | None = None) -> list[bool | None]:
         """The evaluation range ending at `minute`, oldest first (True = breaching). `seen`
-        keeps the data points already computed (by the last minute of their period)."""
+        keeps the data points already computed (by the last minute of their period), each with
+        the minute a late sample changes it: a point is computed again only then, so a replay
+        costs one computation per point and late arrival, not per point and minute."""
         p, breach = self.period_minutes, COMPARISONS[self.comparison]
         seen = {} if seen is None else seen
         out = []
         for k in reversed(range(evaluation_range_size(self.evaluation_periods))):
             last = minute - k * p
-            if last in seen:
-                v = seen[last]
+            cached = seen.get(last)
+            if cached is not None and (cached[1] is None or minute < cached[1]):
+                v = cached[0]
             else:
-                v = self.value(store, last - p + 1, last, as_of=minute)
-                # Keep a data point only once every sample of its period can have arrived.
-                if minute - last >= store.max_delay:
-                    seen[last] = v
+                v, change = self.value_until(store, last - p + 1, last, as_of=minute)
+                seen[last] = (v, change)
             out.append(None if v is None else breach(v, self.threshold))
         return out
 
@@ -342,19 +352,28 @@ class MetricStore:
     def __init__(self) -> None:
         self.samples: dict[MetricKey, dict[int, float]] = {}
         self.arrivals: dict[MetricKey, dict[int, int]] = {}
-        self.max_delay = 0
 
     def put(self, key: MetricKey, minute: int, value: float, delay: int = 0) -> None:
         self.samples.setdefault(key, {})[minute] = value
         self.arrivals.setdefault(key, {})[minute] = minute + delay
-        self.max_delay = max(self.max_delay, delay)
 
     def statistic(self, key: MetricKey, stat: str, first: int, last: int,
                   as_of: int | None = None) -> Value:
+        return self.statistic_until(key, stat, first, last, as_of)[0]
+
+    def statistic_until(self, key: MetricKey, stat: str, first: int, last: int,
+                        as_of: int | None = None) -> tuple[Value, int | None]:
+        """The statistic of the samples of minutes first..last that arrived by `as_of`, and the
+        earliest later arrival of a sample of those minutes (None: every one has arrived)."""
         series, arrived = self.samples.get(key, {}), self.arrivals.get(key, {})
-        values = [series[t] for t in range(first, last + 1)
-                  if t in series and (as_of is None or arrived[t] <= as_of)]
-        return STATISTICS[stat](values) if values else None
+        values, later = [], None
+        for t in range(first, last + 1):
+            if t in series:
+                if as_of is None or arrived[t] <= as_of:
+                    values.append(series[t])
+                elif later is None or arrived[t] < later:
+                    later = arrived[t]
+        return (STATISTICS[stat](values) if values else None), later
 
 
 @dataclass(frozen=True)
@@ -371,7 +390,7 @@ def run_alarms(alarms: Iterable[AlarmDefinition], store: MetricStore,
     for the minutes evaluated (data points are computed once)."""
     alarms = list(alarms)
     state = {a.name: INSUFFICIENT for a in alarms}
-    seen: dict[str, dict[int, Value]] = {a.name: {} for a in alarms}
+    seen: dict[str, dict] = {a.name: {} for a in alarms}
     changes = []
     for minute in minutes:
         for a in alarms:

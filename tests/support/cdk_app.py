@@ -36,12 +36,27 @@ def new_app(outdir: Path) -> App:
     return App(outdir=str(outdir), context=cdk_json_context())
 
 
+@dataclass(frozen=True)
+class StackInfo:
+    """What tests read from a stack object rather than its template, kept as plain data so that
+    every pytest-xdist process shares one synthesis (tests/support/synth_cache.py)."""
+
+    stack_name: str
+    termination_protection: bool
+    description: str
+
+
 @dataclass
 class Synthesized:
     outdir: Path
-    stages: dict
     # templates[env][stack id] -> the synthesized template as a dict
     templates: dict[str, dict[str, dict]]
+    # stacks[env][stack id] -> its name, termination protection and description
+    stacks: dict[str, dict[str, StackInfo]]
+
+    def stack_ids(self, env: str) -> dict[str, str]:
+        """Stack name -> stack id (the key of `templates[env]`), e.g. for Fn::GetStackOutput."""
+        return {info.stack_name: stack_id for stack_id, info in self.stacks[env].items()}
 
     def template(self, env: str, stack: str) -> Template:
         return Template.from_json(self.templates[env][stack])
@@ -53,11 +68,13 @@ def synthesize_all(outdir: Path) -> Synthesized:
     stages = compose_app(app, list(ENVIRONMENTS.values()))
     app.synth()
     templates: dict[str, dict[str, dict]] = {}
+    stacks: dict[str, dict[str, StackInfo]] = {}
     for env, stage in stages.items():
         assembly = stage.synth()
-        templates[env] = {
-            stack.node.id: assembly.get_stack_by_name(stack.stack_name).template
-            for stack in stage.node.children
-            if isinstance(stack, Stack)
-        }
-    return Synthesized(outdir=outdir, stages=stages, templates=templates)
+        children = [stack for stack in stage.node.children if isinstance(stack, Stack)]
+        templates[env] = {stack.node.id: assembly.get_stack_by_name(stack.stack_name).template
+                          for stack in children}
+        stacks[env] = {stack.node.id: StackInfo(stack.stack_name, stack.termination_protection,
+                                                stack.template_options.description or "")
+                       for stack in children}
+    return Synthesized(outdir=outdir, templates=templates, stacks=stacks)

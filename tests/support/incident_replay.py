@@ -69,8 +69,7 @@ class TemplateValues:
 
     def __init__(self, synthesized, env: str) -> None:
         self.templates = synthesized.templates[env]
-        self.stack_ids = {s.stack_name: s.node.id for s in synthesized.stages[env].node.children
-                          if hasattr(s, "stack_name")}
+        self.stack_ids = synthesized.stack_ids(env)
         self.stack_names = {v: k for k, v in self.stack_ids.items()}
 
     def logical_id(self, stack: str, path_suffix: str) -> str:
