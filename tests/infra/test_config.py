@@ -194,3 +194,13 @@ def test_no_incoming_alarm_is_on_in_prod_and_off_in_dev_and_staging():
     assert ENVIRONMENTS["prod"].alarms.no_incoming_messages_hours == 24
     assert ENVIRONMENTS["dev"].alarms.no_incoming_messages_hours is None
     assert ENVIRONMENTS["staging"].alarms.no_incoming_messages_hours is None
+
+
+@pytest.mark.parametrize("name", ["dev-eu", "dev-", "prod-2"])
+def test_an_environment_name_cannot_hold_a_dash(name):
+    """`file-search-dev-*` (alarms, rules, log groups in the policies) would match `dev-eu`."""
+    with pytest.raises(ConfigError) as error:
+        EnvironmentConfig(name=name)
+    assert f"{name}.name = {name!r}: must be 1-20 lowercase letters or digits" in str(error.value)
+    assert "no '-'" in str(error.value)
+
