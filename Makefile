@@ -128,7 +128,12 @@ cost: synth
 deploy: setup
 	$(CDK) deploy -c env=$(ENV) $(STACKS)
 
+# Fleet (with Monitoring, which depends on it) first; then wait until Lambda has released the
+# network interfaces of the Fleet's function in the VPC, which otherwise make deleting Network
+# fail for up to about 40 minutes (docs/deploy.md#roll-back); then the rest.
 destroy: setup
+	$(CDK) destroy -c env=$(ENV) '$(ENV)/Fleet'
+	$(PY) -m ops wait-lambda-enis --env $(ENV)
 	$(CDK) destroy -c env=$(ENV) $(STACKS)
 
 # The operations CLI (python -m ops): make ops ARGS="diagnose --env prod".
