@@ -10,10 +10,8 @@ ENV ?= dev
 # Stacks of one environment (a CDK Stage): `make deploy ENV=prod` -> 'prod/*'.
 STACKS = '$(ENV)/*'
 
-# jsii prints a deprecation banner for old Node versions on every run; users on Node 22+ never see it.
-export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
-# Node 20 reached end of life on 2026-10-30; jsii now prints that banner unless told the major.
-export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+# Silences jsii's old-Node banners for every command below (the variables are set only there).
+include contract/jsii.env
 
 VENV_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
