@@ -32,7 +32,7 @@ help:
 	@echo "make synth-time            set up, time synthesis of all environments vs a one-bucket app"
 	@echo "make alarm-replay          replay the incidents through the alarms, rewrite docs/alarms.md's table"
 	@echo "make diff [BASE=ref]       offline diff of every stack against BASE (default HEAD)"
-	@echo "make cost                  synthesize, then estimate each environment's monthly cost"
+	@echo "make cost                  synthesize, estimate each environment's monthly cost (also into docs/environments.md)"
 	@echo "make local                 the pipeline on this machine (no AWS) until Ctrl-C"
 	@echo "make local-demo            the same, unattended: uploads samples/, checks every outcome"
 	@echo "make deploy ENV=dev        cdk deploy the stacks of one environment"
@@ -121,7 +121,7 @@ local-demo: setup
 
 # Prices: tools/prices.toml (dated; one region, on-demand). Options: python -m tools.cost --help
 cost: synth
-	$(PY) -m tools.cost --assembly cdk.out
+	$(PY) -m tools.cost --assembly cdk.out --update-doc
 
 deploy: setup
 	$(CDK) deploy -c env=$(ENV) $(STACKS)
