@@ -10,10 +10,8 @@ ENV ?= dev
 # Stacks of one environment (a CDK Stage): `make deploy ENV=prod` -> 'prod/*'.
 STACKS = '$(ENV)/*'
 
-# jsii prints a deprecation banner for old Node versions on every run; users on Node 22+ never see it.
-export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
-# Node 20 reached end of life on 2026-10-30; jsii now prints that banner unless told the major.
-export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+# Silences jsii's old-Node banners for every command below (the variables are set only there).
+include contract/jsii.env
 
 VENV_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
@@ -34,7 +32,7 @@ help:
 	@echo "make synth-time            set up, time synthesis of all environments vs a one-bucket app"
 	@echo "make alarm-replay          replay the incidents through the alarms, rewrite docs/alarms.md's table"
 	@echo "make diff [BASE=ref]       offline diff of every stack against BASE (default HEAD)"
-	@echo "make cost                  synthesize, then estimate each environment's monthly cost"
+	@echo "make cost                  synthesize, estimate each environment's monthly cost (also into docs/environments.md)"
 	@echo "make local                 the pipeline on this machine (no AWS) until Ctrl-C"
 	@echo "make local-demo            the same, unattended: uploads samples/, checks every outcome"
 	@echo "make deploy ENV=dev        cdk deploy the stacks of one environment"
@@ -123,12 +121,17 @@ local-demo: setup
 
 # Prices: tools/prices.toml (dated; one region, on-demand). Options: python -m tools.cost --help
 cost: synth
-	$(PY) -m tools.cost --assembly cdk.out
+	$(PY) -m tools.cost --assembly cdk.out --update-doc
 
 deploy: setup
 	$(CDK) deploy -c env=$(ENV) $(STACKS)
 
+# Fleet (with Monitoring, which depends on it) first; then wait until Lambda has released the
+# network interfaces of the Fleet's function in the VPC, which otherwise make deleting Network
+# fail for up to about 40 minutes (docs/deploy.md#roll-back); then the rest.
 destroy: setup
+	$(CDK) destroy -c env=$(ENV) '$(ENV)/Fleet'
+	$(PY) -m ops wait-lambda-enis --env $(ENV)
 	$(CDK) destroy -c env=$(ENV) $(STACKS)
 
 # The operations CLI (python -m ops): make ops ARGS="diagnose --env prod".

@@ -17,6 +17,7 @@ from config import (
     SearchAlarmThresholds,
     SearchConfig,
 )
+from config.accounts import log_policy_problems
 
 ENVIRONMENTS: dict[str, EnvironmentConfig] = {
     env.name: env
@@ -78,7 +79,14 @@ ENVIRONMENTS: dict[str, EnvironmentConfig] = {
 
 
 def environments_named(names: list[str] | None) -> list[EnvironmentConfig]:
-    """The configs for `names` (all environments when None), or a ConfigError naming the bad one."""
+    """The configs for `names` (all environments when None), or a ConfigError naming the bad one.
+
+    Checks across all environments come first, whichever are selected: an environment that
+    another one's log policy depends on may not be selected itself.
+    """
+    problems = log_policy_problems(ENVIRONMENTS.values())
+    if problems:
+        raise ConfigError("invalid environments:\n  " + "\n  ".join(problems))
     if not names:
         return list(ENVIRONMENTS.values())
     unknown = [n for n in names if n not in ENVIRONMENTS]

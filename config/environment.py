@@ -57,8 +57,12 @@ class EnvironmentConfig:
 
     def __post_init__(self) -> None:
         found: list[tuple[str, str]] = []
-        if not re.fullmatch(r"[a-z][a-z0-9-]{0,19}", self.name or ""):
-            found.append(("name", "must be 1-20 lowercase letters, digits or '-'"))
+        # No '-': the policies match this environment's names with `file-search-<env>-*`
+        # (alarms, rules, log groups, stacks), which would also match an environment `<env>-x`.
+        if not re.fullmatch(r"[a-z][a-z0-9]{0,19}", self.name or ""):
+            found.append(("name", "must be 1-20 lowercase letters or digits, starting with a "
+                                  "letter; no '-': ARN patterns file-search-<env>-* would also "
+                                  "match the names of an environment '<env>-<anything>'"))
         if self.account is not None and not re.fullmatch(r"\d{12}", self.account):
             found.append(("account", "must be a 12-digit AWS account id or None"))
         if self.region is not None and not re.fullmatch(r"[a-z]{2}(-[a-z]+)+-\d", self.region):

@@ -37,6 +37,13 @@ class SearchConfig:
     # README's security section). Audit logs are published whenever it is on.
     fine_grained_access_control: bool = True
     admin_role_name: str | None = None
+    # CloudWatch Logs allows 10 resource policies per account and region, so one policy lets
+    # OpenSearch publish the logs of every domain of this app in the account and region
+    # (docs/security.md). None: this environment's Search stack creates it. An environment's
+    # name: that environment (same account and region) created it, and its Search stack must
+    # be deployed first; this one only checks at deploy time that it is there.
+    # `config.accounts.log_policy_problems` checks that each account and region has exactly one owner.
+    log_policy_owner: str | None = None
     # Use an existing domain instead of creating one: both or neither.
     existing_domain_endpoint: str | None = None
     existing_domain_arn: str | None = None
@@ -72,6 +79,9 @@ class SearchConfig:
         if self.admin_role_name is not None and not re.fullmatch(r"[\w+=,.@-]{1,64}",
                                                                  self.admin_role_name):
             found.append(("admin_role_name", "must be an IAM role name (no path, no ARN)"))
+        if self.log_policy_owner is not None and not re.fullmatch(r"[a-z][a-z0-9]{0,19}",
+                                                                  self.log_policy_owner):
+            found.append(("log_policy_owner", "must be None or an environment's name"))
         if self.index_shards < 1:
             found.append(("index_shards", "must be at least 1"))
         if not 0 <= self.index_replicas < self.data_node_count:

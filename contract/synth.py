@@ -1,8 +1,9 @@
 """The one `cdk synth` runner: ops, local and the tools synthesize through it.
 
-It is also the one place the jsii banners are silenced for a subprocess (the Makefile and the CI
-workflows set the same variables for their own commands): jsii prints a deprecation or
-end-of-life banner for old Node versions on every run, which would bury the real output.
+It also silences jsii's banners for the synthesis it starts, with the variables of
+`contract/jsii.env`, the one file that sets them (the Makefile includes the same file): jsii
+prints a deprecation or end-of-life banner for old Node versions on every run, which would bury
+the real output.
 """
 
 from __future__ import annotations
@@ -15,10 +16,24 @@ from contract import ContractError
 
 REPO = Path(__file__).resolve().parents[1]
 CDK_BIN = REPO / "node_modules" / ".bin" / "cdk"
-JSII_QUIET = {
-    "JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION": "1",
-    "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
-}
+JSII_ENV_FILE = Path(__file__).with_name("jsii.env")
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    """`export NAME=value` lines (comments and blank lines skipped), as make and sh read them."""
+    values = {}
+    for number, line in enumerate(path.read_text().splitlines(), 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        name, sep, value = line.removeprefix("export ").partition("=")
+        if not sep or not name.strip().isidentifier():
+            raise ContractError(f"{path}:{number}: expected `export NAME=value`, got {line!r}")
+        values[name.strip()] = value.strip()
+    return values
+
+
+JSII_QUIET = read_env_file(JSII_ENV_FILE)
 
 
 class SynthError(ContractError):

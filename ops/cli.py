@@ -38,6 +38,7 @@ from ops.purge import purge, replay
 from ops.reconcile import reconcile
 from ops.redrive import redrive
 from ops.search import Search
+from ops.teardown import wait_for_lambda_enis
 
 ENVIRONMENTS = ("dev", "staging", "prod")
 DEFAULT_ASSEMBLY = REPO / "cdk.out"
@@ -202,6 +203,13 @@ def parser() -> argparse.ArgumentParser:
     commands.add_parser("test-alarm", parents=[common],
                         help="set one alarm per topic to ALARM and back; subscribers must "
                         "hear both (docs/deploy.md)")
+    c = commands.add_parser("wait-lambda-enis", parents=[common],
+                            help="before deleting the Network stack: wait until Lambda has "
+                            "released its network interfaces (docs/deploy.md#roll-back)")
+    c.add_argument("--timeout", type=bounded(0, 120), default=45, metavar="MINUTES",
+                   help="give up (exit 1) after this long (0-120; 45)")
+    c.add_argument("--interval", type=bounded(1, 600), default=30, metavar="SECONDS",
+                   help="seconds between checks (1-600; 30)")
     return top
 
 
@@ -340,6 +348,12 @@ def _test_alarm(args: argparse.Namespace, console: Console) -> int:
     return check_alarm_delivery(aws, env, console)
 
 
+def _wait_lambda_enis(args: argparse.Namespace, console: Console) -> int:
+    aws = Aws(profile=args.profile, region=args.region, endpoint_url=args.endpoint_url)
+    return wait_for_lambda_enis(aws, args.env, console, timeout_s=args.timeout * 60,
+                                interval_s=args.interval)
+
+
 HANDLERS: dict[str, Callable[[argparse.Namespace, Console], int]] = {
     "diagnose": _diagnose,
     "drift": _drift,
@@ -352,4 +366,5 @@ HANDLERS: dict[str, Callable[[argparse.Namespace, Console], int]] = {
     "test-alarm": _test_alarm,
     "index": _index,
     "search": _search,
+    "wait-lambda-enis": _wait_lambda_enis,
 }

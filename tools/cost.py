@@ -1,6 +1,6 @@
 """Monthly cost estimate per environment, read from the synthesized templates.
 
-    python -m tools.cost                         # what `make cost` runs (after `make synth`)
+    python -m tools.cost --update-doc            # what `make cost` runs (after `make synth`)
     python -m tools.cost --assembly DIR --env dev --messages-per-second 5
 
 Prices come from `tools/prices.toml` (one region, on-demand, dated); usage that no template
@@ -345,6 +345,42 @@ def render_text(estimates: Mapping[str, Estimate], prices: PriceTable) -> str:
     return "\n".join(lines) + "\n"
 
 
+# The block of docs/environments.md that `make cost` writes (tests/cost/test_cost.py checks it).
+DOC_FILE = REPO / "docs" / "environments.md"
+DOC_BEGIN = "<!-- make cost: begin (generated; edit tools/prices.toml or the app, then run make cost) -->"
+DOC_END = "<!-- make cost: end -->"
+
+
+def render_doc(estimates: Mapping[str, Estimate], prices: PriceTable) -> str:
+    """The Markdown the doc shows between DOC_BEGIN and DOC_END: each environment's total, and
+    the first (cheapest) environment's line items at min, which is its idle cost."""
+    envs = list(estimates.values())
+    lines = [f"Monthly estimate ({prices.meta('region')} on-demand list prices as of "
+             f"{prices.meta('prices_as_of')}, assumed traffic as in `tools/prices.toml`):", "",
+             "| | " + " | ".join(e.environment for e in envs) + " |",
+             "| --- |" + " --- |" * len(envs),
+             "| fleet at min – at max | " + " | ".join(
+                 f"{money(e.at_min)} – {money(e.at_max)}" for e in envs) + " |", ""]
+    idle = envs[0]
+    lines.append(f"{idle.environment} at min, item by item:")
+    lines.append("")
+    lines += [f"- {item.name} ({item.detail}): {money(item.at_min)}" for item in idle.items]
+    return "\n".join(lines) + "\n"
+
+
+def update_doc(path: Path, block: str) -> bool:
+    """Replace the text between the markers in `path` with `block`; True if it changed."""
+    text = path.read_text()
+    start, end = text.find(DOC_BEGIN), text.find(DOC_END)
+    if start < 0 or end < start:
+        raise CostError(f"{path} has no {DOC_BEGIN!r} ... {DOC_END!r} block to write the "
+                        "estimate into")
+    new = text[:start + len(DOC_BEGIN)] + "\n" + block + text[end:]
+    if new != text:
+        path.write_text(new)
+    return new != text
+
+
 def cost_lines(before: Mapping[str, Estimate] | None, after: Mapping[str, Estimate] | None) -> list[str]:
     """One Markdown line per environment: before -> after and the delta, at min and at max."""
     before, after = before or {}, after or {}
@@ -400,7 +436,16 @@ def main(argv: list[str] | None = None) -> int:
                         help="override the assumed upload rate for every environment")
     parser.add_argument("--log-gb-per-month", type=float, metavar="GB",
                         help="override the assumed log volume for every environment")
+    parser.add_argument("--update-doc", type=Path, metavar="FILE", nargs="?", const=DOC_FILE,
+                        help="also write the estimate of every environment into FILE's "
+                        "generated block (default: docs/environments.md); refused with --env or "
+                        "an override, which the doc does not describe")
     args = parser.parse_args(argv)
+    if args.update_doc and (args.env or args.messages_per_second is not None
+                            or args.log_gb_per_month is not None):
+        print("error: --update-doc writes the default estimate of every environment: drop "
+              "--env, --messages-per-second and --log-gb-per-month", file=sys.stderr)
+        return 2
     overrides = {name: value for name, value in (
         ("messages_per_second", args.messages_per_second),
         ("log_gb_per_month", args.log_gb_per_month)) if value is not None}
@@ -418,6 +463,13 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         estimates = {e: estimates[e] for e in args.env}
     print(render_text(estimates, prices), end="")
+    if args.update_doc:
+        try:
+            changed = update_doc(args.update_doc, render_doc(estimates, prices))
+        except CostError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
+        print(f"{_relative(args.update_doc)}: {'updated' if changed else 'unchanged'}")
     return 0
 
 

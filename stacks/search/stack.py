@@ -10,6 +10,7 @@ from constructs import Construct
 
 from config import EnvironmentConfig
 from contract import outputs
+from contract.names import SEARCH, stack_name
 from stacks.search.search_domain import SearchDomain
 from stacks.search.writer_policy import SearchWriterPolicy
 from stacks.shared.cdk_values import removal_policy
@@ -32,6 +33,8 @@ class SearchStack(Stack):
             security_group=security_group,
             log_key=log_key_for(self, enabled=config.customer_managed_log_key, removal_policy=removal),
             log_retention_days=config.log_retention_days, removal_policy=removal,
+            log_policy_owner_stack=(stack_name(config.search.log_policy_owner, SEARCH)
+                                    if config.search.log_policy_owner else None),
         )
         # The workers' access to the index, defined beside the domain like the Stateful stack's
         # WorkerAccess. Its scope is the domain construct because that is where the policy has

@@ -4,12 +4,27 @@ clear errors, and sane figures for the real synthesized environments."""
 from __future__ import annotations
 
 import copy
+import re
 from pathlib import Path
 
 import pytest
 
 from contract.assembly import StackTemplate, read_stacks
-from tools.cost import PRICES_FILE, CostError, PriceTable, cost_lines, estimate, estimate_all, main
+from contract.synth import REPO
+from tools.cost import (
+    DOC_BEGIN,
+    DOC_END,
+    DOC_FILE,
+    PRICES_FILE,
+    CostError,
+    PriceTable,
+    cost_lines,
+    estimate,
+    estimate_all,
+    main,
+    render_doc,
+    update_doc,
+)
 
 # Round numbers so that every figure below can be checked by hand (100 h/month).
 PRICES = """
@@ -200,3 +215,42 @@ def test_cli_prints_every_environment_and_refuses_an_unknown_one(synthesized, ca
     assert main(["--assembly", str(synthesized.outdir), "--env", "dev",
                  "--messages-per-second", "100"]) == 0
     assert "100 msg/s" in capsys.readouterr().out
+
+
+def test_the_documented_estimate_is_what_make_cost_writes(synthesized):
+    """docs/environments.md's figures are generated: a changed price or template fails here
+    until `make cost` rewrites them."""
+    prices = PriceTable.load(PRICES_FILE)
+    block = render_doc(estimate_all(read_stacks(synthesized.outdir), prices), prices)
+    text = DOC_FILE.read_text()
+    assert text.count(DOC_BEGIN) == 1 and text.count(DOC_END) == 1
+    documented = text[text.index(DOC_BEGIN) + len(DOC_BEGIN) + 1:text.index(DOC_END)]
+    assert documented == block, "docs/environments.md's estimate is stale: run `make cost`"
+    assert "| fleet at min – at max | $" in block and "- interface endpoints (8 x 1 AZ): $" in block
+
+
+def test_no_doc_states_a_price_outside_the_generated_block():
+    """A dollar figure typed into a doc goes stale unseen (issue #19)."""
+    docs = [*REPO.glob("*.md"), *(REPO / "docs").glob("*.md"), *(REPO / "worker_asset").glob("*.md")]
+    for doc in docs:
+        text = doc.read_text()
+        if doc == DOC_FILE:
+            text = text[:text.index(DOC_BEGIN)] + text[text.index(DOC_END):]
+        found = re.findall(r".{0,30}\$\d.{0,20}", text)
+        assert not found, f"{doc.relative_to(REPO)} states a price by hand: {found}"
+
+
+def test_update_doc_rewrites_only_the_block_and_needs_the_markers(tmp_path):
+    doc = tmp_path / "doc.md"
+    doc.write_text(f"before\n{DOC_BEGIN}\nold\n{DOC_END}\nafter\n")
+    assert update_doc(doc, "new\n") is True
+    assert doc.read_text() == f"before\n{DOC_BEGIN}\nnew\n{DOC_END}\nafter\n"
+    assert update_doc(doc, "new\n") is False
+    doc.write_text("no block\n")
+    with pytest.raises(CostError, match="has no .* block to write the estimate into"):
+        update_doc(doc, "new\n")
+
+
+def test_update_doc_refuses_a_partial_estimate(synthesized, capsys):
+    assert main(["--assembly", str(synthesized.outdir), "--env", "dev", "--update-doc"]) == 2
+    assert "--update-doc writes the default estimate of every environment" in capsys.readouterr().err

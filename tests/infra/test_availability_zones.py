@@ -1,28 +1,35 @@
-"""Explicit availability zones (`network.availability_zones`) for environments that name their
-account and region (issue #18): every environment, synthesized with zones that are not the
-region's first two, so that `Fn::GetAZs` or a lookup's "first N" cannot pass by accident."""
+"""Environments that name their account and region (issue #18), all three in one account:
+explicit availability zones (`network.availability_zones`), synthesized with zones that are not
+the region's first two, so that `Fn::GetAZs` or a lookup's "first N" cannot pass by accident;
+and one OpenSearch log resource policy for the account (tests at the end)."""
 
 from __future__ import annotations
 
 import dataclasses
 import json
+from fnmatch import fnmatchcase
 
 import pytest
 
 from config import ConfigError, EnvironmentConfig, ExistingVpc, NetworkConfig
+from config.accounts import log_policy_problems
 from environments import ENVIRONMENTS
 from stacks.ingestion_stage import compose_app
 from tests.support.cdk_app import new_app
-from tests.support.templates import only_resource, resources_of_type
+from tests.support.templates import only_resource, rendered, resources_of_type
 
 ACCOUNT, REGION = "123456789012", "eu-west-1"
 ZONES = ("eu-west-1c", "eu-west-1b")
 
 
 def targeted(env: str) -> EnvironmentConfig:
+    """`env` in the shared account and region; staging and prod use dev's log resource policy,
+    as `config.accounts.log_policy_problems` demands of environments in one account."""
     config = ENVIRONMENTS[env]
+    owner = None if env == "dev" else "dev"
     return dataclasses.replace(config, account=ACCOUNT, region=REGION,
-                               network=dataclasses.replace(config.network, availability_zones=ZONES))
+                               network=dataclasses.replace(config.network, availability_zones=ZONES),
+                               search=dataclasses.replace(config.search, log_policy_owner=owner))
 
 
 @pytest.fixture(scope="module")
@@ -121,3 +128,37 @@ def test_the_domain_cannot_span_more_zones_than_the_vpc():
         EnvironmentConfig(name="qa", search=search)
     EnvironmentConfig(name="qa", search=search, account=ACCOUNT, region=REGION,
                       network=NetworkConfig(availability_zones=("eu-west-1a", "eu-west-1b", "eu-west-1c")))
+
+
+# --- one log resource policy per account and region ------------------------------------------
+
+def test_one_log_policy_serves_every_domain_of_the_account(synthesized_with_zones):
+    """dev's policy covers the log groups staging's and prod's domains publish to; they create
+    none, and their domains read dev's output, so they cannot be created before it exists."""
+    templates = synthesized_with_zones[1]
+    _, policy = only_resource(templates["dev"]["Search"], "AWS::Logs::ResourcePolicy")
+    (statement,) = json.loads(rendered(policy["Properties"]["PolicyDocument"]))["Statement"]
+    pattern = statement["Resource"]
+    assert pattern == f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:file-search-*-search-*"
+    assert statement["Condition"]["StringEquals"] == {"aws:SourceAccount": ACCOUNT}
+    assert templates["dev"]["Search"]["Outputs"]["OpenSearchLogPolicyName"]["Value"] == \
+        "file-search-dev-search-opensearch-logs"
+    for env in ("staging", "prod"):
+        search = templates[env]["Search"]
+        assert not resources_of_type(search, "AWS::Logs::ResourcePolicy")
+        assert "OpenSearchLogPolicyName" not in search.get("Outputs", {})
+        _, domain = only_resource(search, "AWS::OpenSearchService::Domain")
+        tags = {t["Key"]: t["Value"] for t in domain["Properties"]["Tags"]}
+        assert tags["opensearch-log-policy"] == {"Fn::GetStackOutput": {
+            "StackName": "file-search-dev-search", "OutputName": "OpenSearchLogPolicyName"}}
+        # CloudFormation names a log group without a name `<stack name>-<logical id>-<suffix>`.
+        for option in domain["Properties"]["LogPublishingOptions"].values():
+            logical_id = option["CloudWatchLogsLogGroupArn"]["Fn::GetAtt"][0]
+            arn = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:file-search-{env}-search-{logical_id}-AB12CD:*"
+            assert fnmatchcase(arn, pattern), arn
+    # Not the log groups of another stack (the fleet's worker log, the VPC's flow logs).
+    assert not fnmatchcase(f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:file-search-dev-fleet-WorkerLogs-AB12", pattern)
+
+
+def test_the_shared_account_passes_the_cross_environment_check():
+    assert log_policy_problems([targeted(env) for env in ENVIRONMENTS]) == []

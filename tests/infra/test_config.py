@@ -19,6 +19,7 @@ from config import (
     SearchAlarmThresholds,
     SearchConfig,
 )
+from config.accounts import log_policy_problems
 from config.environment import DLQ_MIN_HOURS_LEFT_AT_CRITICAL
 from environments import ENVIRONMENTS, environments_named
 from tests.support.cdk_app import REPO
@@ -194,3 +195,75 @@ def test_no_incoming_alarm_is_on_in_prod_and_off_in_dev_and_staging():
     assert ENVIRONMENTS["prod"].alarms.no_incoming_messages_hours == 24
     assert ENVIRONMENTS["dev"].alarms.no_incoming_messages_hours is None
     assert ENVIRONMENTS["staging"].alarms.no_incoming_messages_hours is None
+
+
+@pytest.mark.parametrize("name", ["dev-eu", "dev-", "prod-2"])
+def test_an_environment_name_cannot_hold_a_dash(name):
+    """`file-search-dev-*` (alarms, rules, log groups in the policies) would match `dev-eu`."""
+    with pytest.raises(ConfigError) as error:
+        EnvironmentConfig(name=name)
+    assert f"{name}.name = {name!r}: must be 1-20 lowercase letters or digits" in str(error.value)
+    assert "no '-'" in str(error.value)
+
+
+
+# --- one OpenSearch log resource policy per account and region (config/accounts.py) -----------
+
+ACCOUNT, OTHER_ACCOUNT, REGION = "123456789012", "210987654321", "eu-west-1"
+
+
+def placed(env: str, account: str | None = ACCOUNT, owner: str | None = None, **search) -> EnvironmentConfig:
+    """`env`'s configuration in `account` and REGION, using `owner`'s log policy."""
+    config = ENVIRONMENTS[env]
+    network = dataclasses.replace(config.network, availability_zones=("eu-west-1a", "eu-west-1b")
+                                  if account else None)
+    return dataclasses.replace(config, account=account, region=REGION if account else None,
+                               network=network,
+                               search=dataclasses.replace(config.search, log_policy_owner=owner, **search))
+
+
+def test_the_shipped_environments_each_own_their_log_policy():
+    """Their accounts are unknown (each may be alone in its account), so each creates one."""
+    assert all(c.search.log_policy_owner is None for c in ENVIRONMENTS.values())
+    assert log_policy_problems(ENVIRONMENTS.values()) == []
+
+
+def test_two_owners_in_one_account_and_region_are_refused():
+    problems = log_policy_problems([placed("dev"), placed("staging"), placed("prod", OTHER_ACCOUNT)])
+    assert problems == [
+        f"account {ACCOUNT}, region {REGION}: dev, staging each create the OpenSearch log resource "
+        "policy (CloudWatch Logs allows 10 per account and region); keep it in one, e.g. set "
+        "search.log_policy_owner = 'dev' in staging"]
+    # One owner per account: fine.
+    assert log_policy_problems([placed("dev"), placed("staging", owner="dev"),
+                                placed("prod", OTHER_ACCOUNT)]) == []
+
+
+@pytest.mark.parametrize(("envs", "why"), [
+    (lambda: [placed("dev", owner="qa")], "'qa': no such environment (choose from dev)"),
+    (lambda: [placed("dev", owner="dev")], "'dev': an environment that creates the policy leaves this None"),
+    (lambda: [placed("dev", owner="staging"), placed("staging", owner="dev")],
+     "'staging': staging does not create the policy (its log_policy_owner is 'dev')"),
+    (lambda: [placed("dev"), placed("staging", OTHER_ACCOUNT, owner="dev")],
+     f"'dev': dev deploys to account {ACCOUNT}, region {REGION}, not {OTHER_ACCOUNT}, {REGION}"),
+    (lambda: [placed("dev", None), placed("staging", owner="dev")],
+     f"'dev': dev deploys to account None, region None, not {ACCOUNT}, {REGION}"),
+    (lambda: [placed("dev", existing_domain_endpoint="https://x", existing_domain_arn="arn:x"),
+              placed("staging", owner="dev")], "'dev': dev does not create the policy (its "
+                                               "log_policy_owner is None, its domain is imported)"),
+])
+def test_a_bad_log_policy_reference_is_refused_naming_the_field(envs, why):
+    problems = "\n".join(log_policy_problems(envs()))
+    assert ".search.log_policy_owner = " + why in problems
+
+
+def test_synthesis_refuses_a_bad_log_policy_setup(monkeypatch):
+    """environments_named checks every environment, also those not selected."""
+    monkeypatch.setitem(ENVIRONMENTS, "staging", placed("staging", None, owner="qa"))
+    with pytest.raises(ConfigError, match=r"staging\.search\.log_policy_owner = 'qa': no such environment"):
+        environments_named(["dev"])
+
+
+def test_a_log_policy_owner_must_look_like_an_environment_name():
+    with pytest.raises(ConfigError, match=r"dev\.search\.log_policy_owner = 'Dev-1': must be None or "):
+        placed("dev", owner="Dev-1")

@@ -15,14 +15,16 @@ from pathlib import Path
 from aws_cdk import App, Stack
 from aws_cdk.assertions import Template
 
+from contract.synth import JSII_QUIET
 from environments import ENVIRONMENTS
 from stacks.ingestion_stage import compose_app
 
 REPO = Path(__file__).resolve().parents[2]
 ENV_NAMES = list(ENVIRONMENTS)
 
-os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
-os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
+# jsii starts in this process: silence its banners as make would, also under a bare pytest.
+for _name, _value in JSII_QUIET.items():
+    os.environ.setdefault(_name, _value)
 
 
 def cdk_json_context() -> dict:

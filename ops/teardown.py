@@ -1,0 +1,84 @@
+"""`ops wait-lambda-enis`: before the Network stack is deleted, wait until no Lambda network
+interface holds its security groups.
+
+A Lambda function in a VPC (the Fleet stack's search-security function, in environments with
+fine-grained access control) uses Hyperplane ENIs that Lambda releases up to about 20-40 minutes
+after the function is deleted (aws-cloudformation/cloudformation-coverage-roadmap#392). While
+one remains, deleting the Network stack fails on its security group ("resource sg-... has a
+dependent object", DependencyViolation) or subnet ("The subnet 'subnet-...' has dependencies and
+cannot be deleted"), and the stack ends DELETE_FAILED. Lambda owns these ENIs: they cannot be
+deleted by hand while it holds them, only waited for. `make destroy` runs this between deleting
+Fleet (and Monitoring) and deleting the rest (docs/deploy.md#roll-back).
+
+Reads: cloudformation:ListStackResources on the Network stack, ec2:DescribeNetworkInterfaces.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from botocore.exceptions import ClientError
+
+from contract.names import NETWORK, stack_name
+from ops.aws import Aws, OpsError
+from ops.console import Console
+
+# What Lambda writes into the description of the ENIs it creates for a function in a VPC.
+LAMBDA_ENI_DESCRIPTION = "AWS Lambda VPC ENI*"
+
+
+def network_security_groups(aws: Aws, env: str) -> list[str] | None:
+    """The security groups the Network stack owns; None when the stack is not deployed."""
+    name = stack_name(env, NETWORK)
+    groups: list[str] = []
+    try:
+        pages = aws.client("cloudformation").get_paginator("list_stack_resources").paginate(
+            StackName=name)
+        for page in pages:
+            groups += [r["PhysicalResourceId"] for r in page["StackResourceSummaries"]
+                       if r["ResourceType"] == "AWS::EC2::SecurityGroup"
+                       and r.get("PhysicalResourceId")
+                       and r.get("ResourceStatus") != "DELETE_COMPLETE"]
+    except ClientError as error:
+        if "does not exist" in str(error):
+            return None
+        raise OpsError(f"cannot list the resources of {name}: {error}") from None
+    return groups
+
+
+def lambda_enis(aws: Aws, security_groups: list[str]) -> list[dict]:
+    """Lambda's network interfaces in any of `security_groups`."""
+    if not security_groups:
+        return []
+    pages = aws.client("ec2").get_paginator("describe_network_interfaces").paginate(Filters=[
+        {"Name": "group-id", "Values": security_groups},
+        {"Name": "description", "Values": [LAMBDA_ENI_DESCRIPTION]},
+    ])
+    return [eni for page in pages for eni in page["NetworkInterfaces"]]
+
+
+def wait_for_lambda_enis(aws: Aws, env: str, console: Console, *, timeout_s: float,
+                         interval_s: float, sleep: Callable[[float], None] = time.sleep,
+                         clock: Callable[[], float] = time.monotonic) -> int:
+    """0 once no Lambda ENI holds the Network stack's groups; 1 if some still do at the timeout."""
+    groups = network_security_groups(aws, env)
+    if groups is None:
+        console.say(f"{stack_name(env, NETWORK)} is not deployed: nothing to wait for")
+        return 0
+    deadline = clock() + timeout_s
+    while True:
+        enis = lambda_enis(aws, groups)
+        if not enis:
+            console.say(f"no Lambda network interface in the security groups of "
+                        f"{stack_name(env, NETWORK)}: it can be deleted")
+            return 0
+        listed = ", ".join(f"{e['NetworkInterfaceId']} ({e.get('Status', '?')})" for e in enis)
+        left = deadline - clock()
+        if left <= 0:
+            console.say(f"still held after {timeout_s / 60:g} min: {listed}. Lambda releases "
+                        "them itself (up to about 40 min after the function is deleted); wait "
+                        f"and run this again before deleting {stack_name(env, NETWORK)}")
+            return 1
+        console.say(f"waiting for Lambda to release {len(enis)} network interface(s): {listed}")
+        sleep(min(interval_s, left))
