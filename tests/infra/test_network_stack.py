@@ -71,7 +71,15 @@ def test_interface_endpoints_sit_in_the_configured_number_of_azs(synthesized, en
 def test_s3_gateway_endpoint_only_reads_what_the_fleet_needs(synthesized, env):
     _, gateway = only_resource(synthesized.templates[env]["Network"], "AWS::EC2::VPCEndpoint",
                                lambda r: r["Properties"]["VpcEndpointType"] == "Gateway")
-    statement, listing = gateway["Properties"]["PolicyDocument"]["Statement"]
+    statement, listing, *responses = gateway["Properties"]["PolicyDocument"]["Statement"]
+    # With the in-VPC security-settings function, its answer to CloudFormation, and nothing else.
+    assert len(responses) == int(ENVIRONMENTS[env].search.configures_security_plugin)
+    for response in responses:
+        assert (response["Effect"], response["Action"]) == ("Allow", "s3:PutObject")
+        region_without_dashes = {"Fn::Join": ["", {"Fn::Split": ["-", {"Ref": "AWS::Region"}]}]}
+        assert response["Resource"] == {"Fn::Join": ["", [
+            "arn:", {"Ref": "AWS::Partition"}, ":s3:::cloudformation-custom-resource-response-",
+            region_without_dashes, "/*"]]}
     # ListBucket on the raw bucket only, so that a missing object is a 404 for the workers.
     assert listing["Effect"] == "Allow" and listing["Action"] == "s3:ListBucket"
     bucket_arn = listing["Resource"]["Fn::GetStackOutput"]
