@@ -184,8 +184,8 @@ def test_log_groups_are_encrypted_with_their_stacks_key_in_staging_and_prod(synt
         (pattern,) = logs_statement["Condition"]["ArnLike"].values()
         assert list(logs_statement["Condition"]["ArnLike"]) == ["kms:EncryptionContext:aws:logs:arn"]
         assert rendered(pattern).endswith(f":log-group:file-search-{env}-{stack.lower()}-*")
-    # worker, flow, three domain logs + audit, the security-settings handler and provider
-    assert checked == (8 if wanted else 0)
+    # worker, flow, three domain logs + audit, the security-settings function
+    assert checked == (7 if wanted else 0)
 
 
 def test_validation_report_is_written_and_clean(synthesized):
