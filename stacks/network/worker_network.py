@@ -197,7 +197,8 @@ def cloudformation_response_statement(stack: Stack) -> iam.PolicyStatement:
     """The deploy-time function in the VPC answers CloudFormation itself: a PUT to the pre-signed
     ResponseURL in the AWS-owned bucket `cloudformation-custom-resource-response-<region without
     dashes>` ("Setting up VPC endpoints for AWS CloudFormation"; e.g. ...-useast1). Only that
-    bucket: a dashed name is not AWS's and could be anyone's (a way out for data)."""
+    bucket: not the dashed form, which is not the documented name; a bucket name AWS does not hold
+    could be anyone's (a way out for data)."""
     region = Fn.join("", Fn.split("-", stack.region))
     return iam.PolicyStatement(
         sid="CloudFormationResponsesOnly",
