@@ -186,9 +186,9 @@ def control_tower_exceptions(config: EnvironmentConfig) -> dict[str, dict[str, s
         "Nothing consumes events from the access-log bucket; a notification would be a path "
         "nobody reads.")
     add("Stateful/RawFiles/AccessLogs", "CT.S3.PR.9",
+        "S3 does not accept a bucket with Object Lock as a server-access-log destination. "
         "Logs expire after bucket.access_log_expiration_days by lifecycle; versioning keeps "
-        "deleted or overwritten log objects until then. Object Lock needs a retention mode "
-        "and period the team has to choose (compliance retention cannot be shortened).")
+        "deleted or overwritten log objects until then.")
     add("Stateful/RawFiles/Bucket", "CT.S3.PR.4",
         "The bucket has exactly one notification (ObjectCreated, raw prefix, to the main "
         "queue), applied by CDK's notifications custom resource, which the rule cannot see; "
