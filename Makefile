@@ -18,8 +18,12 @@ NODE_STAMP := node_modules/.installed
 PY39_STAMP := $(VENV)/.py39-installed
 # The worker's bundled libraries (docs/extraction.md): in the asset, for both fleet architectures.
 VENDOR_STAMP := worker_asset/vendor/x86_64/.requirements-sha256
+# checkov (the third rule set) lives in its own virtualenv: about 2 minutes and 290 MB to
+# install, with pins that would fight the CDK's (docs/ci.md).
+CHECKOV_VENV := .venv-checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 
-.PHONY: bench-extract help setup test-setup synth synth-time test test-fast lint bench bench-moto bench-aws-profile alarm-replay diff cost local local-demo deploy destroy ops clean
+.PHONY: bench-extract checkov help setup test-setup synth synth-time test test-fast lint bench bench-moto bench-aws-profile alarm-replay diff cost local local-demo deploy destroy ops clean
 
 help:
 	@echo "make synth                 set up, synthesize dev, staging and prod into cdk.out"
@@ -30,6 +34,7 @@ help:
 	@echo "make bench-aws-profile     the worker under in-region latency (SQS/S3 stand-in)"
 	@echo "make bench-extract         text extraction: share of expected text, docs/s, MB/s, RSS"
 	@echo "make synth-time            set up, time synthesis of all environments vs a one-bucket app"
+	@echo "make checkov               synthesize, run checkov, compare with checks/checkov_baseline.json"
 	@echo "make alarm-replay          replay the incidents through the alarms, rewrite docs/alarms.md's table"
 	@echo "make diff [BASE=ref]       offline diff of every stack against BASE (default HEAD)"
 	@echo "make cost                  synthesize, estimate each environment's monthly cost (also into docs/environments.md)"
@@ -73,6 +78,19 @@ synth: setup
 
 synth-time: setup
 	$(PY) -m tools.synth_time
+
+$(CHECKOV_STAMP): requirements-checkov.txt
+	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --disable-pip-version-check -q -r requirements-checkov.txt
+	touch $@
+
+# --soft-fail: checkov's own exit code would fail on accepted failures; the baseline decides
+# (a new failure or a stale entry fails), and a checkov crash leaves no report, which fails too.
+checkov: synth $(CHECKOV_STAMP)
+	rm -f cdk.out/checkov-report.json
+	$(CHECKOV_VENV)/bin/checkov -d cdk.out --framework cloudformation --quiet --soft-fail \
+	  --skip-download -o json > cdk.out/checkov-report.json
+	$(PY) -m checks.checkov_baseline cdk.out/checkov-report.json
 
 lint: setup
 	$(VENV)/bin/ruff check .

@@ -174,8 +174,6 @@ def control_tower_exceptions(config: EnvironmentConfig) -> dict[str, dict[str, s
             "It runs in the VPC (isolated subnets, its own security group; tests pin its "
             "VpcConfig), but the subnet and security-group ids are references to the Network "
             "stack, which the rule only accepts as literals or same-template references.")
-        add("Fleet/SearchSecuritySettings/Provider", "CT.LAMBDA.PR.3",
-            _CDK_HANDLER.format(what="the provider framework that invokes the in-VPC handler"))
 
     # --- buckets ---------------------------------------------------------------------------
     add("Stateful/RawFiles/AccessLogs", "CT.S3.PR.10",
@@ -188,9 +186,9 @@ def control_tower_exceptions(config: EnvironmentConfig) -> dict[str, dict[str, s
         "Nothing consumes events from the access-log bucket; a notification would be a path "
         "nobody reads.")
     add("Stateful/RawFiles/AccessLogs", "CT.S3.PR.9",
+        "S3 does not accept a bucket with Object Lock as a server-access-log destination. "
         "Logs expire after bucket.access_log_expiration_days by lifecycle; versioning keeps "
-        "deleted or overwritten log objects until then. Object Lock needs a retention mode "
-        "and period the team has to choose (compliance retention cannot be shortened).")
+        "deleted or overwritten log objects until then.")
     add("Stateful/RawFiles/Bucket", "CT.S3.PR.4",
         "The bucket has exactly one notification (ObjectCreated, raw prefix, to the main "
         "queue), applied by CDK's notifications custom resource, which the rule cannot see; "
@@ -214,7 +212,6 @@ def control_tower_exceptions(config: EnvironmentConfig) -> dict[str, dict[str, s
     if search.configures_security_plugin:
         log_groups["Search/Search/AuditLogs"] = config.log_retention_days
         log_groups["Fleet/SearchSecuritySettings/HandlerLogs"] = config.log_retention_days
-        log_groups["Fleet/SearchSecuritySettings/ProviderLogs"] = config.log_retention_days
     for path, days in log_groups.items():
         if days < 365:
             add(path, "CT.CLOUDWATCH.PR.2",

@@ -16,14 +16,13 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
-from aws_cdk import custom_resources as cr
 from constructs import Construct
 
 import search_index
-from checks.nag import acknowledge, wildcard_resource_finding
 from stacks.shared.cdk_values import retention_days
 
 HANDLER_DIR = Path(__file__).resolve().parent / "search_security_handler"
+HANDLER_TIMEOUT = Duration.minutes(2)
 SECURITY_API = "/_plugins/_security/api"
 
 
@@ -87,21 +86,27 @@ class SearchSecuritySettings(Construct):
         self.handler = lambda_.Function(
             self, "Handler",
             runtime=lambda_.Runtime.PYTHON_3_14,
-            handler="index.on_event",
+            # It answers CloudFormation itself (respond.py): no provider framework, which would
+            # be a second function outside the VPC only to relay the answer.
+            handler="respond.handler",
             code=lambda_.Code.from_asset(str(HANDLER_DIR), exclude=["__pycache__"]),
             # The master role, not modified here: its permissions are reviewed with the domain.
             role=iam.Role.from_role_arn(self, "MasterRole", admin_role.role_arn, mutable=False),
             vpc=vpc, vpc_subnets=subnets, security_groups=[security_group],
-            timeout=Duration.minutes(2),
+            timeout=HANDLER_TIMEOUT,
             log_group=log_group("HandlerLogs"),
             description="Deploy-time: OpenSearch index-writer role, its mapping, audit logging, "
                         "index template, first index and aliases",
         )
-        provider = cr.Provider(self, "Provider", on_event_handler=self.handler,
-                               log_group=log_group("ProviderLogs"))
+        # A new id, not "Resource": CloudFormation refuses to change a custom resource's
+        # ServiceToken (it was the provider framework's), so this is a new resource; the old
+        # one's Delete changes nothing in the domain.
         self.resource = CustomResource(
-            self, "Resource", service_token=provider.service_token,
+            self, "Settings", service_token=self.handler.function_arn,
             resource_type="Custom::OpenSearchSecurity",
+            # If no answer comes at all (say the S3 endpoint refused it), the deployment fails
+            # after this instead of CloudFormation's default hour.
+            service_timeout=HANDLER_TIMEOUT.plus(Duration.minutes(3)),
             properties={
                 "Endpoint": endpoint_url,
                 # One JSON string: CloudFormation would turn every scalar (true) into a string.
@@ -109,14 +114,4 @@ class SearchSecuritySettings(Construct):
                     index_name=index_name, worker_role_arn=worker_role.role_arn,
                     index_shards=index_shards, index_replicas=index_replicas)),
             },
-        )
-        acknowledge(
-            provider, "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
-            "AWSLambdaBasicExecutionRole]",
-            "CDK's custom-resource provider framework writes only its own log stream; CDK "
-            "attaches this managed policy and offers no option to replace it.",
-        )
-        acknowledge(
-            provider, wildcard_resource_finding(self, f"{self.handler.function_arn}:*"),
-            "CDK's provider framework may invoke every version of this one handler function.",
         )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aws_cdk import Acknowledgment, DefaultStackSynthesizer, RemovalPolicy, Stack, Validations
+from aws_cdk import Acknowledgment, DefaultStackSynthesizer, Fn, RemovalPolicy, Stack, Validations
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -34,7 +34,8 @@ class WorkerNetwork(Construct):
 
     The S3 gateway endpoint admits only GetObject on `readable_object_arns` and ListBucket on
     `listable_bucket_arns` (plus GetObject on the CDK asset
-    bucket and the Amazon Linux package repositories the instances install from).
+    bucket and the Amazon Linux package repositories the instances install from), and, with the
+    deploy-time security-settings function, PutObject into CloudFormation's response bucket.
     """
 
     def __init__(
@@ -136,6 +137,12 @@ class WorkerNetwork(Construct):
             self.search_security_group.add_ingress_rule(
                 self.search_settings_security_group, HTTPS, "HTTPS from the security settings function"
             )
+            # Its answer to CloudFormation: a PUT to a pre-signed URL in S3, through the gateway
+            # endpoint. S3's prefix-list id differs per region and is only known to a lookup
+            # (credentials at synthesis), so, as for the workers, 443 to anywhere: the isolated
+            # subnets route nowhere else, and the endpoint's policy below admits only the PUT.
+            self.search_settings_security_group.add_egress_rule(
+                ec2.Peer.any_ipv4(), HTTPS, "HTTPS to S3 (CloudFormation's response bucket)")
 
         self.s3_endpoint = self.vpc.add_gateway_endpoint(
             "S3Endpoint", service=ec2.GatewayVpcEndpointAwsService.S3, subnets=[self.subnets]
@@ -158,6 +165,8 @@ class WorkerNetwork(Construct):
                 resources=listable_bucket_arns,
             )
         )
+        if search_settings_function:
+            self.s3_endpoint.add_to_policy(cloudformation_response_statement(stack))
         endpoint_subnets = self.subnets
         if settings.interface_endpoint_azs is not None:
             endpoint_subnets = ec2.SubnetSelection(
@@ -182,3 +191,18 @@ def _boot_objects(stack: Stack) -> list[str]:
         f"arn:{stack.partition}:s3:::cdk-{qualifier}-assets-{stack.account}-{stack.region}/*",
         f"arn:{stack.partition}:s3:::al2023-repos-{stack.region}-de612dc2/*",
     ]
+
+
+def cloudformation_response_statement(stack: Stack) -> iam.PolicyStatement:
+    """The deploy-time function in the VPC answers CloudFormation itself: a PUT to the pre-signed
+    ResponseURL in the AWS-owned bucket `cloudformation-custom-resource-response-<region without
+    dashes>` ("Setting up VPC endpoints for AWS CloudFormation"; e.g. ...-useast1). Only that
+    bucket: not the dashed form, which is not the documented name; a bucket name AWS does not hold
+    could be anyone's (a way out for data)."""
+    region = Fn.join("", Fn.split("-", stack.region))
+    return iam.PolicyStatement(
+        sid="CloudFormationResponsesOnly",
+        principals=[iam.AnyPrincipal()],
+        actions=["s3:PutObject"],
+        resources=[f"arn:{stack.partition}:s3:::cloudformation-custom-resource-response-{region}/*"],
+    )

@@ -14,16 +14,15 @@ NOTIFICATIONS = "Stateful/BucketNotificationsHandler050a0587b7544547bf325f094a3d
 DEFAULT_SG = "Network/Custom::VpcRestrictDefaultSGCustomResourceProvider/Handler"
 AUTO_DELETE = "Stateful/Custom::S3AutoDeleteObjectsCustomResourceProvider/Handler"
 SECURITY_HANDLER = "Fleet/SearchSecuritySettings/Handler/Resource"
-SECURITY_PROVIDER = "Fleet/SearchSecuritySettings/Provider/framework-onEvent/Resource"
 
 EXPECTED_FUNCTIONS = {
     "dev": {NOTIFICATIONS, DEFAULT_SG, AUTO_DELETE},
-    "staging": {NOTIFICATIONS, DEFAULT_SG, SECURITY_HANDLER, SECURITY_PROVIDER},
-    "prod": {NOTIFICATIONS, DEFAULT_SG, SECURITY_HANDLER, SECURITY_PROVIDER},
+    "staging": {NOTIFICATIONS, DEFAULT_SG, SECURITY_HANDLER},
+    "prod": {NOTIFICATIONS, DEFAULT_SG, SECURITY_HANDLER},
 }
-# Issue #24 target is 3; the security settings' provider framework is the fourth (see docs).
-# Before #24 prod had 5 (CDK's AwsCustomResource wrote the domain's log resource policy).
-MAX_PROD_FUNCTIONS = 4
+# Issue #24's target. Before #24 prod had 5: CDK's AwsCustomResource wrote the domain's log
+# resource policy, and a provider framework relayed the security settings' answer.
+MAX_PROD_FUNCTIONS = 3
 
 
 def functions(synthesized, env: str) -> dict[str, dict]:
@@ -39,7 +38,7 @@ def test_every_function_is_expected(synthesized, env):
     assert set(functions(synthesized, env)) == EXPECTED_FUNCTIONS[env]
 
 
-def test_prod_has_at_most_four_functions(synthesized):
+def test_prod_has_at_most_three_functions(synthesized):
     assert len(functions(synthesized, "prod")) <= MAX_PROD_FUNCTIONS
 
 
@@ -49,7 +48,20 @@ def test_the_function_that_talks_to_the_domain_runs_in_the_vpc_with_an_encrypted
     handler = functions(synthesized, env)[SECURITY_HANDLER]["Properties"]
     assert handler["VpcConfig"]["SubnetIds"] and handler["VpcConfig"]["SecurityGroupIds"]
     fleet = synthesized.templates[env]["Fleet"]
-    for path in (SECURITY_HANDLER, SECURITY_PROVIDER):
-        log_group_id = functions(synthesized, env)[path]["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]
-        log_group = fleet["Resources"][log_group_id]["Properties"]
-        assert "KmsKeyId" in log_group and log_group["RetentionInDays"] >= 30
+    log_group_id = handler["LoggingConfig"]["LogGroup"]["Ref"]
+    log_group = fleet["Resources"][log_group_id]["Properties"]
+    assert "KmsKeyId" in log_group and log_group["RetentionInDays"] >= 30
+
+
+@pytest.mark.parametrize("env", ["staging", "prod"])
+def test_cloudformation_invokes_the_security_settings_function_directly(synthesized, env):
+    """One function, no provider framework: it is the custom resource's ServiceToken, answers
+    CloudFormation itself, and CloudFormation stops waiting soon after its timeout."""
+    fleet = synthesized.templates[env]["Fleet"]
+    (handler_id,) = [logical_id for logical_id, f in resources_of_type(fleet, "AWS::Lambda::Function").items()
+                     if f["Metadata"]["aws:cdk:path"] == f"{env}/{SECURITY_HANDLER}"]
+    handler = fleet["Resources"][handler_id]["Properties"]
+    assert handler["Handler"] == "respond.handler"
+    (settings,) = resources_of_type(fleet, "Custom::OpenSearchSecurity").values()
+    assert settings["Properties"]["ServiceToken"] == {"Fn::GetAtt": [handler_id, "Arn"]}
+    assert handler["Timeout"] < int(settings["Properties"]["ServiceTimeout"]) <= 600

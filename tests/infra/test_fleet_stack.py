@@ -292,7 +292,7 @@ def test_security_settings_run_in_the_vpc_as_the_master_role_before_any_worker(s
     assert logical_id in group["DependsOn"]
     (handler,) = [f for f in resources_of_type(template, "AWS::Lambda::Function").values()
                   if "VpcConfig" in f["Properties"]]
-    assert handler["Properties"]["Handler"] == "index.on_event"
+    assert handler["Properties"]["Handler"] == "respond.handler"
     reference = handler["Properties"]["Role"]["Fn::GetStackOutput"]
     assert reference["StackName"] == f"file-search-{env}-search"
     search = synthesized.templates[env]["Search"]
@@ -303,8 +303,10 @@ def test_security_settings_run_in_the_vpc_as_the_master_role_before_any_worker(s
     sg_id = from_network_stack(synthesized, env, group_ref)["Fn::GetAtt"][0]
     sg = network["Resources"][sg_id]["Properties"]
     assert sg["GroupDescription"].startswith("Deploy-time OpenSearch security settings")
-    (egress,) = sg["SecurityGroupEgress"]
+    egress, s3 = sg["SecurityGroupEgress"]
     assert (egress["FromPort"], egress["ToPort"]) == (443, 443)
     search_sg_id = egress["DestinationSecurityGroupId"]["Fn::GetAtt"][0]
+    # Its answer to CloudFormation goes to S3 (the gateway endpoint's policy admits only that).
+    assert (s3["CidrIp"], s3["FromPort"], s3["ToPort"]) == ("0.0.0.0/0", 443, 443)
     assert network["Resources"][search_sg_id]["Properties"]["GroupDescription"].startswith("OpenSearch domain")
     assert len(vpc["SubnetIds"]) == 2

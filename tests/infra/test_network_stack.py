@@ -71,7 +71,15 @@ def test_interface_endpoints_sit_in_the_configured_number_of_azs(synthesized, en
 def test_s3_gateway_endpoint_only_reads_what_the_fleet_needs(synthesized, env):
     _, gateway = only_resource(synthesized.templates[env]["Network"], "AWS::EC2::VPCEndpoint",
                                lambda r: r["Properties"]["VpcEndpointType"] == "Gateway")
-    statement, listing = gateway["Properties"]["PolicyDocument"]["Statement"]
+    statement, listing, *responses = gateway["Properties"]["PolicyDocument"]["Statement"]
+    # With the in-VPC security-settings function, its answer to CloudFormation, and nothing else.
+    assert len(responses) == int(ENVIRONMENTS[env].search.configures_security_plugin)
+    for response in responses:
+        assert (response["Effect"], response["Action"]) == ("Allow", "s3:PutObject")
+        region_without_dashes = {"Fn::Join": ["", {"Fn::Split": ["-", {"Ref": "AWS::Region"}]}]}
+        assert response["Resource"] == {"Fn::Join": ["", [
+            "arn:", {"Ref": "AWS::Partition"}, ":s3:::cloudformation-custom-resource-response-",
+            region_without_dashes, "/*"]]}
     # ListBucket on the raw bucket only, so that a missing object is a 404 for the workers.
     assert listing["Effect"] == "Allow" and listing["Action"] == "s3:ListBucket"
     bucket_arn = listing["Resource"]["Fn::GetStackOutput"]
@@ -112,3 +120,35 @@ def test_search_domain_admits_only_the_workers_on_443(synthesized, env):
         "SourceSecurityGroupId": {"Fn::GetAtt": [security_group_id(network, "Ingest workers"), "GroupId"]},
         "FromPort": 443, "ToPort": 443, "IpProtocol": "tcp",
     })
+
+
+def _with_region(value: object, region: str) -> object:
+    """A template value with AWS::Region and AWS::Partition resolved, and Fn::Split/Fn::Join
+    evaluated: what CloudFormation would make of it in `region`."""
+    if isinstance(value, list):
+        return [_with_region(v, region) for v in value]
+    if isinstance(value, dict):
+        (fn, arg), = value.items()
+        if fn == "Ref":
+            return {"AWS::Region": region, "AWS::Partition": "aws"}[arg]
+        if fn == "Fn::Split":
+            return _with_region(arg[1], region).split(arg[0])
+        if fn == "Fn::Join":
+            return arg[0].join(_with_region(arg[1], region))
+    return value
+
+
+def test_the_responses_of_cloudformation_in_this_region_are_admitted(synthesized):
+    """AWS's example ResponseURL for us-east-1 is in cloudformation-custom-resource-response-useast1
+    (the region without dashes): that bucket, and no other, is admitted."""
+    _, gateway = only_resource(synthesized.templates["prod"]["Network"], "AWS::EC2::VPCEndpoint",
+                               lambda r: r["Properties"]["VpcEndpointType"] == "Gateway")
+    (response,) = [s for s in gateway["Properties"]["PolicyDocument"]["Statement"]
+                   if s.get("Sid") == "CloudFormationResponsesOnly"]
+    example = ("https://cloudformation-custom-resource-response-useast1.s3-us-east-1.amazonaws.com/"
+               "arn%3Aaws%3Acloudformation%3Aus-east-1%3A123456789012%3Astack/x/1%7CR%7C2")
+    bucket = example.removeprefix("https://").split(".", 1)[0]
+    assert _with_region(response["Resource"], "us-east-1") == f"arn:aws:s3:::{bucket}/*"
+    assert _with_region(response["Resource"], "ap-northeast-1") == \
+        "arn:aws:s3:::cloudformation-custom-resource-response-apnortheast1/*"
+

@@ -10,6 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from stacks.fleet.search_security import security_requests
+from stacks.fleet.search_security_handler import respond
 from stacks.fleet.search_security_handler.index import on_event
 
 WORKER_ROLE = "arn:aws:iam::123456789012:role/file-search-prod-fleet-WorkerRole-ABC"
@@ -122,3 +123,125 @@ def test_a_redeploy_after_a_migration_creates_no_index_and_moves_no_alias(creden
     assert ("PUT", "/_index_template/file-index") in sent  # the template follows the repo
     assert ("GET", "/_alias/file-index") in sent
     assert not any(path.startswith("/file-index-v") for _, path in sent)
+
+
+# --- the entry point: it answers CloudFormation itself (no provider framework) --------------
+
+class ResponseBucketStub:
+    """CloudFormation's pre-signed response URL: records every PUT (headers, JSON body)."""
+
+    def __init__(self) -> None:
+        self.received: list[dict] = []
+        self.answered = threading.Event()
+        stub = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_PUT(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                stub.received.append({"path": self.path, "headers": dict(self.headers),
+                                      "body": json.loads(body)})
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                stub.answered.set()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/response-key?X-Amz-Signature=abc"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class LambdaContext:
+    def __init__(self, seconds_left: float = 120) -> None:
+        self.seconds_left = seconds_left
+        self.log_stream_name = "2026/12/06/[$LATEST]abc"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return int(self.seconds_left * 1000)
+
+
+def cloudformation_event(request_type: str, endpoint: str, response_url: str) -> dict:
+    request = {**event(request_type, endpoint), "ResponseURL": response_url,
+               "StackId": "arn:aws:cloudformation:eu-west-1:123456789012:stack/file-search-prod-fleet/1",
+               "RequestId": "request-1", "LogicalResourceId": "SearchSecuritySettingsF00"}
+    if request_type == "Create":  # CloudFormation sends an id only once the resource has one
+        del request["PhysicalResourceId"]
+    return request
+
+
+@pytest.fixture
+def response_bucket():
+    bucket = ResponseBucketStub()
+    yield bucket
+    bucket.close()
+
+
+def test_success_is_put_to_the_response_url_unsigned_and_typeless(credentials, response_bucket):
+    domain = SecurityApiStub()
+    try:
+        result = respond.handler(cloudformation_event("Create", domain.url, response_bucket.url),
+                                 LambdaContext())
+    finally:
+        domain.close()
+    assert result is None
+    assert len(domain.received) == 6
+    (answer,) = response_bucket.received
+    assert answer["path"] == "/response-key?X-Amz-Signature=abc"
+    # The URL is pre-signed without a content type; S3 refuses a PUT that adds one.
+    assert answer["headers"].get("Content-Type", "") == ""
+    assert "Authorization" not in answer["headers"]
+    assert answer["body"] == {
+        "Status": "SUCCESS", "Reason": "", "PhysicalResourceId": f"{domain.url}/_plugins/_security",
+        "StackId": "arn:aws:cloudformation:eu-west-1:123456789012:stack/file-search-prod-fleet/1",
+        "RequestId": "request-1", "LogicalResourceId": "SearchSecuritySettingsF00"}
+
+
+def test_a_refused_request_is_answered_failed_naming_it(credentials, response_bucket):
+    domain = SecurityApiStub(status=403)
+    try:
+        respond.handler(cloudformation_event("Create", domain.url, response_bucket.url), LambdaContext())
+    finally:
+        domain.close()
+    (answer,) = response_bucket.received
+    assert answer["body"]["Status"] == "FAILED"
+    assert answer["body"]["Reason"].startswith(
+        "RuntimeError: PUT /_plugins/_security/api/roles/file-index-writer answered 403")
+    assert answer["body"]["Reason"].endswith("(log stream 2026/12/06/[$LATEST]abc)")
+    assert answer["body"]["PhysicalResourceId"] == "request-1", "a failed Create has no id yet"
+
+
+def test_an_unreachable_domain_is_answered_failed(credentials, response_bucket):
+    closed = SecurityApiStub()
+    closed.close()  # nothing listens there any more
+    respond.handler(cloudformation_event("Update", closed.url, response_bucket.url), LambdaContext())
+    (answer,) = response_bucket.received
+    assert answer["body"]["Status"] == "FAILED"
+    assert "URLError" in answer["body"]["Reason"]
+
+
+def test_the_timeout_coming_is_answered_failed_once(credentials, response_bucket, monkeypatch):
+    """Lambda would stop the function without a word: FAILED goes out first, and the late
+    result is not sent a second time."""
+    def stuck(event, context):
+        assert response_bucket.answered.wait(timeout=30), "no FAILED before the timeout"
+        return {"PhysicalResourceId": "late"}
+
+    monkeypatch.setattr(respond, "on_event", stuck)
+    respond.handler(cloudformation_event("Update", "https://unused", response_bucket.url),
+                    LambdaContext(seconds_left=respond.SAFETY_MARGIN_SECONDS))
+    (answer,) = response_bucket.received
+    assert answer["body"]["Status"] == "FAILED"
+    assert "before the function's timeout" in answer["body"]["Reason"]
+
+
+def test_the_old_provider_frameworks_delete_gets_the_result_back(credentials):
+    """CDK's provider framework (before #24) put "..." in place of the URL and answered
+    CloudFormation itself: its last call, the old resource's Delete, needs the result."""
+    result = respond.handler(cloudformation_event("Delete", "https://unused", "..."), LambdaContext())
+    assert result == {"PhysicalResourceId": "https://unused/_plugins/_security"}

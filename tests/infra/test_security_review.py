@@ -47,8 +47,6 @@ def expected_acknowledgements(env: str) -> dict[str, set[str]]:
         "Search/Search/AdminRole": {
             LAMBDA_BASIC, LAMBDA_BASIC.replace("AWSLambdaBasicExecutionRole", "AWSLambdaVPCAccessExecutionRole"),
             "AwsSolutions-IAM5[Resource::<SearchDomain62FD613E.Arn>/*]"},
-        "Fleet/SearchSecuritySettings/Provider": {
-            LAMBDA_BASIC, "AwsSolutions-IAM5[Resource::<SearchSecuritySettingsHandlerF85B0641.Arn>:*]"},
     } if search.fine_grained_access_control else {}
     return {
         **fgac,
@@ -77,12 +75,10 @@ BUCKETS = {
 }
 SECURITY_SETTINGS = {
     "Fleet/SearchSecuritySettings/Handler": {"CT.LAMBDA.PR.3"},
-    "Fleet/SearchSecuritySettings/Provider": {"CT.LAMBDA.PR.3"},
 }
 LOG_GROUPS = ["Fleet/Workers/WorkerLogs", "Network/WorkerNetwork/FlowLogs", "Search/Search/ErrorLogs",
               "Search/Search/SlowIndexLogs", "Search/Search/SlowSearchLogs"]
-FGAC_LOG_GROUPS = ["Search/Search/AuditLogs", "Fleet/SearchSecuritySettings/HandlerLogs",
-                   "Fleet/SearchSecuritySettings/ProviderLogs"]
+FGAC_LOG_GROUPS = ["Search/Search/AuditLogs", "Fleet/SearchSecuritySettings/HandlerLogs"]
 
 # Every Control Tower control an environment does not meet, per construct path below the stage.
 # Written out, not computed: a new exception must be added here too, so review sees it.
@@ -188,8 +184,8 @@ def test_log_groups_are_encrypted_with_their_stacks_key_in_staging_and_prod(synt
         (pattern,) = logs_statement["Condition"]["ArnLike"].values()
         assert list(logs_statement["Condition"]["ArnLike"]) == ["kms:EncryptionContext:aws:logs:arn"]
         assert rendered(pattern).endswith(f":log-group:file-search-{env}-{stack.lower()}-*")
-    # worker, flow, three domain logs + audit, the security-settings handler and provider
-    assert checked == (8 if wanted else 0)
+    # worker, flow, three domain logs + audit, the security-settings function
+    assert checked == (7 if wanted else 0)
 
 
 def test_validation_report_is_written_and_clean(synthesized):

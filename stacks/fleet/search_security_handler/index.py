@@ -1,7 +1,7 @@
 """Deploy-time handler: send OpenSearch security-plugin requests as the domain's master user.
 
 Runs in the VPC (the domain has no public endpoint) with the master role as its execution
-role, behind CDK's custom-resource provider. Each request is idempotent (PUT or PATCH of a
+role; respond.py is the entry point and answers CloudFormation. Each request is idempotent (PUT or PATCH of a
 whole named object), so a retried or repeated deployment converges on the same settings.
 Standard library and botocore only (both are in the Lambda Python runtime).
 """
