@@ -22,6 +22,13 @@ class SearchConfig:
     #   needs a second data node (never on its primary's node), so 0 on a one-node domain.
     index_shards: int = 1
     index_replicas: int = 0
+    # How long a deleted file's tombstone (docs/deletes.md) is kept before `python -m ops index
+    # purge-tombstones` may delete it. It orders late events: a create event older than the
+    # removal finds it and writes nothing. Such an event was sent before the removal, and SQS
+    # drops a message queue.retention_days after it was sent (on the DLQ, dlq_retention_days
+    # after the original send); the sum of both, which the environment checks this exceeds,
+    # is a bound with a margin. Kept longer, a tombstone costs one small document.
+    tombstone_retention_days: int = 30
     engine_version: str = "2.19"
     data_node_count: int = 1
     data_node_instance_type: str = "t3.small.search"
@@ -72,6 +79,8 @@ class SearchConfig:
         if self.admin_role_name is not None and not re.fullmatch(r"[\w+=,.@-]{1,64}",
                                                                  self.admin_role_name):
             found.append(("admin_role_name", "must be an IAM role name (no path, no ARN)"))
+        if self.tombstone_retention_days < 1:
+            found.append(("tombstone_retention_days", "must be at least 1"))
         if self.index_shards < 1:
             found.append(("index_shards", "must be at least 1"))
         if not 0 <= self.index_replicas < self.data_node_count:

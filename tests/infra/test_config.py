@@ -194,3 +194,20 @@ def test_no_incoming_alarm_is_on_in_prod_and_off_in_dev_and_staging():
     assert ENVIRONMENTS["prod"].alarms.no_incoming_messages_hours == 24
     assert ENVIRONMENTS["dev"].alarms.no_incoming_messages_hours is None
     assert ENVIRONMENTS["staging"].alarms.no_incoming_messages_hours is None
+
+
+def test_tombstones_must_outlive_every_late_create_event():
+    """A create event older than a removal can arrive until SQS drops it (main retention, then
+    the DLQ's): a tombstone purged earlier would let it bring the deleted file back."""
+    with pytest.raises(ConfigError) as error:
+        EnvironmentConfig(name="x", search=SearchConfig(tombstone_retention_days=18))
+    assert ("x.search.tombstone_retention_days = 18: must be longer than queue.retention_days + "
+            "queue.dlq_retention_days (4 + 14 days)") in str(error.value)
+    with pytest.raises(ConfigError, match=r"x\.search\.tombstone_retention_days = 0: must be at "
+                                          r"least 1"):
+        EnvironmentConfig(name="x", search=SearchConfig(tombstone_retention_days=0))
+    EnvironmentConfig(name="x", search=SearchConfig(tombstone_retention_days=19,
+                                                    fine_grained_access_control=False))
+    for config in ENVIRONMENTS.values():
+        assert config.search.tombstone_retention_days > (config.queue.retention_days
+                                                         + config.queue.dlq_retention_days)
