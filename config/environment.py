@@ -87,7 +87,7 @@ class EnvironmentConfig:
                               f"{retention_hours} h) counts from the original send, which may be "
                               f"queue.retention_days ({main_hours} h) before the move to the DLQ"))
         # A late create event older than a removal must still find the removal's tombstone.
-        if self.search.tombstone_retention_days <= self.queue.retention_days + self.queue.dlq_retention_days:
+        if self.search.tombstone_retention_days <= self.queue.late_event_days:
             found.append(("search.tombstone_retention_days",
                           f"must be longer than queue.retention_days + queue.dlq_retention_days "
                           f"({self.queue.retention_days} + {self.queue.dlq_retention_days} days): "
