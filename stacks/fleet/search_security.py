@@ -32,10 +32,15 @@ def index_writer_role_name(index_name: str) -> str:
 
 
 def security_requests(*, index_name: str, worker_role_arn: str, index_shards: int = 1,
-                      index_replicas: int = 0) -> list[dict]:
+                      index_replicas: int = 0, security_plugin: bool = True) -> list[dict]:
     """The requests the custom resource sends, in order (each one idempotent): the worker's
     role and mapping, audit logging, then the index template and the first versioned index with
-    its aliases (search_index.bootstrap_requests; skipped once the read alias exists)."""
+    its aliases (search_index.bootstrap_requests; skipped once the read alias exists). Without
+    the security plugin (a domain without fine-grained access control: dev) only the latter."""
+    bootstrap = search_index.bootstrap_requests(index_name, shards=index_shards,
+                                                replicas=index_replicas)
+    if not security_plugin:
+        return bootstrap
     role = index_writer_role_name(index_name)
     write_alias = search_index.write_alias(index_name)
     return [
@@ -64,19 +69,19 @@ def security_requests(*, index_name: str, worker_role_arn: str, index_shards: in
         {"method": "PATCH", "path": f"{SECURITY_API}/audit", "body": [
             {"op": "add", "path": "/config/enabled", "value": True},
         ]},
-        *search_index.bootstrap_requests(index_name, shards=index_shards,
-                                         replicas=index_replicas),
+        *bootstrap,
     ]
 
 
 class SearchSecuritySettings(Construct):
-    """Applies `security_requests` at deploy time, as the domain's master role."""
+    """Applies `security_requests` at deploy time, as the domain's master role (without
+    fine-grained access control: as a role allowed only the index bootstrap, through IAM)."""
 
     def __init__(
         self, scope: Construct, construct_id: str, *, endpoint_url: str, admin_role: iam.IRole,
         worker_role: iam.IRole, index_name: str, vpc: ec2.IVpc, subnets: ec2.SubnetSelection,
         security_group: ec2.ISecurityGroup, log_retention_days: int, log_key: kms.IKey | None,
-        index_shards: int = 1, index_replicas: int = 0,
+        index_shards: int = 1, index_replicas: int = 0, security_plugin: bool = True,
     ) -> None:
         super().__init__(scope, construct_id)
 
@@ -94,8 +99,9 @@ class SearchSecuritySettings(Construct):
             vpc=vpc, vpc_subnets=subnets, security_groups=[security_group],
             timeout=Duration.minutes(2),
             log_group=log_group("HandlerLogs"),
-            description="Deploy-time: OpenSearch index-writer role, its mapping, audit logging, "
-                        "index template, first index and aliases",
+            description=("Deploy-time: OpenSearch index-writer role, its mapping, audit logging, "
+                         "index template, first index and aliases" if security_plugin else
+                         "Deploy-time: OpenSearch index template, first index and aliases"),
         )
         provider = cr.Provider(self, "Provider", on_event_handler=self.handler,
                                log_group=log_group("ProviderLogs"))
@@ -107,7 +113,8 @@ class SearchSecuritySettings(Construct):
                 # One JSON string: CloudFormation would turn every scalar (true) into a string.
                 "Requests": Stack.of(self).to_json_string(security_requests(
                     index_name=index_name, worker_role_arn=worker_role.role_arn,
-                    index_shards=index_shards, index_replicas=index_replicas)),
+                    index_shards=index_shards, index_replicas=index_replicas,
+                    security_plugin=security_plugin)),
             },
         )
         acknowledge(

@@ -17,7 +17,8 @@ SECURITY_HANDLER = "Fleet/SearchSecuritySettings/Handler/Resource"
 SECURITY_PROVIDER = "Fleet/SearchSecuritySettings/Provider/framework-onEvent/Resource"
 
 EXPECTED_FUNCTIONS = {
-    "dev": {NOTIFICATIONS, DEFAULT_SG, AUTO_DELETE},
+    # dev's SearchSecuritySettings only creates the index template, index and aliases (IAM).
+    "dev": {NOTIFICATIONS, DEFAULT_SG, AUTO_DELETE, SECURITY_HANDLER, SECURITY_PROVIDER},
     "staging": {NOTIFICATIONS, DEFAULT_SG, SECURITY_HANDLER, SECURITY_PROVIDER},
     "prod": {NOTIFICATIONS, DEFAULT_SG, SECURITY_HANDLER, SECURITY_PROVIDER},
 }
