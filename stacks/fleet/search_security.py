@@ -4,6 +4,9 @@ The domain's master user is an IAM role (created with the domain). At deploy tim
 resource, running as that role inside the VPC, defines a role that may only write and read
 the one index, maps the worker role to it, and turns audit logging on. The requests it sends
 are in the template (`Requests`, a JSON string), so a review of the template is a review of the settings.
+The same resource creates the index template, the first versioned index and its aliases; on a
+domain without fine-grained access control (dev) that is all it sends, as a role whose IAM
+policy allows only those requests.
 """
 
 from __future__ import annotations
