@@ -30,6 +30,13 @@ class SearchConfig:
     # is a bound with a margin. Kept longer, a tombstone costs one small document.
     tombstone_retention_days: int = 30
     engine_version: str = "2.19"
+    # The user dictionary for Kuromoji (company terms it splits wrongly): the id of a
+    # TXT-DICTIONARY package associated with the domain, made from
+    # search_index/user_dictionary.txt (docs/search.md, "User dictionary"). None: no package,
+    # the mapping's inline rules (empty). CloudFormation has no resource for packages, so the
+    # package is created and associated by the steps in the runbook, and its id goes here;
+    # the index template then refers to `analyzers/<id>`.
+    user_dictionary_package_id: str | None = None
     data_node_count: int = 1
     data_node_instance_type: str = "t3.small.search"
     # 0 = no dedicated master nodes (fine for one small development node only).
@@ -79,6 +86,15 @@ class SearchConfig:
         if self.admin_role_name is not None and not re.fullmatch(r"[\w+=,.@-]{1,64}",
                                                                  self.admin_role_name):
             found.append(("admin_role_name", "must be an IAM role name (no path, no ARN)"))
+        if self.user_dictionary_package_id is not None and not re.fullmatch(
+                r"F[0-9]+|pkg-[a-f0-9]+", self.user_dictionary_package_id):
+            found.append(("user_dictionary_package_id",
+                          "must be a custom package id like 'F123456789' (`aws opensearch "
+                          "describe-packages`), not a name, path or ARN"))
+        if self.user_dictionary_package_id is not None and self.imported:
+            found.append(("user_dictionary_package_id",
+                          "must be None for an existing domain: associate the package with it "
+                          "and manage its index template there"))
         if self.tombstone_retention_days < 1:
             found.append(("tombstone_retention_days", "must be at least 1"))
         if self.index_shards < 1:

@@ -326,7 +326,8 @@ def _index(args: argparse.Namespace, console: Console) -> int:
     client, base = _search_client(args)
     config = ENVIRONMENTS[args.env].search
     indices = Indices(client, base, console, shards=config.index_shards,
-                      replicas=config.index_replicas, settle=getattr(args, "settle", 0))
+                      replicas=config.index_replicas, settle=getattr(args, "settle", 0),
+                      user_dictionary_package_id=config.user_dictionary_package_id)
     if args.index_command == "status":
         state = indices.state()
         console.say(indices.render(state))

@@ -82,12 +82,14 @@ class Indices:
     """The versioned indices of one base name on one domain."""
 
     def __init__(self, search: Search, base: str, console: Console, *, shards: int = 1,
-                 replicas: int = 0, settle: float = 30.0) -> None:
+                 replicas: int = 0, settle: float = 30.0,
+                 user_dictionary_package_id: str | None = None) -> None:
         self.search = search
         self.base = base
         self.console = console
         self.shards = shards
         self.replicas = replicas
+        self.user_dictionary_package_id = user_dictionary_package_id
         self.settle = settle
 
     # -- reading -----------------------------------------------------------------------------
@@ -388,7 +390,9 @@ class Indices:
     # -- helpers -----------------------------------------------------------------------------
 
     def _template(self) -> dict[str, Any]:
-        return search_index.template_body(self.base, shards=self.shards, replicas=self.replicas)
+        return search_index.template_body(
+            self.base, shards=self.shards, replicas=self.replicas,
+            user_dictionary_package_id=self.user_dictionary_package_id)
 
     def _require_aliases(self, state: State) -> None:
         problems = state.problems()

@@ -35,13 +35,15 @@ def index_writer_role_name(index_name: str) -> str:
 
 
 def security_requests(*, index_name: str, worker_role_arn: str, index_shards: int = 1,
-                      index_replicas: int = 0, security_plugin: bool = True) -> list[dict]:
+                      index_replicas: int = 0, security_plugin: bool = True,
+                      user_dictionary_package_id: str | None = None) -> list[dict]:
     """The requests the custom resource sends, in order (each one idempotent): the worker's
     role and mapping, audit logging, then the index template and the first versioned index with
     its aliases (search_index.bootstrap_requests; skipped once the read alias exists). Without
     the security plugin (a domain without fine-grained access control: dev) only the latter."""
-    bootstrap = search_index.bootstrap_requests(index_name, shards=index_shards,
-                                                replicas=index_replicas)
+    bootstrap = search_index.bootstrap_requests(
+        index_name, shards=index_shards, replicas=index_replicas,
+        user_dictionary_package_id=user_dictionary_package_id)
     if not security_plugin:
         return bootstrap
     role = index_writer_role_name(index_name)
@@ -85,6 +87,7 @@ class SearchSecuritySettings(Construct):
         worker_role: iam.IRole, index_name: str, vpc: ec2.IVpc, subnets: ec2.SubnetSelection,
         security_group: ec2.ISecurityGroup, log_retention_days: int, log_key: kms.IKey | None,
         index_shards: int = 1, index_replicas: int = 0, security_plugin: bool = True,
+        user_dictionary_package_id: str | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
 
@@ -117,7 +120,8 @@ class SearchSecuritySettings(Construct):
                 "Requests": Stack.of(self).to_json_string(security_requests(
                     index_name=index_name, worker_role_arn=worker_role.role_arn,
                     index_shards=index_shards, index_replicas=index_replicas,
-                    security_plugin=security_plugin)),
+                    security_plugin=security_plugin,
+                    user_dictionary_package_id=user_dictionary_package_id)),
             },
         )
         acknowledge(

@@ -71,6 +71,7 @@ class FleetStack(Stack):
                 index_shards=config.search.index_shards,
                 index_replicas=config.search.index_replicas,
                 security_plugin=config.search.configures_security_plugin,
+                user_dictionary_package_id=config.search.user_dictionary_package_id,
                 security_group=search_settings_security_group,
                 log_retention_days=config.log_retention_days, log_key=log_key,
             )
