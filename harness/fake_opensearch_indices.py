@@ -29,10 +29,12 @@ Status codes and error bodies follow OpenSearch 2.x (the 7.10 lineage):
                                       synchronous)
   POST /<index or alias>[,...]/_delete_by_query   query (the fake's subset), conflicts
                                       abort|proceed, wait_for_completion=false as for _reindex;
-                                      404 index_not_found_exception. The fake deletes under its
-                                      lock, so it never meets the version conflict a document
-                                      written between the real API's search and its delete
-                                      raises (skipped with conflicts=proceed, not deleted)
+                                      404 index_not_found_exception, 400
+                                      action_request_validation_exception without a query.
+                                      The fake deletes under its lock, so it never meets the
+                                      version conflict a document written between the real
+                                      API's search and its delete raises (skipped with
+                                      conflicts=proceed, not deleted)
 Alias resolution (FakeOpenSearch.resolve): an alias with several indices reads from all of
 them (search, count); a single-document read through it is refused; a write goes to its write
 index (is_write_index, or its only index) or is refused with OpenSearch's message. A bulk
@@ -479,8 +481,14 @@ class IndexAdmin:
         started = time.monotonic()
         try:
             request = json.loads(body or b"{}")
+        except ValueError as exc:
+            return error(400, "parsing_exception", f"fake cannot parse the body: {exc}")
+        if not isinstance(request, dict) or "query" not in request:
+            return error(400, "action_request_validation_exception",
+                         "Validation Failed: 1: query is missing;")
+        try:
             matches = _query(request["query"])
-        except (ValueError, KeyError, TypeError) as exc:
+        except (KeyError, ValueError, TypeError) as exc:
             return error(400, "parsing_exception", f"fake cannot parse the query: {exc}")
         indices: list[str] = []
         for name in names.split(","):
