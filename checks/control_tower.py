@@ -169,7 +169,7 @@ def control_tower_exceptions(config: EnvironmentConfig) -> dict[str, dict[str, s
     if config.bucket.auto_delete_objects:
         add("Stateful/Custom::S3AutoDeleteObjectsCustomResourceProvider", "CT.LAMBDA.PR.3",
             f"{env} only: " + _CDK_HANDLER.format(what="empties the buckets on `cdk destroy`"))
-    if search.configures_security_plugin:
+    if not search.imported:  # the deploy-time settings / index bootstrap function
         add("Fleet/SearchSecuritySettings/Handler", "CT.LAMBDA.PR.3",
             "It runs in the VPC (isolated subnets, its own security group; tests pin its "
             "VpcConfig), but the subnet and security-group ids are references to the Network "
@@ -211,6 +211,7 @@ def control_tower_exceptions(config: EnvironmentConfig) -> dict[str, dict[str, s
         log_groups = {p: d for p, d in log_groups.items() if not p.startswith("Search/")}
     if search.configures_security_plugin:
         log_groups["Search/Search/AuditLogs"] = config.log_retention_days
+    if not search.imported:
         log_groups["Fleet/SearchSecuritySettings/HandlerLogs"] = config.log_retention_days
     for path, days in log_groups.items():
         if days < 365:

@@ -90,6 +90,13 @@ class EnvironmentConfig:
                               f"queue.dlq_retention_days ({self.queue.dlq_retention_days} days = "
                               f"{retention_hours} h) counts from the original send, which may be "
                               f"queue.retention_days ({main_hours} h) before the move to the DLQ"))
+        # A late create event older than a removal must still find the removal's tombstone.
+        if self.search.tombstone_retention_days <= self.queue.late_event_days:
+            found.append(("search.tombstone_retention_days",
+                          f"must be longer than queue.retention_days + queue.dlq_retention_days "
+                          f"({self.queue.retention_days} + {self.queue.dlq_retention_days} days): "
+                          "a create event older than a removal may arrive that late, and without "
+                          "the tombstone it would bring the deleted file back"))
         if self.alarms.worker_starts_critical <= self.fleet.max_capacity:
             found.append(("alarms.worker_starts_critical",
                           f"must be more than fleet.max_capacity ({self.fleet.max_capacity}): "

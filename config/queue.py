@@ -22,6 +22,13 @@ class QueueConfig:
     # or long jobs reappear and are processed twice (the incident's 300 s timeout did this).
     worker_max_processing_seconds: int = 600
 
+    @property
+    def late_event_days(self) -> int:
+        """A bound on how long after it was sent a message can still be received: the main
+        queue's retention plus the DLQ's. (SQS keeps a DLQ message dlq_retention_days from the
+        original send, so the sum has a margin; a redrive does not renew it.)"""
+        return self.retention_days + self.dlq_retention_days
+
     def problems(self) -> list[tuple[str, str]]:
         found = []
         if self.max_receive_count < 1 or self.max_receive_count > 1000:

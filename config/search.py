@@ -22,7 +22,21 @@ class SearchConfig:
     #   needs a second data node (never on its primary's node), so 0 on a one-node domain.
     index_shards: int = 1
     index_replicas: int = 0
+    # How long a deleted file's tombstone (docs/deletes.md) is kept before `python -m ops index
+    # purge-tombstones` may delete it. It orders late events: a create event older than the
+    # removal finds it and writes nothing. Such an event was sent before the removal, and SQS
+    # drops a message queue.retention_days after it was sent (on the DLQ, dlq_retention_days
+    # after the original send); the sum of both, which the environment checks this exceeds,
+    # is a bound with a margin. Kept longer, a tombstone costs one small document.
+    tombstone_retention_days: int = 30
     engine_version: str = "2.19"
+    # The user dictionary for Kuromoji (company terms it splits wrongly): the id of a
+    # TXT-DICTIONARY package associated with the domain, made from
+    # search_index/user_dictionary.txt (docs/search.md, "User dictionary"). None: no package,
+    # the mapping's inline rules (empty). CloudFormation has no resource for packages, so the
+    # package is created and associated by the steps in the runbook, and its id goes here;
+    # the index template then refers to `analyzers/<id>`.
+    user_dictionary_package_id: str | None = None
     data_node_count: int = 1
     data_node_instance_type: str = "t3.small.search"
     # 0 = no dedicated master nodes (fine for one small development node only).
@@ -82,6 +96,17 @@ class SearchConfig:
         if self.log_policy_owner is not None and not re.fullmatch(r"[a-z][a-z0-9]{0,19}",
                                                                   self.log_policy_owner):
             found.append(("log_policy_owner", "must be None or an environment's name"))
+        if self.user_dictionary_package_id is not None and not re.fullmatch(
+                r"F[0-9]+|pkg-[a-f0-9]+", self.user_dictionary_package_id):
+            found.append(("user_dictionary_package_id",
+                          "must be a custom package id like 'F123456789' (`aws opensearch "
+                          "describe-packages`), not a name, path or ARN"))
+        if self.user_dictionary_package_id is not None and self.imported:
+            found.append(("user_dictionary_package_id",
+                          "must be None for an existing domain: associate the package with it "
+                          "and manage its index template there"))
+        if self.tombstone_retention_days < 1:
+            found.append(("tombstone_retention_days", "must be at least 1"))
         if self.index_shards < 1:
             found.append(("index_shards", "must be at least 1"))
         if not 0 <= self.index_replicas < self.data_node_count:

@@ -18,8 +18,8 @@ shapes (checked against OpenSearch 2.x responses):
                                      asc/desc (missing values last); search_after; size;
                                      _source includes
   Aliases, index templates, index creation with a body, delete, _count, _settings,
-  _cat/indices and _reindex: harness/fake_opensearch_indices.py (alias resolution for every
-  route above; `require_alias=true` on _bulk).
+  _cat/indices, _reindex and _delete_by_query: harness/fake_opensearch_indices.py (alias
+  resolution for every route above; `require_alias=true` on _bulk).
   Optimistic concurrency: _mget/_doc answer `_seq_no` and `_primary_term`; a bulk `index` with
   `if_seq_no`/`if_primary_term` that no longer match (or on a missing document) and a `create` of
   an existing document answer 409 version_conflict_engine_exception with OpenSearch's reasons.

@@ -27,6 +27,14 @@ Status codes and error bodies follow OpenSearch 2.x (the 7.10 lineage):
                                       wait_for_completion=false answers {"task": id}, and
                                       GET /_tasks/<id> the completed task (the copy itself is
                                       synchronous)
+  POST /<index or alias>[,...]/_delete_by_query   query (the fake's subset), conflicts
+                                      abort|proceed, wait_for_completion=false as for _reindex;
+                                      404 index_not_found_exception, 400
+                                      action_request_validation_exception without a query.
+                                      The fake deletes under its lock, so it never meets the
+                                      version conflict a document written between the real
+                                      API's search and its delete raises (skipped with
+                                      conflicts=proceed, not deleted)
 Alias resolution (FakeOpenSearch.resolve): an alias with several indices reads from all of
 them (search, count); a single-document read through it is refused; a write goes to its write
 index (is_write_index, or its only index) or is refused with OpenSearch's message. A bulk
@@ -82,7 +90,8 @@ class IndexAdmin:
         self.aliases: dict[str, dict[str, dict]] = {}  # alias -> index -> properties
         self.templates: dict[str, dict] = {}
         self.index_meta: dict[str, dict] = {}  # index -> {"settings": ..., "mappings": ...}
-        self.tasks: dict[str, tuple[int, dict]] = {}  # reindex tasks (already completed)
+        # reindex and delete-by-query tasks (already completed): status, answer, action
+        self.tasks: dict[str, tuple[int, dict, str]] = {}
 
     # -- resolution --------------------------------------------------------------------------
 
@@ -159,14 +168,10 @@ class IndexAdmin:
         if parts[:2] == ["_cat", "indices"] and method == "GET" and n <= 3:
             return self._cat_indices(parts[2] if n == 3 else "*", query)
         if parts == ["_reindex"] and method == "POST":
-            answer = self._reindex(body)
-            if query.get("wait_for_completion") != "false" or "failures" not in answer[1]:
-                return answer
-            # A task that has already finished (the fake copies synchronously); GET
-            # /_tasks/<id> answers it as a completed task, with `error` if it failed.
-            task = f"fake-node:{len(self.tasks) + 1}"
-            self.tasks[task] = answer
-            return 200, {"task": task}
+            return self._as_task(self._reindex(body), query, "indices:data/write/reindex")
+        if n == 2 and parts[1] == "_delete_by_query" and method == "POST":
+            return self._as_task(self._delete_by_query(parts[0], body), query,
+                                 "indices:data/write/delete/byquery")
         if n == 2 and parts[0] == "_tasks" and method == "GET":
             return self._task(parts[1])
         if n == 2 and parts[1] == "_refresh" and method in ("POST", "GET"):
@@ -382,13 +387,25 @@ class IndexAdmin:
             return 404, {**out, "error": f"alias [{','.join(missing)}] missing", "status": 404}
         return 200, out
 
+    def _as_task(self, answer: tuple[int, Any], query: dict[str, str],
+                 action: str) -> tuple[int, Any]:
+        """The answer itself, or with wait_for_completion=false a task that has already
+        finished (the fake works synchronously); GET /_tasks/<id> answers it as a completed
+        task, with `error` if it failed. A request refused before it started (no `failures`
+        in the answer, e.g. a missing index) is answered at once, as the real API does."""
+        if query.get("wait_for_completion") != "false" or "failures" not in answer[1]:
+            return answer
+        task = f"fake-node:{len(self.tasks) + 1}"
+        self.tasks[task] = (*answer, action)
+        return 200, {"task": task}
+
     def _task(self, task: str) -> tuple[int, dict]:
         if task not in self.tasks:
             return error(404, "resource_not_found_exception",
                          f"task [{task}] isn't running and hasn't stored its results")
-        status, answer = self.tasks[task]
+        status, answer, action = self.tasks[task]
         done = {"completed": True, "task": {"node": task.split(":")[0], "id": task,
-                                            "action": "indices:data/write/reindex"}}
+                                            "action": action}}
         if status != 200:  # a failed task stores its error beside the partial response
             return 200, {**done, "error": {"type": "version_conflict_engine_exception",
                                            "reason": answer["failures"][0]["cause"]["reason"]},
@@ -455,3 +472,35 @@ class IndexAdmin:
                   **result, "retries": {"bulk": 0, "search": 0}, "throttled_millis": 0,
                   "requests_per_second": -1.0, "throttled_until_millis": 0}
         return (409 if result["failures"] else 200), answer
+
+    # -- delete by query ---------------------------------------------------------------------
+
+    def _delete_by_query(self, names: str, body: bytes) -> tuple[int, dict]:
+        from harness.fake_opensearch import _query
+
+        started = time.monotonic()
+        try:
+            request = json.loads(body or b"{}")
+        except ValueError as exc:
+            return error(400, "parsing_exception", f"fake cannot parse the body: {exc}")
+        if not isinstance(request, dict) or "query" not in request:
+            return error(400, "action_request_validation_exception",
+                         "Validation Failed: 1: query is missing;")
+        try:
+            matches = _query(request["query"])
+        except (KeyError, ValueError, TypeError) as exc:
+            return error(400, "parsing_exception", f"fake cannot parse the query: {exc}")
+        indices: list[str] = []
+        for name in names.split(","):
+            indices += [i for i in self.resolve_read(name) if i not in indices]
+        result = {"total": 0, "deleted": 0, "batches": 1, "version_conflicts": 0, "noops": 0,
+                  "failures": []}
+        for index in indices:
+            docs = self.indices[index]
+            for doc_id in sorted(d for d, doc in docs.items() if matches(doc["source"])):
+                del docs[doc_id]
+                result["total"] += 1
+                result["deleted"] += 1
+        return 200, {"took": int((time.monotonic() - started) * 1000), "timed_out": False,
+                     **result, "retries": {"bulk": 0, "search": 0}, "throttled_millis": 0,
+                     "requests_per_second": -1.0, "throttled_until_millis": 0}

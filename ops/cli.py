@@ -180,7 +180,7 @@ def parser() -> argparse.ArgumentParser:
     c = commands.add_parser("index", help="the file index's versions and aliases "
                             "(docs/search.md)")
     index = c.add_subparsers(dest="index_command", required=True, parser_class=Parser,
-                             metavar="{status,init,migrate,rollback}")
+                             metavar="{status,init,migrate,rollback,purge-tombstones}")
     index.add_parser("status", parents=[common, domain], help="versions, aliases, document "
                      "counts, mapping version live vs repository; exit 1 on a fault")
     index.add_parser("init", parents=[common, domain, confirm], help="put the template; "
@@ -194,6 +194,12 @@ def parser() -> argparse.ArgumentParser:
                      "the aliases; uploads keep flowing")
     index.add_parser("rollback", parents=[common, domain, confirm, settle],
                      help="aliases back to the previous version, with what was written since")
+    purge = index.add_parser("purge-tombstones", parents=[common, domain, confirm],
+                             help="delete the tombstones of files removed long ago "
+                             "(docs/deletes.md)")
+    purge.add_argument("--older-than", type=bounded(1, 3650), metavar="DAYS",
+                       help="removed more than DAYS ago (default: the environment's "
+                       "search.tombstone_retention_days); must exceed queue + DLQ retention")
     c = commands.add_parser("search", parents=[common, domain],
                             help="the search page's query against the read alias; best hits")
     c.add_argument("words", help="words to find in names, titles and content")
@@ -328,11 +334,17 @@ def _index(args: argparse.Namespace, console: Console) -> int:
     client, base = _search_client(args)
     config = ENVIRONMENTS[args.env].search
     indices = Indices(client, base, console, shards=config.index_shards,
-                      replicas=config.index_replicas, settle=getattr(args, "settle", 0))
+                      replicas=config.index_replicas, settle=getattr(args, "settle", 0),
+                      user_dictionary_package_id=config.user_dictionary_package_id)
     if args.index_command == "status":
         state = indices.state()
         console.say(indices.render(state))
         return 1 if state.problems() else 0
+    if args.index_command == "purge-tombstones":
+        environment = ENVIRONMENTS[args.env]
+        return indices.purge_tombstones(
+            older_than_days=args.older_than or environment.search.tombstone_retention_days,
+            late_event_days=environment.queue.late_event_days)
     return {"init": indices.init, "migrate": indices.migrate,
             "rollback": indices.rollback}[args.index_command]()
 

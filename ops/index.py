@@ -82,12 +82,14 @@ class Indices:
     """The versioned indices of one base name on one domain."""
 
     def __init__(self, search: Search, base: str, console: Console, *, shards: int = 1,
-                 replicas: int = 0, settle: float = 30.0) -> None:
+                 replicas: int = 0, settle: float = 30.0,
+                 user_dictionary_package_id: str | None = None) -> None:
         self.search = search
         self.base = base
         self.console = console
         self.shards = shards
         self.replicas = replicas
+        self.user_dictionary_package_id = user_dictionary_package_id
         self.settle = settle
 
     # -- reading -----------------------------------------------------------------------------
@@ -340,10 +342,57 @@ class Indices:
             "repair stale documents.")
         return 0
 
+    def purge_tombstones(self, *, older_than_days: int, late_event_days: int) -> int:
+        """Delete the tombstones (docs/deletes.md) of files removed more than `older_than_days`
+        ago, from every versioned index (one kept for rollback too, so that a rollback does not
+        bring back what was purged here). `late_event_days` is how late an event can still
+        arrive (queue + DLQ retention): a younger tombstone may still have to stop a late
+        create event, so a shorter age is refused."""
+        if older_than_days <= late_event_days:
+            raise OpsError(f"--older-than {older_than_days} days is too short: an S3 event can "
+                           f"still arrive {late_event_days} days after it was sent (queue + DLQ "
+                           "retention), and a late create event needs the removal's tombstone "
+                           "(docs/deletes.md); nothing was deleted")
+        state = self.state()
+        cutoff = datetime.datetime.now(datetime.UTC) - datetime.timedelta(days=older_than_days)
+        # last_modified_ms of a tombstone is the removal's time (its event's eventTime).
+        query = {"bool": {"filter": [
+            {"term": {"deleted": True}},
+            {"range": {"last_modified_ms": {"lt": int(cutoff.timestamp() * 1000)}}}]}}
+        found = {v.name: self.search.request("POST", f"/{urllib.parse.quote(v.name)}/_count",
+                                             {"query": query})["count"]
+                 for _, v in sorted(state.versions.items())}
+        total = sum(found.values())
+        where = ", ".join(f"{name} {count}" for name, count in found.items()) or "no index"
+        if not total:
+            self.console.say(f"no tombstone of a file removed before {cutoff:%Y-%m-%d %H:%M} UTC "
+                             f"({where}): nothing to do")
+            return 0
+        self.console.confirm(
+            f"index purge-tombstones in {self.console.env}: delete {total} tombstones of files "
+            f"removed before {cutoff:%Y-%m-%d %H:%M} UTC ({older_than_days} days ago): {where}")
+        deleted = conflicts = 0
+        for name, count in found.items():
+            if not count:
+                continue
+            # conflicts=proceed: a tombstone replaced by a new upload after the search has a
+            # newer version; the delete skips it (a conflict) instead of removing the upload.
+            result = self._run_task(f"/{urllib.parse.quote(name)}/_delete_by_query"
+                                    "?conflicts=proceed", {"query": query},
+                                    f"delete-by-query on {name}")
+            deleted += result.get("deleted", 0)
+            conflicts += result.get("version_conflicts", 0)
+        self.console.say(f"deleted {deleted} tombstones"
+                         + (f"; {conflicts} changed meanwhile (a new upload) and were kept"
+                            if conflicts else ""))
+        return 0
+
     # -- helpers -----------------------------------------------------------------------------
 
     def _template(self) -> dict[str, Any]:
-        return search_index.template_body(self.base, shards=self.shards, replicas=self.replicas)
+        return search_index.template_body(
+            self.base, shards=self.shards, replicas=self.replicas,
+            user_dictionary_package_id=self.user_dictionary_package_id)
 
     def _require_aliases(self, state: State) -> None:
         problems = state.problems()
@@ -366,22 +415,28 @@ class Indices:
                                    {"query": {"match_all": {}}})["count"]
 
     def _reindex(self, body: dict[str, Any]) -> dict[str, Any]:
-        """Run a reindex as a task and wait for it (a large copy outlasts any HTTP timeout).
-        Returns its response with `started` (when it was sent); OpsError on any failure."""
+        return self._run_task("/_reindex", body, f"reindex {body['source']['index']} -> "
+                                                 f"{body['dest']['index']}")
+
+    def _run_task(self, path: str, body: dict[str, Any], what: str) -> dict[str, Any]:
+        """Run a reindex or delete-by-query as a task and wait for it (a large one outlasts any
+        HTTP timeout). Returns its response with `started` (when it was sent); OpsError on any
+        failure."""
         started = datetime.datetime.now(datetime.UTC)
-        task = self.search.request("POST", "/_reindex?wait_for_completion=false", body)["task"]
+        separator = "&" if "?" in path else "?"
+        task = self.search.request("POST", f"{path}{separator}wait_for_completion=false",
+                                   body)["task"]
         while True:
             answer = self.search.request("GET", f"/_tasks/{urllib.parse.quote(task)}")
             if answer.get("completed"):
                 break
             time.sleep(POLL_SECONDS)
         if "error" in answer:
-            raise OpsError(f"reindex {body['source']['index']} -> {body['dest']['index']} "
-                           f"failed: {explain(answer)}")
+            raise OpsError(f"{what} failed: {explain(answer)}")
         response = answer.get("response", {})
         if response.get("failures"):
-            raise OpsError(f"reindex {body['source']['index']} -> {body['dest']['index']} "
-                           f"failed: {explain({'error': response['failures'][0].get('cause')})}")
+            raise OpsError(f"{what} failed: "
+                           f"{explain({'error': response['failures'][0].get('cause')})}")
         return {**response, "started": started}
 
 

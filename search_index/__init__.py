@@ -49,14 +49,60 @@ def version_of(base: str, index: str) -> int | None:
     return int(match.group(1)) if match else None
 
 
-def template_body(base: str, *, shards: int, replicas: int) -> dict[str, Any]:
+# The Kuromoji tokenizer that a user dictionary (config: search.user_dictionary_package_id)
+# applies to; and where Amazon OpenSearch Service puts an associated TXT-DICTIONARY package.
+USER_DICTIONARY_TOKENIZER = "ja_kuromoji"
+USER_DICTIONARY_FILE = Path(__file__).resolve().parent / "user_dictionary.txt"
+
+
+def user_dictionary_path(package_id: str) -> str:
+    """`analyzers/F123456789`: the package's ReferencePath on the domain's nodes."""
+    return f"analyzers/{package_id}"
+
+
+def user_dictionary_problems(text: str) -> list[str]:
+    """What Kuromoji would refuse in a user dictionary, one message per bad line (`line N:`).
+
+    Lines are `surface,segmentation,readings,part-of-speech`; `#` starts a comment line. The
+    segmentation's space-separated parts must join to the surface, with one reading per part,
+    and a surface may appear once."""
+    problems, seen = [], {}
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        fields = line.split(",")
+        if len(fields) != 4 or not all(f.strip() for f in fields):
+            problems.append(f"line {number}: {line!r} must have 4 fields: "
+                            "surface,segmentation,readings,part-of-speech")
+            continue
+        surface, segmentation, readings, _ = (f.strip() for f in fields)
+        parts, sounds = segmentation.split(), readings.split()
+        if "".join(parts) != surface:
+            problems.append(f"line {number}: the segmentation {segmentation!r} does not join "
+                            f"to the surface {surface!r}")
+        if len(parts) != len(sounds):
+            problems.append(f"line {number}: {len(parts)} segments but {len(sounds)} readings")
+        if surface in seen:
+            problems.append(f"line {number}: {surface!r} is already on line {seen[surface]}")
+        seen.setdefault(surface, number)
+    return problems
+
+
+def template_body(base: str, *, shards: int, replicas: int,
+                  user_dictionary_package_id: str | None = None) -> dict[str, Any]:
     """The composable index template every versioned index is created from.
 
     Aliases are not part of it: they are moved one index at a time, never given to every new
     index (a template alias would make a half-filled migration index visible to searches).
+    With a user dictionary package, the Kuromoji tokenizer reads it from the package's path
+    instead of the (empty) inline rules: Kuromoji refuses both at once.
     """
     spec = definition()
     settings = copy.deepcopy(spec["settings"])
+    if user_dictionary_package_id is not None:
+        tokenizer = settings["analysis"]["tokenizer"][USER_DICTIONARY_TOKENIZER]
+        tokenizer.pop("user_dictionary_rules", None)
+        tokenizer["user_dictionary"] = user_dictionary_path(user_dictionary_package_id)
     settings.setdefault("index", {}).update(
         {"number_of_shards": shards, "number_of_replicas": replicas})
     mappings = copy.deepcopy(spec["mappings"])
@@ -75,7 +121,8 @@ def first_index_body(base: str) -> dict[str, Any]:
                         write_alias(base): {"is_write_index": True}}}
 
 
-def bootstrap_requests(base: str, *, shards: int, replicas: int) -> list[dict[str, Any]]:
+def bootstrap_requests(base: str, *, shards: int, replicas: int,
+                       user_dictionary_package_id: str | None = None) -> list[dict[str, Any]]:
     """What a deploy sends (in order; each idempotent):
 
     1. PUT the index template (a changed mapping reaches only indices created after it, which is
@@ -86,7 +133,8 @@ def bootstrap_requests(base: str, *, shards: int, replicas: int) -> list[dict[st
     first = versioned_name(base, mapping_version())
     return [
         {"method": "PUT", "path": f"/_index_template/{base}",
-         "body": template_body(base, shards=shards, replicas=replicas)},
+         "body": template_body(base, shards=shards, replicas=replicas,
+                               user_dictionary_package_id=user_dictionary_package_id)},
         {"method": "PUT", "path": f"/{first}", "body": first_index_body(base),
          "unless_exists": f"/_alias/{read_alias(base)}"},
     ]

@@ -58,7 +58,7 @@ class IngestionStage(Stage):
             access_policies=[self.stateful.worker_access.policy, self.search.writer_access.policy],
             search_endpoint_url=self.search.domain.endpoint_url,
             notification_topic=topics.warning,
-            search_admin_role=self.search.domain.admin_role,
+            search_admin_role=self.search.domain.deploy_role,
             search_settings_security_group=network.search_settings_security_group,
             **named("fleet", "worker Auto Scaling group"),
         )

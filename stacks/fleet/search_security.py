@@ -4,6 +4,9 @@ The domain's master user is an IAM role (created with the domain). At deploy tim
 resource, running as that role inside the VPC, defines a role that may only write and read
 the one index, maps the worker role to it, and turns audit logging on. The requests it sends
 are in the template (`Requests`, a JSON string), so a review of the template is a review of the settings.
+The same resource creates the index template, the first versioned index and its aliases; on a
+domain without fine-grained access control (dev) that is all it sends, as a role whose IAM
+policy allows only those requests.
 """
 
 from __future__ import annotations
@@ -31,10 +34,17 @@ def index_writer_role_name(index_name: str) -> str:
 
 
 def security_requests(*, index_name: str, worker_role_arn: str, index_shards: int = 1,
-                      index_replicas: int = 0) -> list[dict]:
+                      index_replicas: int = 0, security_plugin: bool = True,
+                      user_dictionary_package_id: str | None = None) -> list[dict]:
     """The requests the custom resource sends, in order (each one idempotent): the worker's
     role and mapping, audit logging, then the index template and the first versioned index with
-    its aliases (search_index.bootstrap_requests; skipped once the read alias exists)."""
+    its aliases (search_index.bootstrap_requests; skipped once the read alias exists). Without
+    the security plugin (a domain without fine-grained access control: dev) only the latter."""
+    bootstrap = search_index.bootstrap_requests(
+        index_name, shards=index_shards, replicas=index_replicas,
+        user_dictionary_package_id=user_dictionary_package_id)
+    if not security_plugin:
+        return bootstrap
     role = index_writer_role_name(index_name)
     write_alias = search_index.write_alias(index_name)
     return [
@@ -63,19 +73,20 @@ def security_requests(*, index_name: str, worker_role_arn: str, index_shards: in
         {"method": "PATCH", "path": f"{SECURITY_API}/audit", "body": [
             {"op": "add", "path": "/config/enabled", "value": True},
         ]},
-        *search_index.bootstrap_requests(index_name, shards=index_shards,
-                                         replicas=index_replicas),
+        *bootstrap,
     ]
 
 
 class SearchSecuritySettings(Construct):
-    """Applies `security_requests` at deploy time, as the domain's master role."""
+    """Applies `security_requests` at deploy time, as the domain's master role (without
+    fine-grained access control: as a role allowed only the index bootstrap, through IAM)."""
 
     def __init__(
         self, scope: Construct, construct_id: str, *, endpoint_url: str, admin_role: iam.IRole,
         worker_role: iam.IRole, index_name: str, vpc: ec2.IVpc, subnets: ec2.SubnetSelection,
         security_group: ec2.ISecurityGroup, log_retention_days: int, log_key: kms.IKey | None,
-        index_shards: int = 1, index_replicas: int = 0,
+        index_shards: int = 1, index_replicas: int = 0, security_plugin: bool = True,
+        user_dictionary_package_id: str | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
 
@@ -95,8 +106,9 @@ class SearchSecuritySettings(Construct):
             vpc=vpc, vpc_subnets=subnets, security_groups=[security_group],
             timeout=HANDLER_TIMEOUT,
             log_group=log_group("HandlerLogs"),
-            description="Deploy-time: OpenSearch index-writer role, its mapping, audit logging, "
-                        "index template, first index and aliases",
+            description=("Deploy-time: OpenSearch index-writer role, its mapping, audit logging, "
+                         "index template, first index and aliases" if security_plugin else
+                         "Deploy-time: OpenSearch index template, first index and aliases"),
         )
         # A new id, not "Resource": CloudFormation refuses to change a custom resource's
         # ServiceToken (it was the provider framework's), so this is a new resource; the old
@@ -112,6 +124,8 @@ class SearchSecuritySettings(Construct):
                 # One JSON string: CloudFormation would turn every scalar (true) into a string.
                 "Requests": Stack.of(self).to_json_string(security_requests(
                     index_name=index_name, worker_role_arn=worker_role.role_arn,
-                    index_shards=index_shards, index_replicas=index_replicas)),
+                    index_shards=index_shards, index_replicas=index_replicas,
+                    security_plugin=security_plugin,
+                    user_dictionary_package_id=user_dictionary_package_id)),
             },
         )

@@ -61,7 +61,8 @@ class FleetStack(Stack):
                 queue=main_queue, alarm_name=f"{config.name_prefix}-{SCALE_FROM_ZERO}",
                 environment=config.name)
         # Inside OpenSearch, map this fleet's role to the index-writer role before any
-        # instance starts (with fine-grained access control an unmapped role is refused).
+        # instance starts (with fine-grained access control an unmapped role is refused), and
+        # create the index and its aliases (every environment: the worker never creates them).
         if search_admin_role is not None and search_settings_security_group is not None:
             self.search_settings = SearchSecuritySettings(
                 self, "SearchSecuritySettings", endpoint_url=search_endpoint_url,
@@ -69,6 +70,8 @@ class FleetStack(Stack):
                 index_name=config.search.index_name, vpc=vpc, subnets=subnets,
                 index_shards=config.search.index_shards,
                 index_replicas=config.search.index_replicas,
+                security_plugin=config.search.configures_security_plugin,
+                user_dictionary_package_id=config.search.user_dictionary_package_id,
                 security_group=search_settings_security_group,
                 log_retention_days=config.log_retention_days, log_key=log_key,
             )

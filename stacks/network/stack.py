@@ -29,7 +29,7 @@ class NetworkStack(Stack):
             removal_policy=removal_policy(config.removal_policy),
             log_key=log_key_for(self, enabled=config.customer_managed_log_key,
                                 removal_policy=removal_policy(config.removal_policy)),
-            search_settings_function=config.search.configures_security_plugin,
+            search_settings_function=not config.search.imported,
         )
 
     @property

@@ -10,6 +10,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_opensearchservice as opensearch
 from constructs import Construct
 
+import search_index
 from checks.nag import acknowledge, wildcard_resource_finding
 from config import SearchConfig
 from contract.names import NAME_PREFIX, SEARCH
@@ -73,6 +74,11 @@ class SearchDomain(Construct):
         # control: an IAM role that the configured administrators' role may assume, and that
         # the deploy-time security settings (SearchSecuritySettings) run as.
         self.admin_role: iam.Role | None = None
+        # The role the deploy-time settings function (SearchSecuritySettings) runs as: the
+        # master role with fine-grained access control; without it (dev) IAM alone decides, and
+        # a role that may only put the index template and create the first index suffices.
+        # None for an imported domain: this app does not configure it.
+        self.deploy_role: iam.Role | None = None
 
         if settings.imported:
             self.domain = opensearch.Domain.from_domain_attributes(
@@ -172,6 +178,7 @@ class SearchDomain(Construct):
         self.endpoint_url = f"https://{self.domain.domain_endpoint}"
         if self.admin_role:
             self._grant_admin_http_access(self.admin_role)
+        self.deploy_role = self.admin_role or self._index_bootstrap_role(settings.index_name)
 
         if self.admin_role:
             acknowledge(
@@ -257,6 +264,33 @@ class SearchDomain(Construct):
                 },
             )],
         )
+
+    def _index_bootstrap_role(self, base: str) -> iam.Role:
+        """What search_index.bootstrap_requests sends, and nothing else: GET the read alias,
+        PUT the template, PUT the first versioned index."""
+        role = iam.Role(
+            self, "IndexBootstrapRole", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description="Deploy-time: puts the file index's template and creates its first "
+                        "index and aliases (domain without fine-grained access control)",
+            managed_policies=[iam.ManagedPolicy.from_aws_managed_policy_name(
+                f"service-role/{name}") for name in _LAMBDA_IN_VPC_POLICIES],
+        )
+        arn = self.domain.domain_arn
+        first = search_index.versioned_name(base, search_index.mapping_version())
+        role.add_to_policy(iam.PolicyStatement(
+            sid="BootstrapTheFileIndex", actions=["es:ESHttpGet", "es:ESHttpPut"],
+            resources=[f"{arn}/_alias/{search_index.read_alias(base)}",
+                       f"{arn}/_index_template/{base}", f"{arn}/{first}"],
+        ))
+        for name in _LAMBDA_IN_VPC_POLICIES:
+            acknowledge(
+                role, f"AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/"
+                      f"service-role/{name}]",
+                "The deploy-time index bootstrap function runs in the VPC (the domain is "
+                "VPC-only): Lambda's standard policies for its log stream and network interfaces, "
+                "which have no resource scope.",
+            )
+        return role
 
     def _grant_admin_http_access(self, role: iam.Role) -> None:
         """The domain has no resource policy: the master role needs an identity policy too."""

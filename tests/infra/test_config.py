@@ -267,3 +267,18 @@ def test_synthesis_refuses_a_bad_log_policy_setup(monkeypatch):
 def test_a_log_policy_owner_must_look_like_an_environment_name():
     with pytest.raises(ConfigError, match=r"dev\.search\.log_policy_owner = 'Dev-1': must be None or "):
         placed("dev", owner="Dev-1")
+def test_tombstones_must_outlive_every_late_create_event():
+    """A create event older than a removal can arrive until SQS drops it (main retention, then
+    the DLQ's): a tombstone purged earlier would let it bring the deleted file back."""
+    with pytest.raises(ConfigError) as error:
+        EnvironmentConfig(name="x", search=SearchConfig(tombstone_retention_days=18))
+    assert ("x.search.tombstone_retention_days = 18: must be longer than queue.retention_days + "
+            "queue.dlq_retention_days (4 + 14 days)") in str(error.value)
+    with pytest.raises(ConfigError, match=r"x\.search\.tombstone_retention_days = 0: must be at "
+                                          r"least 1"):
+        EnvironmentConfig(name="x", search=SearchConfig(tombstone_retention_days=0))
+    EnvironmentConfig(name="x", search=SearchConfig(tombstone_retention_days=19,
+                                                    fine_grained_access_control=False))
+    for config in ENVIRONMENTS.values():
+        assert config.search.tombstone_retention_days > (config.queue.retention_days
+                                                         + config.queue.dlq_retention_days)

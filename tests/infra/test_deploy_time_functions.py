@@ -16,7 +16,8 @@ AUTO_DELETE = "Stateful/Custom::S3AutoDeleteObjectsCustomResourceProvider/Handle
 SECURITY_HANDLER = "Fleet/SearchSecuritySettings/Handler/Resource"
 
 EXPECTED_FUNCTIONS = {
-    "dev": {NOTIFICATIONS, DEFAULT_SG, AUTO_DELETE},
+    # dev's SearchSecuritySettings only creates the index template, index and aliases (IAM).
+    "dev": {NOTIFICATIONS, DEFAULT_SG, AUTO_DELETE, SECURITY_HANDLER},
     "staging": {NOTIFICATIONS, DEFAULT_SG, SECURITY_HANDLER},
     "prod": {NOTIFICATIONS, DEFAULT_SG, SECURITY_HANDLER},
 }

@@ -254,10 +254,33 @@ def security_settings(synthesized, env: str) -> tuple[str, dict, list[dict]]:
     return logical_id, resource, json.loads(text)
 
 
+def test_without_fine_grained_access_control_the_deploy_creates_only_the_index(synthesized):
+    """dev: no security-plugin call (the plugin is off), but the template, the first index and
+    both aliases are created at deploy time, as in staging and prod, through IAM alone."""
+    assert not ENVIRONMENTS["dev"].search.fine_grained_access_control
+    _, resource = fleet_resource(synthesized, "dev", "Custom::OpenSearchSecurity")
+    requests = json.loads(resource["Properties"]["Requests"])
+    index = ENVIRONMENTS["dev"].search.index_name
+    assert [(r["method"], r["path"]) for r in requests] == [
+        ("PUT", f"/_index_template/{index}"), ("PUT", f"/{index}-v1")]
+    assert requests[1]["unless_exists"] == f"/_alias/{index}"
+    assert requests[1]["body"]["aliases"] == {index: {}, f"{index}-write": {"is_write_index": True}}
+    # The role it runs as may send exactly these requests, nothing else.
+    search = synthesized.templates["dev"]["Search"]
+    (role_id,) = [i for i in resources_of_type(search, "AWS::IAM::Role")
+                  if i.startswith("SearchIndexBootstrapRole")]
+    (policy,) = [p["Properties"]["PolicyDocument"] for p in
+                 resources_of_type(search, "AWS::IAM::Policy").values()
+                 if p["Properties"]["Roles"] == [{"Ref": role_id}]]
+    (statement,) = policy["Statement"]
+    assert statement["Action"] == ["es:ESHttpGet", "es:ESHttpPut"]
+    paths = sorted(r["Fn::Join"][1][1] for r in statement["Resource"])
+    assert paths == [f"/_alias/{index}", f"/_index_template/{index}", f"/{index}-v1"]
+
+
 def test_worker_role_is_mapped_to_a_role_that_writes_only_its_index(synthesized, env):
     if not ENVIRONMENTS[env].search.fine_grained_access_control:
-        assert resources_of_type(synthesized.templates[env]["Fleet"], "Custom::OpenSearchSecurity") == {}
-        return
+        return  # the test above
     index = ENVIRONMENTS[env].search.index_name
     _, resource, requests = security_settings(synthesized, env)
     assert rendered(resource["Properties"]["Endpoint"]) == "https://<token>"
@@ -284,10 +307,9 @@ def test_worker_role_is_mapped_to_a_role_that_writes_only_its_index(synthesized,
 
 
 def test_security_settings_run_in_the_vpc_as_the_master_role_before_any_worker(synthesized, env):
-    if not ENVIRONMENTS[env].search.fine_grained_access_control:
-        return
+    fgac = ENVIRONMENTS[env].search.fine_grained_access_control
     template = synthesized.templates[env]["Fleet"]
-    logical_id, _, _ = security_settings(synthesized, env)
+    logical_id, _ = fleet_resource(synthesized, env, "Custom::OpenSearchSecurity")
     _, group = fleet_resource(synthesized, env, "AWS::AutoScaling::AutoScalingGroup")
     assert logical_id in group["DependsOn"]
     (handler,) = [f for f in resources_of_type(template, "AWS::Lambda::Function").values()
@@ -296,7 +318,9 @@ def test_security_settings_run_in_the_vpc_as_the_master_role_before_any_worker(s
     reference = handler["Properties"]["Role"]["Fn::GetStackOutput"]
     assert reference["StackName"] == f"file-search-{env}-search"
     search = synthesized.templates[env]["Search"]
-    assert search["Outputs"][reference["OutputName"]]["Value"] == {"Fn::GetAtt": ["SearchAdminRole39B48159", "Arn"]}
+    role = search["Outputs"][reference["OutputName"]]["Value"]["Fn::GetAtt"]
+    assert role[1] == "Arn" and role[0].startswith("SearchAdminRole" if fgac else
+                                                   "SearchIndexBootstrapRole")
     vpc = handler["Properties"]["VpcConfig"]
     (group_ref,) = vpc["SecurityGroupIds"]
     network = synthesized.templates[env]["Network"]

@@ -245,3 +245,27 @@ def test_the_old_provider_frameworks_delete_gets_the_result_back(credentials):
     CloudFormation itself: its last call, the old resource's Delete, needs the result."""
     result = respond.handler(cloudformation_event("Delete", "https://unused", "..."), LambdaContext())
     assert result == {"PhysicalResourceId": "https://unused/_plugins/_security"}
+def test_without_the_security_plugin_the_handler_creates_the_index_and_aliases_on_the_fake(
+        credentials):
+    """dev (no fine-grained access control): no security-plugin request; the template, v1 and
+    both aliases on an empty domain (the fake OpenSearch), and nothing moved on a redeploy."""
+    from harness.fake_opensearch import FakeOpenSearch
+
+    requests = security_requests(index_name="file-index", worker_role_arn=WORKER_ROLE,
+                                 security_plugin=False)
+    assert not any("_plugins/_security" in r["path"] for r in requests)
+    fake = FakeOpenSearch().start()
+    try:
+        properties = {"Endpoint": fake.url, "Requests": json.dumps(requests)}
+        on_event({"RequestType": "Create", "ResourceProperties": properties}, None)
+        assert set(fake.indices) == {"file-index-v1"}
+        assert {alias: set(members) for alias, members in fake.aliases.items()} == {
+            "file-index": {"file-index-v1"}, "file-index-write": {"file-index-v1"}}
+        assert "file-index" in fake.templates
+        fake.requests.clear()
+        on_event({"RequestType": "Update", "ResourceProperties": properties}, None)
+        assert set(fake.indices) == {"file-index-v1"}
+        assert [(r["method"], r["path"]) for r in fake.requests] == [
+            ("PUT", "/_index_template/file-index"), ("GET", "/_alias/file-index")]
+    finally:
+        fake.stop()

@@ -48,8 +48,14 @@ def expected_acknowledgements(env: str) -> dict[str, set[str]]:
             LAMBDA_BASIC, LAMBDA_BASIC.replace("AWSLambdaBasicExecutionRole", "AWSLambdaVPCAccessExecutionRole"),
             "AwsSolutions-IAM5[Resource::<SearchDomain62FD613E.Arn>/*]"},
     } if search.fine_grained_access_control else {}
+    # Without fine-grained access control the deploy-time function runs as a bootstrap role.
+    bootstrap = {} if search.fine_grained_access_control else {
+        "Search/Search/IndexBootstrapRole": {
+            LAMBDA_BASIC, LAMBDA_BASIC.replace("AWSLambdaBasicExecutionRole", "AWSLambdaVPCAccessExecutionRole")},
+    }
     return {
         **fgac,
+        **bootstrap,
         "Fleet/Workers/Group": {"AwsSolutions-EC26"},
         "Stateful/BucketNotificationsHandler050a0587b7544547bf325f094a3db834": {LAMBDA_BASIC},
         "Stateful/WorkerAccess/Policy": {"AwsSolutions-IAM5[Resource::<RawFilesBucket49AA96EA.Arn>/raw-files/*]"},
@@ -78,15 +84,17 @@ SECURITY_SETTINGS = {
 }
 LOG_GROUPS = ["Fleet/Workers/WorkerLogs", "Network/WorkerNetwork/FlowLogs", "Search/Search/ErrorLogs",
               "Search/Search/SlowIndexLogs", "Search/Search/SlowSearchLogs"]
-FGAC_LOG_GROUPS = ["Search/Search/AuditLogs", "Fleet/SearchSecuritySettings/HandlerLogs"]
+SETTINGS_LOG_GROUPS = ["Fleet/SearchSecuritySettings/HandlerLogs"]
+FGAC_LOG_GROUPS = ["Search/Search/AuditLogs", *SETTINGS_LOG_GROUPS]
 
 # Every Control Tower control an environment does not meet, per construct path below the stage.
 # Written out, not computed: a new exception must be added here too, so review sees it.
 EXPECTED_CONTROL_TOWER_EXCEPTIONS = {
     "dev": {
-        **CDK_HANDLERS, **BUCKETS,
+        **CDK_HANDLERS, **BUCKETS, **SECURITY_SETTINGS,
         "Stateful/Custom::S3AutoDeleteObjectsCustomResourceProvider": {"CT.LAMBDA.PR.3"},
-        **{path: {"CT.CLOUDWATCH.PR.2", "CT.CLOUDWATCH.PR.3"} for path in LOG_GROUPS},
+        **{path: {"CT.CLOUDWATCH.PR.2", "CT.CLOUDWATCH.PR.3"}
+           for path in LOG_GROUPS + SETTINGS_LOG_GROUPS},
         "Search/Search/Domain": {"CT.OPENSEARCH.PR.13", "CT.OPENSEARCH.PR.14", "CT.OPENSEARCH.PR.15"},
         "Fleet/Workers/Group": {"CT.AUTOSCALING.PR.11"},
     },

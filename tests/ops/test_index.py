@@ -263,3 +263,67 @@ def test_search_prints_best_hits_with_highlights_and_never_tombstones(index_ops,
     assert code == 1 and out.startswith("0 of 0 hits"), out
     code, out = index_ops("search", "  ")
     assert code == 2 and out.strip() == "error: search words must not be empty", out
+
+
+def days_ago_ms(days: float) -> int:
+    moment = datetime.datetime.now(datetime.UTC) - datetime.timedelta(days=days)
+    return int(moment.timestamp() * 1000)
+
+
+def test_purge_tombstones_deletes_only_old_ones_in_every_version(index_ops, search):
+    """Tombstones older than the environment's tombstone_retention_days (30) go, from the live
+    index and from the one kept for rollback; younger ones (a late create event may still
+    need them), live documents and a new upload over an old tombstone stay."""
+    client = writer(search)
+    put(client, "live", {"key": "raw-files/live.txt", "etag": "1",
+                         "last_modified_ms": days_ago_ms(400)})
+    put(client, "old-1", {"key": "raw-files/old-1.txt", "deleted": True,
+                          "last_modified_ms": days_ago_ms(45)})
+    put(client, "old-2", {"key": "raw-files/old-2.txt", "deleted": True,
+                          "last_modified_ms": days_ago_ms(31)})
+    put(client, "young", {"key": "raw-files/young.txt", "deleted": True,
+                          "last_modified_ms": days_ago_ms(29)})
+    put(client, "back", {"key": "raw-files/back.txt", "deleted": True,
+                         "last_modified_ms": days_ago_ms(60)})
+    code, out = index_ops("index", "migrate", "--settle", "0", "--yes")
+    assert code == 0, out
+    put(client, "back", {"key": "raw-files/back.txt", "etag": "2",  # uploaded again
+                         "last_modified_ms": days_ago_ms(1)})
+
+    code, out = index_ops("index", "purge-tombstones", typed="dev\n")
+    assert code == 0, out
+    assert "delete 5 tombstones of files removed before" in out  # v1: 3, v2: old-1, old-2
+    assert "(30 days ago): file-index-v1 3, file-index-v2 2" in out, out
+    assert "deleted 5 tombstones" in out
+    # v1 (kept for rollback) still had "back" as an old tombstone; v2 has the new upload.
+    assert set(search.indices["file-index-v1"]) == {"live", "young"}
+    assert set(search.indices["file-index-v2"]) == {"live", "young", "back"}
+    assert search.indices["file-index-v2"]["back"]["source"]["etag"] == "2"
+    deletes = [r["path"] for r in search.requests if "_delete_by_query" in r["path"]]
+    assert len(deletes) == 2 and all("conflicts=proceed" in p for p in deletes), deletes
+
+    code, out = index_ops("index", "purge-tombstones", "--older-than", "20", "--yes")
+    assert code == 0 and "deleted 2 tombstones" in out, out  # "young" (29 days) in v1 and v2
+    code, out = index_ops("index", "purge-tombstones", "--yes")
+    assert code == 0 and "nothing to do" in out, out
+
+
+@pytest.mark.parametrize("days", ["18", "5"])
+def test_purge_tombstones_refuses_an_age_a_late_event_can_still_reach(index_ops, search, days):
+    client = writer(search)
+    put(client, "gone", {"key": "raw-files/gone.txt", "deleted": True,
+                         "last_modified_ms": days_ago_ms(19)})
+    code, out = index_ops("index", "purge-tombstones", "--older-than", days, "--yes")
+    assert code == 2, out
+    assert out.startswith(f"error: --older-than {days} days is too short: an S3 event can still "
+                          "arrive 18 days after it was sent"), out
+    assert "gone" in search.indices["file-index-v1"]
+
+
+def test_purge_tombstones_without_confirmation_deletes_nothing(index_ops, search):
+    client = writer(search)
+    put(client, "gone", {"key": "raw-files/gone.txt", "deleted": True,
+                         "last_modified_ms": days_ago_ms(90)})
+    code, out = index_ops("index", "purge-tombstones", typed="no\n")
+    assert code == 2, out
+    assert "gone" in search.indices["file-index-v1"]

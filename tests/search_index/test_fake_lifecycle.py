@@ -102,3 +102,33 @@ def test_migration_with_uploads_running_loses_nothing_and_rolls_back():
         assert status == 200 and set(fake.docs("file-index")) == expected
     finally:
         fake.stop()
+
+
+def test_fake_delete_by_query_answers_like_opensearch():
+    """The subset `ops index purge-tombstones` uses: a query over an index or alias, as a task
+    (wait_for_completion=false) or synchronously, and OpenSearch's error for a missing index."""
+    fake = FakeOpenSearch()
+    fake.bootstrap("file-index")
+    call(fake, "PUT", "/file-index-v2")
+    lines = "".join(json.dumps(line) + "\n" for line in (
+        {"index": {"_index": "file-index-v1", "_id": "gone"}}, {"deleted": True, "key": "a"},
+        {"index": {"_index": "file-index-v1", "_id": "kept"}}, {"key": "b"},
+        {"index": {"_index": "file-index-v2", "_id": "gone"}}, {"deleted": True, "key": "a"}))
+    status, _ = fake.dispatch("POST", "/_bulk", {"Content-Type": "application/x-ndjson"},
+                              lines.encode())
+    assert status == 200
+    query = {"query": {"term": {"deleted": True}}}
+    status, answer = call(fake, "POST", "/file-index-v1,file-index-v2/_delete_by_query"
+                                        "?conflicts=proceed&wait_for_completion=false", query)
+    assert status == 200 and set(answer) == {"task"}
+    status, task = call(fake, "GET", f"/_tasks/{answer['task']}")
+    assert status == 200 and task["completed"] is True
+    assert task["task"]["action"] == "indices:data/write/delete/byquery"
+    assert (task["response"]["deleted"], task["response"]["failures"]) == (2, [])
+    assert set(fake.indices["file-index-v1"]) == {"kept"} and not fake.indices["file-index-v2"]
+    status, answer = call(fake, "POST", "/file-index/_delete_by_query", query)  # synchronous
+    assert status == 200 and (answer["total"], answer["deleted"]) == (0, 0)
+    status, answer = call(fake, "POST", "/nope/_delete_by_query", query)
+    assert status == 404 and answer["error"]["type"] == "index_not_found_exception"
+    status, answer = call(fake, "POST", "/file-index/_delete_by_query", {})
+    assert status == 400 and answer["error"]["reason"] == "Validation Failed: 1: query is missing;"
