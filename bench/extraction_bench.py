@@ -2,12 +2,14 @@
 what extraction costs (documents/s and MB/s per core, p99, peak RSS of an extraction process),
 beside `pdftotext -enc UTF-8` (poppler, C) as the reference for PDFs.
 
-    python bench/extraction_bench.py [--corpus DIR] [--real DIR] [--repeat N]
+    python bench/extraction_bench.py [--corpus DIR] [--real DIR [--real-only]] [--repeat N]
 
 --corpus: a folder with manifest.json (tools/make_samples.py; built into a temporary folder
 when not given). --real: a folder of real files without expected text: each file's reference is
-what an independent extractor reads (pdftotext for PDFs), and the share of its words that
-arrive is printed. Figures are printed, never asserted (tests/worker/test_extraction_corpus.py
+what an independent extractor reads (pdftotext for PDFs, LibreOffice for Office and
+OpenDocument, the stdlib's compat32 e-mail API for .eml, or a given expected text in
+DIR/.reference/), and the share of its words that arrive is printed (bench/holdout.py builds
+such a folder from real public files). Figures are printed, never asserted (tests/worker/test_extraction_corpus.py
 asserts the shares).
 """
 from __future__ import annotations
@@ -70,10 +72,81 @@ def pdftotext(path: Path) -> tuple[str, float]:
     return out.stdout.decode("utf-8", "replace"), time.perf_counter() - started
 
 
+# Independent references for real files: LibreOffice (its own C++ filters) for Office and
+# OpenDocument, pdftotext (poppler) for PDFs, the stdlib's older e-mail API for .eml.
+_SOFFICE_TEXT = {".docx", ".docm", ".dotx", ".doc", ".odt", ".ott", ".rtf"}
+_SOFFICE_SHEET = {".xlsx", ".xlsm", ".xltx", ".xls", ".ods", ".ots"}
+_SOFFICE_SLIDES = {".pptx", ".pptm", ".ppsx", ".potx", ".ppt", ".odp", ".otp"}
+# CSV export of every sheet (token 12 = -1: one file per sheet, LibreOffice 7.2+), UTF-8.
+_CSV_ALL_SHEETS = "csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,false,false,false,-1"
+
+
+def _soffice(paths: list[Path], target: str, out: Path) -> None:
+    """Convert a batch in one LibreOffice run (starting it costs seconds). Its own profile
+    folder, so it neither needs nor touches a user's."""
+    subprocess.run(["soffice", f"-env:UserInstallation=file://{out}/profile", "--headless",
+                    "--convert-to", target, "--outdir", str(out), *map(str, paths)],
+                   capture_output=True, timeout=60 + 10 * len(paths))
+
+
+def _email_reference(path: Path) -> str:
+    import email
+    import email.policy
+    msg = email.message_from_bytes(path.read_bytes(), policy=email.policy.compat32)
+    parts = [" ".join(f"{h}" for h in (msg.get("Subject"), msg.get("From")) if h)]
+    for part in msg.walk():
+        if part.get_content_maintype() == "text":
+            payload = part.get_payload(decode=True) or b""
+            charset = part.get_content_charset() or "us-ascii"
+            try:
+                parts.append(payload.decode(charset, "replace"))
+            except LookupError:
+                parts.append(payload.decode("latin-1"))
+    return re.sub(r"<[^>]*>", " ", "\n".join(parts))
+
+
+def references(folder: Path, paths: list[Path]) -> dict[Path, tuple[str, str]]:
+    """path -> (reference text, which extractor), for the files an independent extractor
+    reads. Given references (folder/.reference/<file>.txt, the expected text) come first."""
+    out: dict[Path, tuple[str, str]] = {}
+    batches: dict[tuple[Path, str], list[Path]] = collections.defaultdict(list)
+    for path in paths:
+        given = folder / ".reference" / (str(path.relative_to(folder)) + ".txt")
+        suffix = path.suffix.lower()
+        if given.exists():
+            out[path] = (given.read_text(encoding="utf-8"), "given")
+        elif suffix == ".pdf" and shutil.which("pdftotext"):
+            out[path] = (pdftotext(path)[0], "pdftotext")
+        elif suffix == ".eml":
+            out[path] = (_email_reference(path), "email.compat32")
+        elif shutil.which("soffice"):
+            for group, target in ((_SOFFICE_TEXT, "txt:Text (encoded):UTF8"),
+                                  (_SOFFICE_SHEET, _CSV_ALL_SHEETS), (_SOFFICE_SLIDES, "pdf")):
+                if suffix in group:
+                    batches[(path.parent, target)].append(path)
+    for (_, target), batch in batches.items():
+        with tempfile.TemporaryDirectory(prefix="soffice-ref-") as tmp:
+            _soffice(batch, target, Path(tmp))
+            for path in batch:
+                made = sorted(p for p in Path(tmp).glob(path.stem + "*")
+                              if p.is_file() and p.suffix in (".txt", ".csv", ".pdf")
+                              and (p.stem == path.stem or p.stem.startswith(path.stem + "-")))
+                text = "\n".join(pdftotext(p)[0] if p.suffix == ".pdf"
+                                 else p.read_text(encoding="utf-8", errors="replace")
+                                 for p in made)
+                if made:
+                    out[path] = (text, "soffice " + target.split(":")[0])
+    return out
+
+
 def run_real(pool: ExtractorPool, folder: Path) -> list[dict[str, object]]:
-    """Real files: the reference is pdftotext for PDFs; other formats are reported by status."""
+    """Real files: each file's reference is what an independent extractor reads (references());
+    `share` is the part of its words that arrive, `exact` whether a given reference matches."""
+    paths = sorted(p for p in folder.rglob("*") if p.is_file() and p.name != "SOURCES.tsv"
+                   and ".reference" not in p.relative_to(folder).parts)
+    refs = references(folder, paths)
     rows = []
-    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+    for path in paths:
         started = time.perf_counter()
         result = pool.extract(str(path), path.name)
         seconds = time.perf_counter() - started
@@ -81,13 +154,54 @@ def run_real(pool: ExtractorPool, folder: Path) -> list[dict[str, object]]:
                                   "format": path.suffix.lower().lstrip("."),
                                   "status": result.status, "seconds": seconds,
                                   "bytes": path.stat().st_size,
-                                  "chars": len(result.content or "")}
-        if path.suffix.lower() == ".pdf" and shutil.which("pdftotext"):
-            ref, ref_seconds = pdftotext(path)
-            row["ref_seconds"] = ref_seconds
+                                  "chars": len(result.content or ""),
+                                  "encoding": result.encoding}
+        if path in refs:
+            ref, row["reference"] = refs[path]
             row["share"] = share(ref, result.content or "") if tokens(ref) else None
+            if row["reference"] == "given":
+                row["exact"] = (result.content or "").strip() == ref.strip()
+        if path.suffix.lower() == ".pdf" and shutil.which("pdftotext"):
+            row["ref_seconds"] = pdftotext(path)[1]
         rows.append(row)
     return rows
+
+
+def report_real(real: list[dict[str, object]], folder: Path) -> None:
+    print(f"\nReal files in {folder}: {len(real)}")
+    for r in real:
+        extra = f" share={r['share']:.2f} ({r['reference']})" if r.get("share") is not None else ""
+        if r.get("exact") is not None:
+            extra += f" exact={r['exact']} encoding={r['encoding']}"
+        print(f"  {r['file']}: {r['status']} {r['chars']} chars "
+              f"{r['seconds'] * 1e3:.0f} ms{extra}")
+    print("\nformat   files with text  >= 80 % of the reference's words   statuses")
+    scored = [r for r in real if r.get("share") is not None]
+    for fmt in sorted({str(r["format"]) for r in real}):
+        mine = [r for r in real if r["format"] == fmt]
+        text = [r for r in scored if r["format"] == fmt]
+        good = sum(float(r["share"]) >= 0.8 for r in text)  # type: ignore[arg-type]
+        statuses = collections.Counter(str(r["status"]) for r in mine)
+        print(f"{fmt:8} {len(text):15} {good:15} "
+              f"{' ' * 17}{', '.join(f'{k} {v}' for k, v in sorted(statuses.items()))}")
+    good = sum(float(r["share"]) >= 0.8 for r in scored)  # type: ignore[arg-type]
+    if scored:
+        print(f"Files with text (the independent extractor reads words): {len(scored)}; with "
+              f">= 80 % of its words: {good} = {good / len(scored):.1%}")
+    given = [r for r in real if r.get("exact") is not None]
+    if given:
+        print(f"Files with a given expected text (CJK encodings): "
+              f"{sum(bool(r['exact']) for r in given)}/{len(given)} exact")
+    print(f"Files: {len(real)}, one extraction each; statuses: " + ", ".join(
+        f"{k} {v}" for k, v in sorted(collections.Counter(str(r['status'])
+                                                          for r in real).items())))
+    pdf = [r for r in scored if r["format"] == "pdf"]
+    if pdf:
+        good = sum(float(r["share"]) >= 0.8 for r in pdf)  # type: ignore[arg-type]
+        ours = sum(float(r["seconds"]) for r in pdf)  # type: ignore[arg-type]
+        ref_s = sum(float(r["ref_seconds"]) for r in pdf)  # type: ignore[arg-type]
+        print(f"PDFs with >= 80 % of pdftotext's words: {good}/{len(pdf)}; time "
+              f"{ours:.2f} s vs pdftotext {ref_s:.2f} s ({ref_s / ours:.2f}x its speed)")
 
 
 def p99(values: list[float]) -> float:
@@ -100,10 +214,19 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--corpus", type=Path)
     parser.add_argument("--real", type=Path)
     parser.add_argument("--repeat", type=int, default=5, help="passes for the speed figures")
+    parser.add_argument("--real-only", action="store_true",
+                        help="only the real files of --real (no generated corpus, no speed)")
     args = parser.parse_args(argv)
+    if args.real_only and not args.real:
+        parser.error("--real-only needs --real DIR")
     pool = ExtractorPool(SandboxSettings(processes=1))
     tmp = None
     try:
+        if args.real_only:
+            report_real(run_real(pool, args.real), args.real)
+            print(f"\nPeak RSS of an extraction process: {pool.peak_rss_kb / 1024:.0f} MiB; "
+                  f"process restarts: {pool.restarts}")
+            return 0
         corpus = args.corpus
         if corpus is None:
             from tools.make_samples import build_corpus
@@ -147,19 +270,7 @@ def main(argv: list[str]) -> int:
                   f"{len(ours) / sum(ours):.1f} docs/s = "
                   f"{(len(ours) / sum(ours)) / (len(ref) / sum(ref)):.2f}x pdftotext")
         if args.real:
-            real = run_real(pool, args.real)
-            print(f"\nReal files in {args.real}: {len(real)}")
-            for r in real:
-                extra = f" share={r['share']:.2f}" if r.get("share") is not None else ""
-                print(f"  {r['file']}: {r['status']} {r['chars']} chars "
-                      f"{r['seconds'] * 1e3:.0f} ms{extra}")
-            pdf = [r for r in real if r.get("share") is not None]
-            if pdf:
-                good = sum(float(r["share"]) >= 0.8 for r in pdf)  # type: ignore[arg-type]
-                ours = sum(float(r["seconds"]) for r in pdf)  # type: ignore[arg-type]
-                ref_s = sum(float(r["ref_seconds"]) for r in pdf)  # type: ignore[arg-type]
-                print(f"PDFs with >= 80 % of pdftotext's words: {good}/{len(pdf)}; time "
-                      f"{ours:.2f} s vs pdftotext {ref_s:.2f} s ({ref_s / ours:.2f}x its speed)")
+            report_real(run_real(pool, args.real), args.real)
         print(f"\nPeak RSS of an extraction process: {pool.peak_rss_kb / 1024:.0f} MiB; "
               f"process restarts: {pool.restarts}; cores: {os.cpu_count()}")
         mean = statistics.mean(float(r["share"]) for r in rows)  # type: ignore[arg-type]
