@@ -9,8 +9,8 @@ when not given). --real: a folder of real files without expected text: each file
 what an independent extractor reads (pdftotext for PDFs, LibreOffice for Office and
 OpenDocument, the stdlib's compat32 e-mail API for .eml, or a given expected text in
 DIR/.reference/), and the share of its words that arrive is printed (bench/holdout.py builds
-such a folder from real public files). Figures are printed, never asserted (tests/worker/test_extraction_corpus.py
-asserts the shares).
+such a folder from real public files). Figures are printed, never asserted
+(tests/worker/test_extraction_corpus.py asserts the shares).
 """
 from __future__ import annotations
 
@@ -127,15 +127,18 @@ def references(folder: Path, paths: list[Path]) -> dict[Path, tuple[str, str]]:
     for (_, target), batch in batches.items():
         with tempfile.TemporaryDirectory(prefix="soffice-ref-") as tmp:
             _soffice(batch, target, Path(tmp))
-            for path in batch:
-                made = sorted(p for p in Path(tmp).glob(path.stem + "*")
-                              if p.is_file() and p.suffix in (".txt", ".csv", ".pdf")
-                              and (p.stem == path.stem or p.stem.startswith(path.stem + "-")))
-                text = "\n".join(pdftotext(p)[0] if p.suffix == ".pdf"
-                                 else p.read_text(encoding="utf-8", errors="replace")
-                                 for p in made)
-                if made:
-                    out[path] = (text, "soffice " + target.split(":")[0])
+            # Each output belongs to the source with the longest matching name (a workbook's
+            # sheets come out as <name>-<sheet>.csv).
+            made: dict[Path, list[Path]] = collections.defaultdict(list)
+            for p in sorted(Path(tmp).glob("*.*")):
+                owners = [s for s in batch if p.stem == s.stem
+                          or (p.suffix == ".csv" and p.stem.startswith(s.stem + "-"))]
+                if owners:
+                    made[max(owners, key=lambda s: len(s.stem))].append(p)
+            for path, files in made.items():
+                out[path] = ("\n".join(pdftotext(p)[0] if p.suffix == ".pdf"
+                                       else p.read_text(encoding="utf-8", errors="replace")
+                                       for p in files), "soffice " + target.split(":")[0])
     return out
 
 
