@@ -1,5 +1,7 @@
-"""OpenDocument text, spreadsheet and presentation (ODT, ODS, ODP): content.xml in order,
-meta.xml for title, author, dates and page count; the same zip/XML limits as OOXML."""
+"""OpenDocument text, spreadsheet and presentation (ODT, ODS, ODP): content.xml in order, then
+the text of the master pages in styles.xml once (headers/footers of a text document, what a
+presentation's masters show on every slide: a template's only text is often there), meta.xml
+for title, author, dates and page count; the same zip/XML limits as OOXML."""
 from __future__ import annotations
 
 from typing import Dict
@@ -13,6 +15,7 @@ from .sink import TextSink
 # a repeated cell is written at most this often.
 _MAX_REPEAT = 100
 _BLOCKS = ("p", "h")
+_PRESENTATION_CLASS = "{urn:oasis:names:tc:opendocument:xmlns:presentation:1.0}class"
 
 
 def extract_odf(path: str, limits: Limits) -> Extraction:
@@ -100,8 +103,51 @@ def extract_odf(path: str, limits: Limits) -> Extraction:
                 emit(data)
 
         parse_xml(z.chunks("content.xml"), limits, start, end, text)
+        if z.has("styles.xml"):
+            sink.add("\n")
+            _master_pages(z, limits, sink)
         out.page_count = state["pages"] or counts.get("page-count") or (
             state["tables"] or None)
         return _finish(out, sink)
     finally:
         z.close()
+
+
+def _master_pages(z: SafeZip, limits: Limits, sink: TextSink) -> None:
+    """Text in styles.xml's master pages, once per document (not per slide or page). Skipped:
+    placeholders (presentation:class: "Click to add a title", date, footer and page-number
+    fields, shown filled from each slide), the notes and handout masters, and styles."""
+    state = {"master": 0, "skip": 0, "block": 0}
+
+    def start(tag: str, attrs: Dict[str, str]) -> None:
+        name = local(tag)
+        if name == "master-page":
+            state["master"] += 1
+        elif not state["master"]:
+            return
+        elif state["skip"] or name == "notes" or _PRESENTATION_CLASS in attrs:
+            state["skip"] += 1
+        elif name in _BLOCKS:
+            state["block"] += 1
+        elif name == "tab" and state["block"]:
+            sink.add("\t")
+        elif name == "line-break" and state["block"]:
+            sink.add("\n")
+
+    def end(tag: str) -> None:
+        name = local(tag)
+        if name == "master-page":
+            state["master"] -= 1
+        elif not state["master"]:
+            return
+        elif state["skip"]:
+            state["skip"] -= 1
+        elif name in _BLOCKS:
+            state["block"] -= 1
+            sink.add("\n")
+
+    def text(data: str) -> None:
+        if state["master"] and state["block"] and not state["skip"]:
+            sink.add(data)
+
+    parse_xml(z.chunks("styles.xml"), limits, start, end, text)
