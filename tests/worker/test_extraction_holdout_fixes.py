@@ -131,3 +131,13 @@ def test_chart_titles_series_and_categories_in_a_presentation(tmp_path):
     for expected in ("Revenue", "Sales by office", "FY2025", "Tokyo", "Osaka", "Seoul"):
         assert expected in lines
     assert "2.25" not in result.content  # plotted numbers are not text
+
+
+def test_eml_without_headers_is_indexed_as_text(tmp_path):
+    # CPython's test_email msg_19: a mailing-list digest body saved without its headers.
+    path = tmp_path / "digest.eml"
+    path.write_bytes("Send Ppp mailing list submissions to\n\tppp@zzz.org\n\nRésumé\n"
+                     .encode("cp1252"))
+    result = extract_file(str(path), "digest.eml", Limits())
+    assert result.status == "ok" and result.content.startswith("Send Ppp mailing list")
+    assert "Résumé" in result.content
