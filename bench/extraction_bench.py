@@ -207,6 +207,12 @@ def report_real(real: list[dict[str, object]], folder: Path) -> None:
     print(f"Files: {len(real)}, one extraction each; statuses: " + ", ".join(
         f"{k} {v}" for k, v in sorted(collections.Counter(str(r['status'])
                                                           for r in real).items())))
+    seconds: dict[str, list[float]] = collections.defaultdict(list)
+    for r in real:
+        if r["status"] in ("ok", "truncated"):
+            seconds[str(r["format"])].append(float(r["seconds"]))  # type: ignore[arg-type]
+    for line in mix_figures(seconds):
+        print(f"Real files, {line}")
     pdf = [r for r in scored if r["format"] == "pdf"]
     if pdf:
         good = sum(float(r["share"]) >= 0.8 for r in pdf)  # type: ignore[arg-type]
@@ -214,6 +220,47 @@ def report_real(real: list[dict[str, object]], folder: Path) -> None:
         ref_s = sum(float(r["ref_seconds"]) for r in pdf)  # type: ignore[arg-type]
         print(f"PDFs with >= 80 % of pdftotext's words: {good}/{len(pdf)}; time "
               f"{ours:.2f} s vs pdftotext {ref_s:.2f} s ({ref_s / ours:.2f}x its speed)")
+
+
+# The fleet-sizing mix (issue #20): 40 % PDF, 30 % Office (Word, Excel, PowerPoint alike),
+# 30 % text.
+MIX = (("pdf", 0.4, ("pdf",)), ("office", 0.3, ("docx", "xlsx", "pptx")), ("text", 0.3, ("txt",)))
+
+
+def worker_cpu_ms_per_msg() -> tuple[float, str] | None:
+    """The worker process's own CPU per message (SQS, S3, index; no extraction), measured by
+    `make bench-aws-profile` into BENCH_RESULTS.json."""
+    try:
+        profile = json.loads((REPO / "BENCH_RESULTS.json").read_text())["aws_profile"]
+        return (float(profile["worker_cpu_ms_per_msg"]),
+                f"BENCH_RESULTS.json aws_profile, {profile['details'].get('measured_at', '?')}")
+    except (OSError, KeyError, ValueError):
+        return None
+
+
+def mix_figures(seconds: dict[str, list[float]], vcpus: int = 2) -> list[str]:
+    """Messages per second of one instance for the MIX: extraction runs in one sandboxed
+    process per vCPU, the worker process needs its own CPU per message, so a CPU-bound instance
+    does vcpus / (extraction + worker) seconds of CPU per message."""
+    parts = []
+    total = 0.0
+    for name, weight, formats in MIX:
+        got = [statistics.mean(seconds[f]) for f in formats if seconds.get(f)]
+        if not got:
+            return [f"mix: no {name} files measured"]
+        mean = statistics.mean(got)
+        total += weight * mean
+        parts.append(f"{name} {mean * 1e3:.1f} ms")
+    lines = [f"mix 40 % PDF / 30 % Office / 30 % text: {total * 1e3:.1f} ms per document in one "
+             f"extraction process ({', '.join(parts)}) = {1 / total:.0f} documents/s per core"]
+    worker = worker_cpu_ms_per_msg()
+    if worker is not None:
+        per_msg = total + worker[0] / 1e3
+        limit = ("extraction CPU" if total > worker[0] / 1e3 else "the worker process's CPU")
+        lines.append(f"one {vcpus}-vCPU instance: {vcpus / per_msg:.0f} msg/s when CPU-bound "
+                     f"({vcpus} / ({total * 1e3:.1f} ms extraction + {worker[0]:.1f} ms worker "
+                     f"CPU per message, {worker[1]})); limited by {limit}")
+    return lines
 
 
 def p99(values: list[float]) -> float:
@@ -274,6 +321,8 @@ def main(argv: list[str]) -> int:
                             "mb_per_s": sizes[fmt] / total / 1e6, "p99_ms": p99(times[fmt]) * 1e3}
             print(f"{fmt:8} {summary[fmt]['docs_per_s']:8.1f} {summary[fmt]['mb_per_s']:7.2f} "
                   f"{summary[fmt]['p99_ms']:7.1f}")
+        for line in mix_figures(times):
+            print(line)
         if shutil.which("pdftotext"):
             pdfs = [corpus / str(r["file"]) for r in rows if r["format"] == "pdf"]
             ref = [pdftotext(p)[1] for _ in range(args.repeat) for p in pdfs]
