@@ -141,3 +141,14 @@ def test_eml_without_headers_is_indexed_as_text(tmp_path):
     result = extract_file(str(path), "digest.eml", Limits())
     assert result.status == "ok" and result.content.startswith("Send Ppp mailing list")
     assert "Résumé" in result.content
+
+
+def test_xlsx_with_windows_separators_in_part_names(tmp_path):
+    # Apache POI's 49609 test file: xl\workbook.xml, xl\sharedstrings.xml, ...
+    path = tmp_path / "poi.xlsx"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in _XLSX_PARTS.items():
+            z.writestr(name.replace("/", "\\").lower(), data)
+    result = extract_file(str(path), "poi.xlsx", Limits())
+    assert result.status == "ok", result.error
+    assert result.content.startswith("Stock\nОстатки на складе\t2014-12-25")
