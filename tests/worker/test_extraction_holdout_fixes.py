@@ -152,3 +152,21 @@ def test_xlsx_with_windows_separators_in_part_names(tmp_path):
     result = extract_file(str(path), "poi.xlsx", Limits())
     assert result.status == "ok", result.error
     assert result.content.startswith("Stock\nОстатки на складе\t2014-12-25")
+
+
+def test_encodings_cpythons_test_files_showed_missing():
+    from ingest_worker.extraction import textenc
+
+    korean = "회의록: 다음 주 월요일까지 보고서를 제출해 주세요.\n"
+    assert textenc.decode(korean.encode("johab")) == (korean, "johab")
+    chinese = "会议记录：请在下周一之前提交报告。\n"
+    assert textenc.decode(chinese.encode("hz")) == (chinese, "hz")
+    assert textenc.decode(b"plain ASCII with a ~{ tilde brace ~} in it\n")[1] == "ascii"
+    # A KS X 1001:1998 make-up sequence (a syllable outside the 2,350 precomposed ones).
+    makeup = korean.encode("euc_kr") + b"\xa4\xd4\xa4\xb8\xa4\xd0\xa4\xd4\n"
+    assert textenc.decode(makeup) == (makeup.decode("euc_kr"), "euc_kr")
+    # CPython's Lib/test/cjkencodings/big5hkscs.txt: only Big5-HKSCS extension characters
+    # (rare: every reading scores below zero) in bytes cp1252 leaves undefined, so not Western
+    # text. (A shorter sample of such characters alone can read better as GB18030.)
+    hkscs = b"\x88E\x88\\\x8as\x8b\xda\x8d\xd8\n\x88f\x88b\x88\xa7 \x88\xa7\x88\xa3\n"
+    assert textenc.decode(hkscs) == (hkscs.decode("big5hkscs"), "big5hkscs")
