@@ -28,7 +28,7 @@ def _constants() -> dict[str, object]:
                 and isinstance(node.targets[0], ast.Name):
             try:
                 names[node.targets[0].id] = ast.literal_eval(node.value)
-            except ValueError:
+            except (ValueError, TypeError, SyntaxError):  # not a literal (KINDS, ...)
                 if isinstance(node.value, ast.Tuple):  # STATUSES: a tuple of the names above
                     names[node.targets[0].id] = tuple(
                         names.get(e.id) for e in node.value.elts if isinstance(e, ast.Name))

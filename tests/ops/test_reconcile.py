@@ -218,3 +218,12 @@ def test_throttle_keeps_the_rate_and_waits_for_the_backlog():
     backlog[0] = 80
     throttle.before_send(10)  # 80 queued (55 after the rate's 1 s): two polls to fall below 30
     assert throttle.waited_backlog == 10 and backlog[0] < 30
+
+
+def test_reextract_reads_the_workers_version_and_statuses_from_its_source():
+    from ingest_worker.extraction import EXTRACTOR_VERSION, STATUSES
+
+    from ops.reextract import older, statuses
+    assert CURRENT == EXTRACTOR_VERSION and statuses() == STATUSES
+    assert older(None, "3") and older("2", "3") and not older("3", "3")
+    assert not older("10", "9")  # numbers compare as numbers, not as strings
