@@ -23,6 +23,7 @@ sys.path[:0] = [str(REPO), str(REPO / "worker_asset")]
 
 from ingest_worker.plan import doc_id  # noqa: E402
 
+from bench.contenders import vm_hwm_kb  # noqa: E402
 from harness.fake_opensearch import FakeOpenSearch  # noqa: E402
 from harness.local_aws import FAKE_CREDS, INDEX, Aws, wait_for  # noqa: E402
 from harness.moto import start_moto_server  # noqa: E402
@@ -54,6 +55,12 @@ def main(argv: list[str]) -> int:
             wait_for(lambda: aws.depth() == 0, timeout=args.timeout, interval=1,
                      what="the main queue drained")
             seconds = time.monotonic() - started
+            pid = worker.proc.pid
+            # The extraction processes, whichever of the worker's threads started them.
+            children = [c for task in Path(f"/proc/{pid}/task").iterdir()
+                        for c in (task / "children").read_text().split()]
+            rss_worker = vm_hwm_kb(pid) / 1024
+            rss_children = max((vm_hwm_kb(int(c)) for c in children), default=0) / 1024
             worker.proc.send_signal(signal.SIGTERM)
             code = worker.proc.wait(60)
             docs = fake.docs(INDEX)
@@ -66,6 +73,8 @@ def main(argv: list[str]) -> int:
             extra = len(docs) - sum(per_file.values())
             print(f"{len(files)} files uploaded; drained in {seconds:.0f} s; worker exit code "
                   f"{code}; DLQ {dlq}; documents {len(docs)} ({extra} not of these files)")
+            print(f"peak RSS: worker process {rss_worker:.0f} MiB, largest of its "
+                  f"{len(children)} extraction processes {rss_children:.0f} MiB")
             print("documents per file: " + ", ".join(f"{n} doc: {c} files"
                                                      for n, c in sorted(per_file.items())))
             print("extraction statuses: " + ", ".join(f"{k} {v}" for k, v in
