@@ -170,3 +170,29 @@ def test_encodings_cpythons_test_files_showed_missing():
     # text. (A shorter sample of such characters alone can read better as GB18030.)
     hkscs = b"\x88E\x88\\\x8as\x8b\xda\x8d\xd8\n\x88f\x88b\x88\xa7 \x88\xa7\x88\xa3\n"
     assert textenc.decode(hkscs) == (hkscs.decode("big5hkscs"), "big5hkscs")
+
+
+def test_embedded_objects_are_read_in_place_once(tmp_path):
+    # odfpy's emb_spreadsheet.odp: a spreadsheet object inside a slide.
+    sheet = ('<office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:'
+             'office:1.0" xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
+             'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0"><office:body>'
+             '<office:spreadsheet><table:table table:name="Hidden"><table:table-row>'
+             "<table:table-cell><text:p>Tokyo</text:p></table:table-cell><table:table-cell>"
+             "<text:p>42</text:p></table:table-cell></table:table-row></table:table>"
+             "</office:spreadsheet></office:body></office:document-content>")
+    slides = ('<draw:page draw:name="1"><draw:frame><draw:text-box><text:p>Before</text:p>'
+              '</draw:text-box></draw:frame><draw:frame><draw:object xlink:href="./Object 1"'
+              ' xmlns:xlink="http://www.w3.org/1999/xlink"/></draw:frame><draw:frame>'
+              '<draw:object xlink:href="./" xmlns:xlink="http://www.w3.org/1999/xlink"/>'
+              '</draw:frame></draw:page><draw:page draw:name="2"><draw:frame><draw:text-box>'
+              "<text:p>After</text:p></draw:text-box></draw:frame></draw:page>")
+    path = _odf(tmp_path / "e.odp", "application/vnd.oasis.opendocument.presentation",
+                f"<office:presentation>{slides}</office:presentation>", "")
+    with zipfile.ZipFile(path, "a") as z:
+        z.writestr("Object 1/content.xml", sheet)
+    result = extract_file(str(path), "e.odp", Limits())
+    assert result.status == "ok", result.error
+    # In place, without the sheet's name or a page boundary of its own; "./" is not re-read.
+    assert result.content == "Before\n\nTokyo\t42\t\n\n\fAfter"
+    assert result.page_count == 2
