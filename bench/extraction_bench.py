@@ -2,13 +2,15 @@
 what extraction costs (documents/s and MB/s per core, p99, peak RSS of an extraction process),
 beside `pdftotext -enc UTF-8` (poppler, C) as the reference for PDFs.
 
-    python bench/extraction_bench.py [--corpus DIR] [--real DIR] [--repeat N]
+    python bench/extraction_bench.py [--corpus DIR] [--real DIR [--real-only]] [--repeat N]
 
 --corpus: a folder with manifest.json (tools/make_samples.py; built into a temporary folder
 when not given). --real: a folder of real files without expected text: each file's reference is
-what an independent extractor reads (pdftotext for PDFs), and the share of its words that
-arrive is printed. Figures are printed, never asserted (tests/worker/test_extraction_corpus.py
-asserts the shares).
+what an independent extractor reads (pdftotext for PDFs, LibreOffice for Office and
+OpenDocument, the stdlib's compat32 e-mail API for .eml, or a given expected text in
+DIR/.reference/), and the share of its words that arrive is printed (bench/holdout.py builds
+such a folder from real public files). Figures are printed, never asserted
+(tests/worker/test_extraction.py asserts the shares).
 """
 from __future__ import annotations
 
@@ -40,8 +42,10 @@ def tokens(text: str) -> collections.Counter[str]:
     return collections.Counter(t.lower() for t in _TOKEN.findall(text or ""))
 
 
-def share(expected: str, got: str) -> float:
+def share(expected: str, got: str, letters_only: bool = False) -> float:
     want = tokens(expected)
+    if letters_only:  # numbers a renderer adds: page and slide numbers, date fields, axis ticks
+        want = collections.Counter({t: n for t, n in want.items() if not t.isdigit()})
     if not want:
         return 1.0
     have = tokens(got)
@@ -70,10 +74,84 @@ def pdftotext(path: Path) -> tuple[str, float]:
     return out.stdout.decode("utf-8", "replace"), time.perf_counter() - started
 
 
+# Independent references for real files: LibreOffice (its own C++ filters) for Office and
+# OpenDocument, pdftotext (poppler) for PDFs, the stdlib's older e-mail API for .eml.
+_SOFFICE_TEXT = {".docx", ".docm", ".dotx", ".doc", ".odt", ".ott", ".rtf"}
+_SOFFICE_SHEET = {".xlsx", ".xlsm", ".xltx", ".xls", ".ods", ".ots"}
+_SOFFICE_SLIDES = {".pptx", ".pptm", ".ppsx", ".potx", ".ppt", ".odp", ".otp"}
+# CSV export of every sheet (token 12 = -1: one file per sheet, LibreOffice 7.2+), UTF-8.
+_CSV_ALL_SHEETS = "csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,false,false,false,-1"
+
+
+def _soffice(paths: list[Path], target: str, out: Path) -> None:
+    """Convert a batch in one LibreOffice run (starting it costs seconds). Its own profile
+    folder, so it neither needs nor touches a user's."""
+    subprocess.run(["soffice", f"-env:UserInstallation=file://{out}/profile", "--headless",
+                    "--convert-to", target, "--outdir", str(out), *map(str, paths)],
+                   capture_output=True, timeout=60 + 10 * len(paths))
+
+
+def _email_reference(path: Path) -> str:
+    import email
+    import email.policy
+    msg = email.message_from_bytes(path.read_bytes(), policy=email.policy.compat32)
+    parts = [" ".join(f"{h}" for h in (msg.get("Subject"), msg.get("From")) if h)]
+    for part in msg.walk():
+        if part.get_content_maintype() == "text":
+            payload = part.get_payload(decode=True) or b""
+            charset = part.get_content_charset() or "us-ascii"
+            try:
+                parts.append(payload.decode(charset, "replace"))
+            except LookupError:
+                parts.append(payload.decode("latin-1"))
+    return re.sub(r"<[^>]*>", " ", "\n".join(parts))
+
+
+def references(folder: Path, paths: list[Path]) -> dict[Path, tuple[str, str]]:
+    """path -> (reference text, which extractor), for the files an independent extractor
+    reads. Given references (folder/.reference/<file>.txt, the expected text) come first."""
+    out: dict[Path, tuple[str, str]] = {}
+    batches: dict[tuple[Path, str], list[Path]] = collections.defaultdict(list)
+    for path in paths:
+        given = folder / ".reference" / (str(path.relative_to(folder)) + ".txt")
+        suffix = path.suffix.lower()
+        if given.exists():
+            out[path] = (given.read_text(encoding="utf-8"), "given")
+        elif suffix == ".pdf" and shutil.which("pdftotext"):
+            out[path] = (pdftotext(path)[0], "pdftotext")
+        elif suffix == ".eml":
+            out[path] = (_email_reference(path), "email.compat32")
+        elif shutil.which("soffice"):
+            for group, target in ((_SOFFICE_TEXT, "txt:Text (encoded):UTF8"),
+                                  (_SOFFICE_SHEET, _CSV_ALL_SHEETS), (_SOFFICE_SLIDES, "pdf")):
+                if suffix in group:
+                    batches[(path.parent, target)].append(path)
+    for (_, target), batch in batches.items():
+        with tempfile.TemporaryDirectory(prefix="soffice-ref-") as tmp:
+            _soffice(batch, target, Path(tmp))
+            # Each output belongs to the source with the longest matching name (a workbook's
+            # sheets come out as <name>-<sheet>.csv).
+            made: dict[Path, list[Path]] = collections.defaultdict(list)
+            for p in sorted(Path(tmp).glob("*.*")):
+                owners = [s for s in batch if p.stem == s.stem
+                          or (p.suffix == ".csv" and p.stem.startswith(s.stem + "-"))]
+                if owners:
+                    made[max(owners, key=lambda s: len(s.stem))].append(p)
+            for path, files in made.items():
+                out[path] = ("\n".join(pdftotext(p)[0] if p.suffix == ".pdf"
+                                       else p.read_text(encoding="utf-8", errors="replace")
+                                       for p in files), "soffice " + target.split(":")[0])
+    return out
+
+
 def run_real(pool: ExtractorPool, folder: Path) -> list[dict[str, object]]:
-    """Real files: the reference is pdftotext for PDFs; other formats are reported by status."""
+    """Real files: each file's reference is what an independent extractor reads (references());
+    `share` is the part of its words that arrive, `exact` whether a given reference matches."""
+    paths = sorted(p for p in folder.rglob("*") if p.is_file() and p.name != "SOURCES.tsv"
+                   and ".reference" not in p.relative_to(folder).parts)
+    refs = references(folder, paths)
     rows = []
-    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+    for path in paths:
         started = time.perf_counter()
         result = pool.extract(str(path), path.name)
         seconds = time.perf_counter() - started
@@ -81,13 +159,114 @@ def run_real(pool: ExtractorPool, folder: Path) -> list[dict[str, object]]:
                                   "format": path.suffix.lower().lstrip("."),
                                   "status": result.status, "seconds": seconds,
                                   "bytes": path.stat().st_size,
-                                  "chars": len(result.content or "")}
-        if path.suffix.lower() == ".pdf" and shutil.which("pdftotext"):
-            ref, ref_seconds = pdftotext(path)
-            row["ref_seconds"] = ref_seconds
+                                  "chars": len(result.content or ""),
+                                  "encoding": result.encoding}
+        if path in refs:
+            ref, row["reference"] = refs[path]
             row["share"] = share(ref, result.content or "") if tokens(ref) else None
+            row["share_letters"] = (share(ref, result.content or "", letters_only=True)
+                                    if any(not t.isdigit() for t in tokens(ref)) else None)
+            if row["reference"] == "given":
+                row["exact"] = (result.content or "").strip() == ref.strip()
+        if path.suffix.lower() == ".pdf" and shutil.which("pdftotext"):
+            row["ref_seconds"] = pdftotext(path)[1]
         rows.append(row)
     return rows
+
+
+def report_real(real: list[dict[str, object]], folder: Path) -> None:
+    print(f"\nReal files in {folder}: {len(real)}")
+    for r in real:
+        extra = f" share={r['share']:.2f} ({r['reference']})" if r.get("share") is not None else ""
+        if r.get("exact") is not None:
+            extra += f" exact={r['exact']} encoding={r['encoding']}"
+        print(f"  {r['file']}: {r['status']} {r['chars']} chars "
+              f"{r['seconds'] * 1e3:.0f} ms{extra}")
+    print("\nformat   files with text  >= 80 % of the reference's words   statuses")
+    scored = [r for r in real if r.get("share") is not None]
+    for fmt in sorted({str(r["format"]) for r in real}):
+        mine = [r for r in real if r["format"] == fmt]
+        text = [r for r in scored if r["format"] == fmt]
+        good = sum(float(r["share"]) >= 0.8 for r in text)  # type: ignore[arg-type]
+        statuses = collections.Counter(str(r["status"]) for r in mine)
+        print(f"{fmt:8} {len(text):15} {good:15} "
+              f"{' ' * 17}{', '.join(f'{k} {v}' for k, v in sorted(statuses.items()))}")
+    good = sum(float(r["share"]) >= 0.8 for r in scored)  # type: ignore[arg-type]
+    if scored:
+        print(f"Files with text (the independent extractor reads words): {len(scored)}; with "
+              f">= 80 % of its words: {good} = {good / len(scored):.1%}")
+        lettered = [r for r in real if r.get("share_letters") is not None]
+        good = sum(float(r["share_letters"]) >= 0.8 for r in lettered)  # type: ignore[arg-type]
+        print(f"Not counting tokens that are only digits (page/slide numbers, date fields and "
+              f"chart axis ticks a renderer adds): {good}/{len(lettered)} = "
+              f"{good / max(1, len(lettered)):.1%}")
+    given = [r for r in real if r.get("exact") is not None]
+    if given:
+        print(f"Files with a given expected text (CJK encodings): "
+              f"{sum(bool(r['exact']) for r in given)}/{len(given)} exact")
+    print(f"Files: {len(real)}, one extraction each; statuses: " + ", ".join(
+        f"{k} {v}" for k, v in sorted(collections.Counter(str(r['status'])
+                                                          for r in real).items())))
+    seconds: dict[str, list[float]] = collections.defaultdict(list)
+    for r in real:
+        if r["status"] in ("ok", "truncated"):
+            seconds[str(r["format"])].append(float(r["seconds"]))  # type: ignore[arg-type]
+    for line in mix_figures(seconds):
+        print(f"Real files, {line}")
+    pdf = [r for r in scored if r["format"] == "pdf"]
+    if pdf:
+        good = sum(float(r["share"]) >= 0.8 for r in pdf)  # type: ignore[arg-type]
+        ours = sum(float(r["seconds"]) for r in pdf)  # type: ignore[arg-type]
+        ref_s = sum(float(r["ref_seconds"]) for r in pdf)  # type: ignore[arg-type]
+        print(f"PDFs with >= 80 % of pdftotext's words: {good}/{len(pdf)}; time "
+              f"{ours:.2f} s vs pdftotext {ref_s:.2f} s ({ref_s / ours:.2f}x its speed)")
+
+
+# The fleet-sizing mix (issue #20): 40 % PDF, 30 % Office (Word, Excel, PowerPoint alike),
+# 30 % text.
+MIX = (("pdf", 0.4, ("pdf",)), ("office", 0.3, ("docx", "xlsx", "pptx")), ("text", 0.3, ("txt",)))
+
+
+def worker_cpu_ms_per_msg() -> tuple[float, str] | None:
+    """The worker process's own CPU per message (SQS, S3, index; no extraction), measured by
+    `make bench-aws-profile` into BENCH_RESULTS.json."""
+    try:
+        profile = json.loads((REPO / "BENCH_RESULTS.json").read_text())["aws_profile"]
+        return (float(profile["worker_cpu_ms_per_msg"]),
+                f"BENCH_RESULTS.json aws_profile, {profile['details'].get('measured_at', '?')}")
+    except (OSError, KeyError, ValueError):
+        return None
+
+
+def mix_figures(seconds: dict[str, list[float]], vcpus: int = 2) -> list[str]:
+    """Messages per second of one instance for the MIX: extraction runs in one sandboxed
+    process per vCPU, the worker process needs its own CPU per message, so a CPU-bound instance
+    does vcpus / (extraction + worker) seconds of CPU per message."""
+    parts = []
+    total = 0.0
+    for name, weight, formats in MIX:
+        got = [statistics.mean(seconds[f]) for f in formats if seconds.get(f)]
+        if not got:
+            return [f"mix: no {name} files measured"]
+        mean = statistics.mean(got)
+        total += weight * mean
+        parts.append(f"{name} {mean * 1e3:.1f} ms")
+    lines = [f"mix 40 % PDF / 30 % Office / 30 % text: {total * 1e3:.1f} ms per document in one "
+             f"extraction process ({', '.join(parts)}) = {1 / total:.0f} documents/s per core"]
+    worker = worker_cpu_ms_per_msg()
+    if worker is not None:
+        worker_s = worker[0] / 1e3
+        # Two ceilings: all cores busy (extraction + the worker's own CPU per message), and
+        # the worker process itself, whose Python runs on one core at a time (the GIL).
+        all_cores = vcpus / (total + worker_s)
+        one_core = 1 / worker_s
+        limit = ("extraction and the worker sharing the CPU" if all_cores < one_core
+                 else "the worker process's own core (GIL), not extraction")
+        lines.append(f"one {vcpus}-vCPU instance: {min(all_cores, one_core):.0f} msg/s when "
+                     f"CPU-bound = min({vcpus} / ({total * 1e3:.1f} ms extraction + "
+                     f"{worker[0]:.1f} ms worker), 1 / {worker[0]:.1f} ms) (worker CPU per "
+                     f"message from {worker[1]}); limited by {limit}")
+    return lines
 
 
 def p99(values: list[float]) -> float:
@@ -100,10 +279,19 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--corpus", type=Path)
     parser.add_argument("--real", type=Path)
     parser.add_argument("--repeat", type=int, default=5, help="passes for the speed figures")
+    parser.add_argument("--real-only", action="store_true",
+                        help="only the real files of --real (no generated corpus, no speed)")
     args = parser.parse_args(argv)
+    if args.real_only and not args.real:
+        parser.error("--real-only needs --real DIR")
     pool = ExtractorPool(SandboxSettings(processes=1))
     tmp = None
     try:
+        if args.real_only:
+            report_real(run_real(pool, args.real), args.real)
+            print(f"\nPeak RSS of an extraction process: {pool.peak_rss_kb / 1024:.0f} MiB; "
+                  f"process restarts: {pool.restarts}")
+            return 0
         corpus = args.corpus
         if corpus is None:
             from tools.make_samples import build_corpus
@@ -139,6 +327,8 @@ def main(argv: list[str]) -> int:
                             "mb_per_s": sizes[fmt] / total / 1e6, "p99_ms": p99(times[fmt]) * 1e3}
             print(f"{fmt:8} {summary[fmt]['docs_per_s']:8.1f} {summary[fmt]['mb_per_s']:7.2f} "
                   f"{summary[fmt]['p99_ms']:7.1f}")
+        for line in mix_figures(times):
+            print(line)
         if shutil.which("pdftotext"):
             pdfs = [corpus / str(r["file"]) for r in rows if r["format"] == "pdf"]
             ref = [pdftotext(p)[1] for _ in range(args.repeat) for p in pdfs]
@@ -147,19 +337,7 @@ def main(argv: list[str]) -> int:
                   f"{len(ours) / sum(ours):.1f} docs/s = "
                   f"{(len(ours) / sum(ours)) / (len(ref) / sum(ref)):.2f}x pdftotext")
         if args.real:
-            real = run_real(pool, args.real)
-            print(f"\nReal files in {args.real}: {len(real)}")
-            for r in real:
-                extra = f" share={r['share']:.2f}" if r.get("share") is not None else ""
-                print(f"  {r['file']}: {r['status']} {r['chars']} chars "
-                      f"{r['seconds'] * 1e3:.0f} ms{extra}")
-            pdf = [r for r in real if r.get("share") is not None]
-            if pdf:
-                good = sum(float(r["share"]) >= 0.8 for r in pdf)  # type: ignore[arg-type]
-                ours = sum(float(r["seconds"]) for r in pdf)  # type: ignore[arg-type]
-                ref_s = sum(float(r["ref_seconds"]) for r in pdf)  # type: ignore[arg-type]
-                print(f"PDFs with >= 80 % of pdftotext's words: {good}/{len(pdf)}; time "
-                      f"{ours:.2f} s vs pdftotext {ref_s:.2f} s ({ref_s / ours:.2f}x its speed)")
+            report_real(run_real(pool, args.real), args.real)
         print(f"\nPeak RSS of an extraction process: {pool.peak_rss_kb / 1024:.0f} MiB; "
               f"process restarts: {pool.restarts}; cores: {os.cpu_count()}")
         mean = statistics.mean(float(r["share"]) for r in rows)  # type: ignore[arg-type]

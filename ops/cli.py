@@ -37,6 +37,7 @@ from ops.live import queue_name_of, read_live
 from ops.purge import purge, replay
 from ops.reconcile import reconcile
 from ops.redrive import redrive
+from ops.reextract import Selection, current_version, parse_statuses
 from ops.search import Search
 from ops.teardown import wait_for_lambda_enis
 
@@ -172,6 +173,20 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--search-endpoint", type=http_url, help="override the domain endpoint from the outputs")
     c.add_argument("--page-size", type=bounded(1, 1000), default=1000,
                    help="objects and documents read per request (1-1000; 1000)")
+    c.add_argument("--reextract", action="store_true",
+                   help="also select unchanged objects whose document an older extractor read "
+                   "(docs/extraction.md)")
+    c.add_argument("--extraction", metavar="STATUS[,STATUS]",
+                   help="with --reextract: only documents with these extraction statuses "
+                   "(e.g. unsupported,failed,corrupt)")
+    c.add_argument("--extractor-version", metavar="V",
+                   help="with --reextract: the deployed extractor version (default: this "
+                   "checkout's EXTRACTOR_VERSION)")
+    c.add_argument("--rate", type=float, default=10.0, metavar="N",
+                   help="with --apply: enqueue at most N messages per second (10)")
+    c.add_argument("--max-backlog", type=bounded(0), default=100, metavar="N",
+                   help="with --apply: enqueue nothing while the main queue holds N messages "
+                   "or more (100; 0 = do not check)")
     c.add_argument("--no-sign", action="store_true", help=argparse.SUPPRESS)  # local fake only
     domain = Parser(add_help=False)
     domain.add_argument("--search-endpoint", type=http_url,
@@ -316,9 +331,20 @@ def _reconcile(args: argparse.Namespace, console: Console) -> int:
                     index=env[SEARCH_INDEX], region=aws.region,
                     credentials=None if args.no_sign else aws.credentials(),
                     page_size=args.page_size)
+    if not args.rate > 0:
+        raise OpsError(f"--rate {args.rate}: must be above 0 messages per second")
+    if (args.extraction or args.extractor_version) and not args.reextract:
+        raise OpsError("--extraction and --extractor-version select what to re-extract: "
+                       "add --reextract")
+    selection = None
+    if args.reextract:
+        selection = Selection(current=args.extractor_version or current_version(),
+                              statuses=parse_statuses(args.extraction)
+                              if args.extraction else None)
     return reconcile(aws, env, console, search=search, apply=args.apply,
                      max_deletes=args.max_deletes,
-                     gate=_gate(args, aws, env) if args.apply else None)
+                     gate=_gate(args, aws, env) if args.apply else None,
+                     selection=selection, rate=args.rate, max_backlog=args.max_backlog)
 
 
 def _search_client(args: argparse.Namespace) -> tuple[Search, str]:

@@ -71,7 +71,8 @@ class Search:
         path = f"/{urllib.parse.quote(self.index)}/_search"
         while True:
             body: dict[str, Any] = {"size": self.page_size, "query": query, "sort": [{"key": "asc"}],
-                                    "_source": ["bucket", "key", "etag"]}
+                                    "_source": ["bucket", "key", "etag",
+                                                "extraction", "extractor_version"]}
             if after is not None:
                 body["search_after"] = after
             hits = self.request("POST", path, body)["hits"]["hits"]

@@ -17,6 +17,10 @@ from . import CORRUPT, ENCRYPTED, TOO_LARGE, ExtractionError, Limits
 _CHUNK = 64 * 1024
 
 
+def _fold(name: str) -> str:
+    return name.replace("\\", "/").lower()
+
+
 class SafeZip:
     def __init__(self, path: str, limits: Limits) -> None:
         self.limits = limits
@@ -30,18 +34,25 @@ class SafeZip:
             raise ExtractionError(TOO_LARGE, f"{len(infos)} zip entries (limit "
                                   f"{limits.zip_max_entries})")
         self.infos: Dict[str, zipfile.ZipInfo] = {i.filename: i for i in infos}
+        # Part names are case-insensitive (OPC, ECMA-376 Part 2) and some writers store
+        # Windows separators (xl\workbook.xml, seen in Apache POI's test files): looked up
+        # folded when the exact name is absent.
+        self.folded: Dict[str, zipfile.ZipInfo] = {_fold(i.filename): i for i in infos}
 
     def close(self) -> None:
         self.zip.close()
 
     def names(self) -> List[str]:
-        return list(self.infos)
+        return [name.replace("\\", "/") for name in self.infos]
+
+    def _info(self, name: str) -> Optional[zipfile.ZipInfo]:
+        return self.infos.get(name) or self.folded.get(_fold(name))
 
     def has(self, name: str) -> bool:
-        return name in self.infos
+        return self._info(name) is not None
 
     def chunks(self, name: str) -> Iterator[bytes]:
-        info = self.infos.get(name)
+        info = self._info(name)
         if info is None:
             raise ExtractionError(CORRUPT, f"zip entry {name!r} is missing")
         if info.flag_bits & 0x1:

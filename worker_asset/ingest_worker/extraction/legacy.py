@@ -5,7 +5,7 @@ import io
 import re
 
 from . import CORRUPT, ENCRYPTED, OK, Extraction, ExtractionError, Limits
-from .ooxml import _finish, _number
+from .ooxml import _finish, _number, date_text
 from .sink import TextSink
 
 
@@ -41,8 +41,8 @@ def extract_xls(path: str, limits: Limits) -> Extraction:
                         value = _number(repr(cell.value))
                     elif cell.ctype == xlrd.XL_CELL_DATE:
                         try:
-                            value = xlrd.xldate.xldate_as_datetime(
-                                cell.value, book.datemode).isoformat()
+                            value = date_text(xlrd.xldate.xldate_as_datetime(
+                                cell.value, book.datemode), time_only=0 <= cell.value < 1)
                         except (ValueError, OverflowError, xlrd.xldate.XLDateError):
                             value = _number(repr(cell.value))
                     elif cell.ctype == xlrd.XL_CELL_BOOLEAN:

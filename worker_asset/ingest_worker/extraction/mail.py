@@ -9,9 +9,9 @@ import os
 import tempfile
 from typing import Callable, Optional
 
-from . import OK, Extraction, ExtractionError, Limits, kind_of
+from . import OK, Extraction, Limits, kind_of
 from .ooxml import _finish
-from .plain import html_to_text
+from .plain import extract_text_file, html_to_text
 from .sink import TextSink
 from .textenc import decode
 
@@ -41,7 +41,9 @@ def extract_email(path: str, limits: Limits, extract_nested: Extractor, depth: i
     with open(path, "rb") as f:
         msg = email.message_from_binary_file(f, policy=email.policy.default)
     if not msg.keys():
-        raise ExtractionError("corrupt", "no e-mail headers")
+        # Saved as .eml without its headers (a digest body, a pasted message): still text
+        # people search for, so index it as a text file rather than call it corrupt.
+        return extract_text_file(path, limits.max_chars, markup=False, is_json=False)
     out = Extraction(status=OK)
     try:
         out.title = str(msg.get("subject") or "").strip() or None

@@ -1,15 +1,17 @@
 """Word, Excel and PowerPoint 2007+ (OOXML): zip + XML, read with archive.py's limits.
 
 Document order is kept: the body in order, then headers/footers, footnotes and comments (Word);
+the text of charts (titles, series names, category labels) after the part that shows them;
 sheets in workbook order with their names, cell values (the cached result, never the formula);
 slides in presentation order, each followed by its speaker notes. Pages, sheets and slides are
 separated by a form feed.
 """
 from __future__ import annotations
 
+import datetime
 import posixpath
 import re
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Set
 
 from . import CORRUPT, ENCRYPTED, OK, TRUNCATED, Extraction, ExtractionError, Limits
 from .archive import SafeZip, local, ns_attr, parse_xml, simple_fields
@@ -109,7 +111,8 @@ def _finish(out: Extraction, sink: TextSink) -> Extraction:
 
 
 def _numbered(names: List[str], pattern: str) -> List[str]:
-    found = [n for n in names if re.fullmatch(pattern, n)]
+    # Part names are case-insensitive (OPC); some writers store xl/SharedStrings.xml.
+    found = [n for n in names if re.fullmatch(pattern, n, re.IGNORECASE)]
     return sorted(found, key=lambda n: int(re.sub(r"\D", "", posixpath.basename(n)) or 0))
 
 
@@ -128,6 +131,7 @@ def extract_docx(path: str, limits: Limits) -> Extraction:
         if not z.has(doc):
             raise ExtractionError(CORRUPT, "no word/document.xml: not a Word document")
         reader.feed(z, doc, limits)
+        _charts(z, doc, limits, sink)
         names = z.names()
         for pattern in (r"word/header\d*\.xml", r"word/footer\d*\.xml", r"word/footnotes\.xml",
                         r"word/endnotes\.xml", r"word/comments\.xml"):
@@ -180,8 +184,77 @@ def _number(value: str) -> str:
     return str(int(f)) if f.is_integer() and abs(f) < 1e15 else repr(f)
 
 
-def _sheet(z: SafeZip, part: str, limits: Limits, strings: List[str], sink: TextSink) -> None:
-    cell: Dict[str, Optional[str]] = {"type": None}
+# Built-in number formats that show a date or a time (ECMA-376 Part 1, 18.8.30).
+_BUILTIN_DATES = set(range(14, 23)) | {45, 46, 47}
+
+
+def _is_date_format(code: str) -> bool:
+    """Whether a custom number format shows a date or time: y, d, h or s outside quoted text,
+    escapes and [colour]/[condition] sections (m alone is minutes or months: both are dates)."""
+    bare = re.sub(r'"[^"]*"|\\.|_.|\*.|\[(?![hms]+\])[^\]]*\]', "", code).lower()
+    bare = bare.split(";")[0]
+    return bool(re.search(r"[ydhs]", bare)) or ("m" in bare and "0" not in bare
+                                                and "#" not in bare)
+
+
+def _date_styles(z: SafeZip, limits: Limits) -> Set[int]:
+    """Indexes of the cell formats (styles.xml cellXfs) that show a date or time."""
+    part = next(iter(_numbered(z.names(), r"xl/styles\.xml")), None)
+    if part is None:
+        return set()
+    custom: Dict[int, str] = {}
+    xfs: List[int] = []
+    state = {"cellXfs": 0}
+
+    def start(tag: str, attrs: Dict[str, str]) -> None:
+        name = local(tag)
+        if name == "numFmt":
+            try:
+                custom[int(attrs.get("numFmtId", ""))] = attrs.get("formatCode", "")
+            except ValueError:
+                pass
+        elif name == "cellXfs":
+            state["cellXfs"] += 1
+        elif name == "xf" and state["cellXfs"]:
+            try:
+                xfs.append(int(attrs.get("numFmtId", "0")))
+            except ValueError:
+                xfs.append(0)
+
+    def end(tag: str) -> None:
+        if local(tag) == "cellXfs":
+            state["cellXfs"] -= 1
+
+    parse_xml(z.chunks(part), limits, start, end, lambda s: None)
+    return {i for i, fmt in enumerate(xfs)
+            if (fmt in custom and _is_date_format(custom[fmt]))
+            or (fmt not in custom and fmt in _BUILTIN_DATES)}
+
+
+def date_text(value: datetime.datetime, time_only: bool) -> str:
+    """A date cell as people search for it: 2014-12-25, 11:11:11 or 2014-12-25 11:11:11.
+    `time_only`: the serial is below 1, a time of day."""
+    if time_only:
+        return value.strftime("%H:%M:%S")
+    if value.time() == datetime.time(0):
+        return value.strftime("%Y-%m-%d")
+    return value.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _serial_date(raw: str, date1904: bool) -> Optional[str]:
+    try:
+        serial = float(raw)
+        base = datetime.datetime(1904, 1, 1) if date1904 else datetime.datetime(1899, 12, 30)
+        # Whole seconds, as Excel shows them.
+        return date_text(base + datetime.timedelta(seconds=round(serial * 86400)),
+                         time_only=0 <= serial < 1)
+    except (ValueError, OverflowError):
+        return None
+
+
+def _sheet(z: SafeZip, part: str, limits: Limits, strings: List[str], sink: TextSink,
+           dates: Set[int] = frozenset(), date1904: bool = False) -> None:  # type: ignore[assignment]
+    cell: Dict[str, Optional[str]] = {"type": None, "style": None}
     value: List[str] = []
     state = {"v": 0, "is_t": 0, "row_has": False}
 
@@ -189,6 +262,7 @@ def _sheet(z: SafeZip, part: str, limits: Limits, strings: List[str], sink: Text
         name = local(tag)
         if name == "c":
             cell["type"] = attrs.get("t")
+            cell["style"] = attrs.get("s")
             value.clear()
         elif name == "v":
             state["v"] += 1
@@ -211,8 +285,13 @@ def _sheet(z: SafeZip, part: str, limits: Limits, strings: List[str], sink: Text
                     raw = ""
             elif kind == "b":
                 raw = "TRUE" if raw == "1" else "FALSE"
-            elif kind in (None, "n"):
-                raw = _number(raw) if raw else raw
+            elif kind == "d":  # ISO 8601 date cell (strict OOXML)
+                raw = raw.replace("T", " ")
+            elif kind in (None, "n") and raw:
+                style = cell["style"]
+                date = (_serial_date(raw, date1904)
+                        if style and style.isdigit() and int(style) in dates else None)
+                raw = date or _number(raw)
             if raw:
                 sink.add(("\t" if state["row_has"] else "") + raw)
                 state["row_has"] = True
@@ -236,14 +315,18 @@ def extract_xlsx(path: str, limits: Limits) -> Extraction:
         if not z.has("xl/workbook.xml"):
             raise ExtractionError(CORRUPT, "no xl/workbook.xml: not an Excel workbook")
         sheets: List[tuple] = []
+        book = {"date1904": False}
 
         def start(tag: str, attrs: Dict[str, str]) -> None:
             if local(tag) == "sheet":
                 sheets.append((attrs.get("name", ""), attrs.get(_R_ID) or ns_attr(attrs, "id")))
+            elif local(tag) == "workbookPr":
+                book["date1904"] = attrs.get("date1904", "").lower() in ("1", "true")
 
         parse_xml(z.chunks("xl/workbook.xml"), limits, start, lambda t: None, lambda s: None)
         rels = _rels(z, "xl/workbook.xml", limits)
         strings = _shared_strings(z, limits)
+        dates = _date_styles(z, limits)
         sink = TextSink(limits.max_chars)
         out.page_count = len(sheets)
         for i, (name, rid) in enumerate(sheets):
@@ -252,10 +335,53 @@ def extract_xlsx(path: str, limits: Limits) -> Extraction:
                 sink.add("\f")
             sink.add(name + "\n")
             if part and z.has(part):
-                _sheet(z, part, limits, strings, sink)
+                _sheet(z, part, limits, strings, sink, dates, book["date1904"])
+                for drawing in _rels(z, part, limits).values():
+                    if "/drawings/" in drawing and z.has(drawing):
+                        _charts(z, drawing, limits, sink)
         return _finish(out, sink)
     finally:
         z.close()
+
+
+def _charts(z: SafeZip, part: str, limits: Limits, sink: TextSink) -> None:
+    """Text of the charts a part shows (DrawingML charts: title, series names, category
+    labels; not the plotted numbers), one item a line."""
+    for target in _rels(z, part, limits).values():
+        if re.fullmatch(r".*/charts/chart\d*\.xml", target, re.IGNORECASE) and z.has(target):
+            sink.add("\n")
+            _chart(z, target, limits, sink)
+
+
+def _chart(z: SafeZip, part: str, limits: Limits, sink: TextSink) -> None:
+    state = {"t": 0, "str": 0, "v": 0}
+
+    def start(tag: str, attrs: Dict[str, str]) -> None:
+        name = local(tag)
+        if name == "t":
+            state["t"] += 1
+        elif name in ("strCache", "strLit"):
+            state["str"] += 1
+        elif name == "v":
+            state["v"] += 1
+
+    def end(tag: str) -> None:
+        name = local(tag)
+        if name == "t":
+            state["t"] -= 1
+            sink.add("\n")
+        elif name in ("strCache", "strLit"):
+            state["str"] -= 1
+        elif name == "v":
+            state["v"] -= 1
+            if state["str"]:
+                sink.add("\n")
+
+    def text(data: str) -> None:
+        if state["t"] or (state["v"] and state["str"]):
+            sink.add(data)
+
+    parse_xml(z.chunks(part), limits, start, end, text)
 
 
 def extract_pptx(path: str, limits: Limits) -> Extraction:
@@ -282,6 +408,7 @@ def extract_pptx(path: str, limits: Limits) -> Extraction:
             if i:
                 sink.add("\f")
             reader.feed(z, slide, limits)
+            _charts(z, slide, limits, sink)
             for target in _rels(z, slide, limits).values():
                 if "notesSlide" in target and z.has(target):
                     sink.add("\n")

@@ -48,7 +48,10 @@ _COMMON_HAN = _COMMON_JA_KANJI | _COMMON_ZH_HANS | _COMMON_ZH_HANT
 # supersets of Shift_JIS and EUC-KR (what Windows tools actually write).
 CJK_CANDIDATES = ("cp932", "euc_jp", "cp949", "gb18030", "big5",
                   # supersets with extra characters, for text the others cannot read
-                  "shift_jis_2004", "euc_jis_2004", "big5hkscs")
+                  "shift_jis_2004", "euc_jis_2004", "big5hkscs",
+                  # Korean Johab (KS X 1001 annex 3): its trail bytes 0x5b-0x60/0x7b-0x7e are
+                  # invalid in CP949, so it only wins where CP949 cannot read the text.
+                  "johab")
 _ISO2022 = (("iso2022_jp_2", (b"\x1b$B", b"\x1b$@", b"\x1b(J", b"\x1b(I", b"\x1b$(D")),
             ("iso2022_kr", (b"\x1b$)C",)))
 _SAMPLE = 64 * 1024  # bytes scored; decoding always covers the whole input
@@ -132,6 +135,11 @@ def detect(data: bytes) -> str:
                 return enc
     try:
         data.decode("ascii")
+        # HZ (RFC 1843): GB2312 in 7-bit ASCII between ~{ and ~}, as old Usenet and mail used.
+        if b"~{" in data:
+            text = _strict(data, "hz")
+            if text is not None and text != data.decode("ascii") and _score(text) > 0:
+                return "hz"
         return "ascii"
     except UnicodeDecodeError:
         pass
@@ -147,11 +155,19 @@ def detect(data: bytes) -> str:
         score = _score(text)
         if score > best[0]:
             best = (score, enc)
+    if best[1] == "cp949" and _strict(data, "euc_kr") not in (None, _strict(data, "cp949")):
+        # KS X 1001:1998 make-up sequences (8 bytes per syllable outside the 2,350): EUC-KR
+        # composes them, CP949 reads them as jamo.
+        return "euc_kr"
     if best[1] and best[0] > 0:
         return best[1]
     # Western single-byte text: cp1252 reads what latin-1 would and maps 0x80-0x9f to
-    # punctuation; bytes cp1252 leaves undefined fall back to latin-1.
-    return "cp1252" if _strict(data, "cp1252") is not None else "latin-1"
+    # punctuation. Bytes cp1252 leaves undefined (0x81, 0x8d, 0x8f, 0x90, 0x9d) are not
+    # Western text: a CJK reading that decodes strictly (e.g. only rare Big5-HKSCS
+    # characters, which score below zero) is taken before latin-1.
+    if _strict(data, "cp1252") is not None:
+        return "cp1252"
+    return best[1] or "latin-1"
 
 
 def decode(data: bytes) -> Tuple[str, str]:
