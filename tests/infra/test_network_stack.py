@@ -72,8 +72,9 @@ def test_s3_gateway_endpoint_only_reads_what_the_fleet_needs(synthesized, env):
     _, gateway = only_resource(synthesized.templates[env]["Network"], "AWS::EC2::VPCEndpoint",
                                lambda r: r["Properties"]["VpcEndpointType"] == "Gateway")
     statement, listing, *responses = gateway["Properties"]["PolicyDocument"]["Statement"]
-    # With the in-VPC security-settings function, its answer to CloudFormation, and nothing else.
-    assert len(responses) == int(ENVIRONMENTS[env].search.configures_security_plugin)
+    # With the in-VPC deploy-time function (every environment whose domain the app creates: the
+    # security settings, or dev's index bootstrap), its answer to CloudFormation, nothing else.
+    assert len(responses) == int(not ENVIRONMENTS[env].search.imported)
     for response in responses:
         assert (response["Effect"], response["Action"]) == ("Allow", "s3:PutObject")
         region_without_dashes = {"Fn::Join": ["", {"Fn::Split": ["-", {"Ref": "AWS::Region"}]}]}
