@@ -10,13 +10,13 @@ import shlex
 import pytest
 
 from ops.cli import UsageError, parser
+from stacks.monitoring.alarm_table import CHANGE_RULES
 from tests.support.cdk_app import REPO
 from tests.support.templates import resources_of_type
 
 RUNBOOK = REPO / "docs" / "runbook.md"
 LINK = re.compile(r"docs/runbook\.md#([A-Za-z0-9_-]+)")
 COMMAND = re.compile(r"`(python -m ops [^`]+)`")
-CHANGE_RULES = ("bucket-notification-changed", "queue-changed", "queue-target-added")
 
 
 def anchors(text: str) -> set[str]:
