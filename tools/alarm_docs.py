@@ -83,6 +83,20 @@ def alarm_summary(environments: dict[str, EnvironmentConfig]) -> str:
     return "\n".join(lines)
 
 
+def runbook_summary(environments: dict[str, EnvironmentConfig]) -> str:
+    """docs/runbook.md: each alarm, the `ops` command its description names, what to read in
+    its output and what to do next (the sections below the table say more)."""
+    by_env = alarms_by_environment(environments)
+    lines = ["| Alarm (`file-search-<env>-…`) | Run first | Then |", "| --- | --- | --- |"]
+    for short in all_shorts(by_env):
+        command = _same_everywhere(short, by_env, "command")
+        read = _same_everywhere(short, by_env, "read")
+        lines.append(f"| [`{short}`](#alarm-{short}) | `ops {command}`"
+                     f"{f' ({cell(read)})' if read else ''} | "
+                     f"{cell(_same_everywhere(short, by_env, 'then'))} |")
+    return "\n".join(lines)
+
+
 @dataclass(frozen=True)
 class Block:
     path: str   # relative to the repository
@@ -95,7 +109,8 @@ class Block:
 
 
 BLOCKS = (Block("docs/alarms.md", "alarm-table", alarm_table),
-          Block("docs/operations.md", "alarm-summary", alarm_summary))
+          Block("docs/operations.md", "alarm-summary", alarm_summary),
+          Block("docs/runbook.md", "alarm-first-commands", runbook_summary))
 
 
 def rewritten(text: str, block: Block, content: str) -> str:
