@@ -49,6 +49,9 @@ CHANGE_RULES = ("bucket-notification-changed", "queue-changed", "queue-target-ad
 COMPARISONS = {">=": "GreaterThanOrEqualToThreshold", ">": "GreaterThanThreshold",
                "<": "LessThanThreshold", "<=": "LessThanOrEqualToThreshold"}
 NOT_BREACHING, BREACHING = "notBreaching", "breaching"
+RUNBOOK = "docs/runbook.md#alarm-"
+# CloudWatch limits an alarm description to 1024 characters.
+MAX_DESCRIPTION = 1024
 CRITICAL, WARNING = "critical", "warning"
 MINUTE = 60
 
@@ -113,6 +116,17 @@ class AlarmSpec:
     @property
     def datapoints(self) -> int:
         return self.datapoints_to_alarm or self.evaluation_periods
+
+    def description(self, environment: str) -> str:
+        """"<what> First: `python -m ops <command> --env <env>`; <first> Runbook: <link>" (the
+        `alarm-` prefix keeps alarm sections apart from the runbook's `check-` and `command-`
+        ones)."""
+        text = (f"{self.what} First: `python -m ops {self.command} --env {environment}`; "
+                f"{self.first} Runbook: {RUNBOOK}{self.short}")
+        if len(text) > MAX_DESCRIPTION:
+            raise ValueError(f"alarm {self.short}: description has {len(text)} characters, "
+                             f"CloudWatch allows {MAX_DESCRIPTION}")
+        return text
 
 
 def source_kind(source: str) -> str:

@@ -148,6 +148,7 @@ def expected_alarms(env: str) -> dict[str, dict]:
         "comparison": COMPARISONS[row.comparison], "periods": row.evaluation_periods,
         "datapoints": row.datapoints, "missing": row.missing,
         "queries": expected_queries(env, row.metric),
+        "description": row.description(env),
     } for row in environment_alarms(ENVIRONMENTS[env])}
 
 
@@ -171,6 +172,7 @@ def test_alarm_metric_statistic_threshold_period_and_topic(synthesized, env):
         assert topic_of(synthesized, env, props["OKActions"]) == want["topic"], name
         assert props.get("ActionsEnabled", True) is True
         # The runbook link and the ops command: tests/infra/test_runbook_links.py.
+        assert props["AlarmDescription"] == want["description"], name
         assert len(props["AlarmDescription"]) <= 1024
 
 
