@@ -44,7 +44,8 @@ WARNING_DELIVERY = DeliveryAlarm(
 CHANGE_ALERT_DELIVERY = DeliveryAlarm(
     "change-alert-delivery-failed",
     "An out-of-band change rule matched but could not publish to the critical topic "
-    "(EventBridge FailedInvocations): a change to the notification or queues went unreported.",
+    "(EventBridge FailedInvocations): a watched change (notification, queues, trail, key, bucket "
+    "policy, group sizes) went unreported.",
     "Compare the critical topic's policy and its key's policy with the Alerts stack's "
     "template; then look for the change itself.")
 

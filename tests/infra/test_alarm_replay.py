@@ -42,7 +42,8 @@ def failures() -> list[str]:
 
 
 # Scenario names do not depend on resource names: parametrize with placeholders.
-_NAMES = {k: k for k in ("main", "main_url", "main_arn", "dlq", "bucket", "handler_role", "domain")}
+_NAMES = {k: k for k in ("main", "main_url", "main_arn", "dlq", "bucket", "handler_role", "domain",
+                         "key_arn", "group")}
 
 
 @pytest.mark.parametrize("name", failures())

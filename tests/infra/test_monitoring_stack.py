@@ -212,7 +212,8 @@ def expected_alarms(env: str) -> dict[str, dict]:
     for topic, other in (("critical", "warning"), ("warning", "critical")):
         table[f"{topic}-topic-delivery-failed"] = (other, 1, gte, 1, 1, nb, one(
             "AWS/SNS", "NumberOfNotificationsFailed", {"TopicName": f"<{topic} topic>"}, "Sum", 300))
-    rules = ("bucket-notification-changed", "queue-changed", "queue-target-added")
+    rules = ("bucket-notification-changed", "queue-changed", "queue-target-added",
+             "trail-changed", "raw-key-changed", "bucket-policy-changed", "fleet-size-changed")
     table["change-alert-delivery-failed"] = ("warning", 1, gte, 1, 1, nb, {
         **{f"rule{i}": ("AWS/Events", "FailedInvocations", {"RuleName": f"<rule {r}>"}, "Sum", 300,
                         False) for i, r in enumerate(rules)},

@@ -17,6 +17,9 @@ RUNBOOK = REPO / "docs" / "runbook.md"
 LINK = re.compile(r"docs/runbook\.md#([A-Za-z0-9_-]+)")
 COMMAND = re.compile(r"`(python -m ops [^`]+)`")
 CHANGE_RULES = ("bucket-notification-changed", "queue-changed", "queue-target-added")
+# #22: what the watchers and the fleet depend on; each has its own section, from `ops diagnose`.
+DEPENDENCY_RULES = ("trail-changed", "raw-key-changed", "bucket-policy-changed",
+                    "fleet-size-changed")
 
 
 def anchors(text: str) -> set[str]:
@@ -98,17 +101,22 @@ def test_every_alarm_links_an_existing_runbook_section_and_names_an_ops_command(
             assert f"ops {command.split()[3]} --env <env>" in section(anchor), name
 
 
-def test_every_change_rule_links_an_existing_runbook_section_and_names_ops_drift(synthesized, env):
+def test_every_change_rule_links_an_existing_runbook_section_and_names_its_ops_command(synthesized, env):
     known = runbook_anchors()
     rules = {props["Name"].removeprefix(f"file-search-{env}-"): props
              for props in every(synthesized, env, "AWS::Events::Rule").values()
              if any("docs/runbook.md" in text for text in rule_texts(props))}
-    assert sorted(rules) == sorted(CHANGE_RULES)
+    assert sorted(rules) == sorted(CHANGE_RULES + DEPENDENCY_RULES)
     for short, props in rules.items():
         for text in rule_texts(props):
             assert missing_anchors(text, known) == [], short
         (message,) = rule_texts(props)[1:]
-        assert accepted_commands(message, env) == [f"python -m ops drift --env {env}"], short
+        command = "drift" if short in CHANGE_RULES else "diagnose"
+        assert accepted_commands(message, env) == [f"python -m ops {command} --env {env}"], short
+        if short in DEPENDENCY_RULES:
+            (anchor,) = set(LINK.findall(message))
+            assert anchor == f"alarm-{short}"
+            assert "ops diagnose --env <env>" in section(anchor), short
     assert "ops drift --env <env>" in section("alarm-out-of-band-change")
 
 

@@ -97,6 +97,9 @@ class TemplateValues:
             domain = name.lower()[-28:].lstrip("-")
             return {None: domain,
                     "Arn": f"arn:{PARTITION}:es:{REGION}:{ACCOUNT}:domain/{domain}"}[attr]
+        if kind == "AWS::KMS::Key":
+            arn = f"arn:{PARTITION}:kms:{REGION}:{ACCOUNT}:key/{name}"
+            return {None: name, "Arn": arn, "KeyId": name}[attr]
         if kind == "AWS::SNS::Topic":
             arn = f"arn:{PARTITION}:sns:{REGION}:{ACCOUNT}:{name}"
             return {None: arn, "TopicArn": arn, "TopicName": name}[attr]
@@ -560,6 +563,9 @@ class Environment:
         handler = values.logical_id(
             "Stateful", "/BucketNotificationsHandler050a0587b7544547bf325f094a3db834/Role/Resource")
         domain = values.logical_id("Search", "/Domain/Resource")
+        key = values.logical_id("Stateful", "/RawFiles/Key/Resource")
+        (group,) = resources_of_type(synthesized.templates[env]["Fleet"],
+                                     "AWS::AutoScaling::AutoScalingGroup").values()
         self.names = {
             "main": values.attribute("Stateful", main, "QueueName"),
             "main_url": values.attribute("Stateful", main, None),
@@ -568,6 +574,8 @@ class Environment:
             "bucket": values.attribute("Stateful", bucket, None),
             "handler_role": values.attribute("Stateful", handler, None),
             "domain": values.attribute("Search", domain, None),
+            "key_arn": values.attribute("Stateful", key, "Arn"),
+            "group": values.resolve(group["Properties"]["AutoScalingGroupName"], "Fleet"),
         }
 
     def replay(self, scenario: Scenario,
