@@ -5,16 +5,22 @@ Every alarm of the pipeline (queue, worker, fleet, search domain) is made here, 
 read the same way: `file-search-<env>-<short>`, described as
 "<what> First: <command>; <step> Runbook: docs/runbook.md#alarm-<short>"
 (the `alarm-` prefix keeps alarm sections apart from the runbook's `check-` and `command-` ones).
+The alarms themselves are rows of `alarm_table.py`; `add_rows` turns rows into alarms.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as actions
 from aws_cdk import aws_sns as sns
 from constructs import Construct
+
+from stacks.monitoring.alarm_table import COMPARISONS, CRITICAL, AlarmSpec, Math, Metric
 
 RUNBOOK = "docs/runbook.md#alarm-"
 # CloudWatch limits an alarm description to 1024 characters.
@@ -34,6 +40,23 @@ class AlarmFactory:
 
     def drift(self) -> str:
         return f"python -m ops drift --env {self.environment}"
+
+    def command(self, name: str) -> str:
+        return f"python -m ops {name} --env {self.environment}"
+
+    def add_rows(self, scope: Construct, rows: Iterable[AlarmSpec], *, critical: sns.ITopic,
+                 warning: sns.ITopic, metric: Callable[[Metric], cloudwatch.IMetric]) -> None:
+        """One alarm per row, in order, under `scope`; `metric` resolves a row's metric source
+        (queue, group, log metric, domain, topic, rule) to the CloudWatch metric."""
+        for row in rows:
+            self.add(scope, row.short, critical if row.topic == CRITICAL else warning,
+                     _cloudwatch_metric(row.metric, metric),
+                     threshold=row.threshold,
+                     comparison=_enum(cloudwatch.ComparisonOperator, COMPARISONS[row.comparison]),
+                     evaluation_periods=row.evaluation_periods,
+                     datapoints_to_alarm=row.datapoints_to_alarm,
+                     missing=_enum(cloudwatch.TreatMissingData, row.missing),
+                     what=row.what, first=row.first, command=self.command(row.command))
 
     def add(self, scope: Construct, short: str, topic: sns.ITopic, metric: cloudwatch.IMetric, *,
             threshold: float, comparison: cloudwatch.ComparisonOperator,
@@ -62,3 +85,18 @@ class AlarmFactory:
         alarm.add_ok_action(actions.SnsAction(topic))
         self.alarms[short] = alarm
         return alarm
+
+
+def _enum(kind, cloudformation_value: str):
+    """CDK's enum member for a CloudFormation value ("notBreaching" -> NOT_BREACHING)."""
+    return kind[re.sub(r"(?<!^)([A-Z])", r"_\1", cloudformation_value).upper()]
+
+
+def _cloudwatch_metric(spec: Metric | Math,
+                       metric: Callable[[Metric], cloudwatch.IMetric]) -> cloudwatch.IMetric:
+    if isinstance(spec, Metric):
+        return metric(spec)
+    return cloudwatch.MathExpression(
+        expression=spec.expression,
+        using_metrics={key: _cloudwatch_metric(used, metric) for key, used in spec.using.items()},
+        period=Duration.seconds(spec.period), label=spec.label)

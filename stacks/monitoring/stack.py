@@ -64,7 +64,7 @@ class MonitoringStack(Stack):
         )
         self.delivery_alarms = DeliveryAlarms(
             self, "DeliveryAlarms", factory=factory, critical=critical_topic,
-            warning=warning_topic, rules=list(self.change_watch.rules.values()),
+            warning=warning_topic, rules=dict(self.change_watch.rules),
         )
         self.dashboard = PipelineDashboard(
             self, "Dashboard", dashboard_name=f"{config.name_prefix}-ingestion",
