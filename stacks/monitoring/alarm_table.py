@@ -396,6 +396,42 @@ def pipeline_alarms(s: AlarmThresholds, *, longest_job_seconds: int,
                    "minute for N minutes",
         level=f"{s.silent_worker_minutes} min",
     ))
+    # A hung worker (#22). Auto Scaling checks only the instance (no load balancer), so an
+    # instance whose worker is stuck stays InService. The worker judges itself once a minute
+    # (worker_asset/ingest_worker/liveness.py: receive loop silent for 2 min, a round older than
+    # the visibility timeout, a pipeline thread ended) and says so: one line pages.
+    rows.append(AlarmSpec(
+        "worker-stalled", CRITICAL,
+        Metric(WORKER, "WorkerStalled", "Sum", label="stalled workers"),
+        ">=", 1,
+        what="A worker reports that it is not consuming (the line's reasons say why: a "
+             "pipeline ended, no receive for minutes, a round past the visibility timeout); "
+             "its instance stays in service and holds its messages.",
+        first="Find the instance in the worker log (worker_stalled, instance_id) and mark it "
+              "unhealthy so that Auto Scaling replaces it.",
+        fires_when="`worker_stalled` lines (a worker judging itself stuck) in a minute ≥ 1",
+        level="≥ 1",
+    ))
+    # A worker too frozen to say so writes no line at all: fewer worker_alive lines (one per
+    # live worker per minute) than instances in service, minute after minute. FILL(alive, 0):
+    # a fleet of frozen workers logs nothing. Minimum of in service: an instance that joins
+    # during a minute is not yet expected; the window outlasts an instance's boot.
+    rows.append(AlarmSpec(
+        "workers-not-alive", CRITICAL,
+        Math("IF(FILL(in_service, 0) - FILL(alive, 0) >= 1, 1, 0)",
+             {"in_service": Metric(GROUP, "GroupInServiceInstances", "Minimum"),
+              "alive": Metric(WORKER, "WorkersAlive", "Sum")},
+             MINUTE, label="instances in service without a live worker"),
+        ">=", 1, evaluation_periods=s.workers_not_alive_minutes,
+        what=f"Fewer workers logging worker_alive than instances in service for "
+             f"{s.workers_not_alive_minutes} min: a worker process is frozen or gone while "
+             "its instance stays in service.",
+        first="Find the instance without worker_alive lines (Logs Insights, instance_id) and "
+              "mark it unhealthy so that Auto Scaling replaces it.",
+        fires_when="`GroupInServiceInstances` (Minimum) − `worker_alive` lines ≥ 1, every "
+                   "minute for N minutes",
+        level=f"{s.workers_not_alive_minutes} min",
+    ))
     # A crash loop: systemd restarts a crashing worker every 5 s and each start logs one line,
     # while the instances stay healthy for Auto Scaling. Every instance starting once (a
     # rollout, a scale-out) stays below the threshold (checked against fleet.max_capacity).
