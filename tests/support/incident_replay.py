@@ -390,6 +390,9 @@ class Scenario:
     must_not_fire: tuple[str, ...] = ()
     max_warnings: int | None = None
     must_warn: tuple[str, ...] = ()
+    # Change rules that report the operator's own deliberate change (ops pause and resume are
+    # hand changes to the group's sizes): the only critical notifications a normal run may send.
+    announced: tuple[str, ...] = ()
 
 
 def sustained_uploads(minute: int) -> int:
@@ -493,8 +496,14 @@ def scenarios(names: dict[str, str]) -> list[Scenario]:
         return Conditions(uploads=business_uploads(t), worker="lost" if t >= 2 * 60 else "ok")
 
     def paused_by_ops(t, n):
-        return Conditions(uploads=business_uploads(t),
-                          worker="ops_paused" if 2 * 60 <= t < 3 * 60 else "ok")
+        c = Conditions(uploads=business_uploads(t),
+                       worker="ops_paused" if 2 * 60 <= t < 3 * 60 else "ok")
+        if t in (2 * 60, 3 * 60):   # ops pause sets min and desired to 0; ops resume restores
+            sizes = {"minSize": 0, "desiredCapacity": 0} if t == 2 * 60 else {
+                "minSize": 2, "maxSize": 10, "desiredCapacity": 2}
+            c.cloudtrail = [user_call(n, "autoscaling", "UpdateAutoScalingGroup",
+                                      autoScalingGroupName=n["group"], **sizes)]
+        return c
 
     def poison_day(t, n):
         uploads = business_uploads(t)
@@ -604,7 +613,7 @@ def scenarios(names: dict[str, str]) -> list[Scenario]:
         Scenario("raw files' KMS key disabled at 01:00, queue empty", day, key_disabled,
                  ((60, "key disabled"),), must_page=("raw-key-changed", 5)),
         Scenario("ops pause from 02:00 to 03:00 (night, queue empty)", day, paused_by_ops,
-                 must_not_fire=("fleet-below-minimum",)),
+                 must_not_fire=("fleet-below-minimum",), announced=("fleet-size-changed",)),
         Scenario("3 % of files are poison all day", day, poison_day,
                  must_not_fire=("dlq-filling",), must_warn=("dlq-not-empty",)),
         Scenario("3 % poison all day, then half the files poison from 14:00", day, poison_surge,
@@ -718,7 +727,8 @@ def expectation(scenario: Scenario) -> str:
     if scenario.onsets:
         return "no page possible (below)"
     limit = "" if scenario.max_warnings is None else f", ≤ {scenario.max_warnings} warning(s)"
-    return f"nobody paged{limit}"
+    told = "".join(f", `{a}` reports the change" for a in scenario.announced)
+    return f"nobody paged{told}{limit}"
 
 
 def results_table(replays: list[Replay]) -> str:
@@ -733,6 +743,7 @@ def results_table(replays: list[Replay]) -> str:
         first = (f"`{critical[0].source}` at {clock(critical[0].minute)} "
                  f"(+{critical[0].minute - onset})" if critical else "none")
         if not r.scenario.onsets:
+            critical = [n for n in critical if n.source not in r.scenario.announced]
             first = "none (nobody paged)" if not critical else first
         others = sorted({n.source for n in critical[1:]} - {critical[0].source} if critical else set())
         warnings = sorted({n.source for n in r.after(onset, "warning")})
