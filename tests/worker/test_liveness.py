@@ -3,11 +3,15 @@ from __future__ import annotations
 
 import io
 import json
+import socket
 import threading
+import time
 import urllib.error
 
 from ingest_worker.liveness import AliveReporter, Liveness, this_instance
 from ingest_worker.logs import JsonLog
+
+from harness.local_aws import wait_for
 
 
 class FakeClock:
@@ -135,3 +139,26 @@ def test_the_instance_id_comes_from_imds_on_a_group_and_falls_back_to_the_host_n
     (warning,) = _lines(stream)
     assert warning["event"] == "instance_id_unknown"
     assert this_instance(None, log, lookup=lambda: "never") != "never"   # local runs: no IMDS
+
+
+def test_the_running_worker_reports_alive_and_a_round_that_outlives_the_visibility_timeout(
+        make_aws, fake_os, run_worker):
+    """The real worker against moto: worker_alive lines while it consumes, worker_stalled while
+    one round runs past the visibility timeout (2 s here), alive again once it ended. Its wall
+    clock runs 60 times fast, so each second is a minute of lines."""
+    aws = make_aws(visibility=2)
+    fake_os.after_bulk = lambda: time.sleep(5)
+    with run_worker(aws.env(fake_os)) as w:
+        w.worker.alive.wall = lambda: time.time() * 60
+        wait_for(lambda: w.logs.events("worker_alive"), timeout=10, what="alive")
+        aws.put("raw-files/slow.txt")
+        wait_for(lambda: w.logs.events("worker_stalled"), timeout=20, what="stalled")
+        wait_for(lambda: w.processed("indexed"), timeout=20, what="indexed")
+        after = len(w.logs.events("worker_alive"))
+        wait_for(lambda: len(w.logs.events("worker_alive")) > after + 1, timeout=10,
+                 what="alive again")
+        w.stop()
+    stalled = w.logs.events("worker_stalled")
+    assert all(r.startswith("a round has run for") for e in stalled for r in e["reasons"])
+    assert {e["instance_id"] for e in w.logs.events("worker_alive") + stalled} == {
+        socket.gethostname()}
