@@ -3,8 +3,8 @@
 Three readers use the rows, so an alarm is never written twice:
 - the constructs (`pipeline_alarms.py`, `search_alarms.py`, `delivery_alarms.py`) turn each row
   into a CloudWatch alarm through `alarm_factory.py` (name, description, ALARM + OK actions);
-- `python -m tools.alarm_docs` writes the alarm table of docs/alarms.md from them (a test fails
-  when the committed table is stale);
+- `python -m tools.alarm_docs` writes the alarm tables of docs/alarms.md, docs/operations.md
+  and docs/runbook.md from them (tests/infra/test_alarm_docs.py fails when one is stale);
 - tests/infra/test_monitoring_stack.py checks each synthesized alarm against its row.
 
 A row is built by a function of the environment's settings (`AlarmThresholds`, the queue's
@@ -50,6 +50,9 @@ CHANGE_RULES = ("bucket-notification-changed", "queue-changed", "queue-target-ad
 COMPARISONS = {">=": "GreaterThanOrEqualToThreshold", ">": "GreaterThanThreshold",
                "<": "LessThanThreshold", "<=": "LessThanOrEqualToThreshold"}
 NOT_BREACHING, BREACHING = "notBreaching", "breaching"
+RUNBOOK = "docs/runbook.md#alarm-"
+# CloudWatch limits an alarm description to 1024 characters.
+MAX_DESCRIPTION = 1024
 CRITICAL, WARNING = "critical", "warning"
 MINUTE = 60
 
@@ -84,7 +87,9 @@ class Math:
 class AlarmSpec:
     """One alarm. `what` and `first` make its description (what it means; the first step after
     the `ops` command), `fires_when` and `level` its line in docs/alarms.md (the condition in
-    words, the same in every environment; this environment's values in a few words)."""
+    words, the same in every environment; this environment's values in a few words), `read`
+    and `then` its line in docs/runbook.md's summary (what of the command's output to read;
+    what to do next, in a few words)."""
 
     short: str
     topic: str
@@ -95,10 +100,12 @@ class AlarmSpec:
     first: str
     fires_when: str
     level: str
+    then: str
     evaluation_periods: int = 1
     datapoints_to_alarm: int | None = None  # None: all evaluation periods
     missing: str = NOT_BREACHING
     command: str = "diagnose"  # the `python -m ops <command> --env <env>` the description names
+    read: str = ""  # what of the command's output to read first (runbook summary)
 
     def __post_init__(self) -> None:
         if self.topic not in (CRITICAL, WARNING):
@@ -110,6 +117,17 @@ class AlarmSpec:
     @property
     def datapoints(self) -> int:
         return self.datapoints_to_alarm or self.evaluation_periods
+
+    def description(self, environment: str) -> str:
+        """"<what> First: `python -m ops <command> --env <env>`; <first> Runbook: <link>" (the
+        `alarm-` prefix keeps alarm sections apart from the runbook's `check-` and `command-`
+        ones)."""
+        text = (f"{self.what} First: `python -m ops {self.command} --env {environment}`; "
+                f"{self.first} Runbook: {RUNBOOK}{self.short}")
+        if len(text) > MAX_DESCRIPTION:
+            raise ValueError(f"alarm {self.short}: description has {len(text)} characters, "
+                             f"CloudWatch allows {MAX_DESCRIPTION}")
+        return text
 
 
 def source_kind(source: str) -> str:
@@ -139,6 +157,7 @@ def pipeline_alarms(s: AlarmThresholds, *, longest_job_seconds: int,
         first="Read the worker's sent_to_dlq lines for the reason; fix the cause, then redrive.",
         fires_when="DLQ visible messages (Maximum, 1 min) ≥ threshold",
         level=f"≥ {s.dlq_warning_messages}",
+        read="the `dlq` line: reasons", then="fix the cause; `ops redrive --reason R`",
     )]
     # The DLQ pages on change, not level: a level alarm stays in ALARM all day on an ordinary
     # poison rate and then cannot page for a real surge. Inflow = the rise of the visible count
@@ -167,6 +186,7 @@ def pipeline_alarms(s: AlarmThresholds, *, longest_job_seconds: int,
                    "expected poison share × main queue's NumberOfMessagesSent in the window",
         level=f"≥ {s.dlq_inflow_min_messages} in {s.dlq_inflow_window_minutes} min and > "
               f"{s.dlq_expected_poison_percent:g} %",
+        then="`ops pause` if it keeps growing; never purge first",
     ))
     # ApproximateAgeOfOldestMessage counts messages in flight too, so a legitimate job of
     # longest_job_seconds is that old when it finishes: the threshold starts counting the delay
@@ -186,16 +206,19 @@ def pipeline_alarms(s: AlarmThresholds, *, longest_job_seconds: int,
         fires_when="main queue ApproximateAgeOfOldestMessage (Maximum, 1 min) > longest job + "
                    "delay",
         level=f"> {oldest} s",
+        read="`backlog`, `fleet`", then="scale or fix the fleet",
     ))
     # The DLQ's age counts from when a message was moved there, but its retention from the
     # original send to the main queue (up to queue.retention_days earlier): the thresholds are
     # validated against both (config/environment.py). Five-minute periods: the age moves in
     # days. No data = an idle, empty DLQ.
-    for short, topic, hours, when in (
-            ("dlq-aging", WARNING, s.dlq_age_warning_hours, "needs handling"),
+    for short, topic, hours, when, read, then in (
+            ("dlq-aging", WARNING, s.dlq_age_warning_hours, "needs handling",
+             "`dlq`: age, reasons", "fix, `ops redrive` within the retention"),
             ("dlq-expiring", CRITICAL, s.dlq_age_critical_hours,
              "may be deleted by the DLQ's retention (counted from its original send) "
-             "within days")):
+             "within days", "`dlq`",
+             "`ops redrive` now, or `ops purge --queue dlq` to keep an archive")):
         rows.append(AlarmSpec(
             short, topic,
             Metric(DLQ, "ApproximateAgeOfOldestMessage", "Maximum", 5 * MINUTE,
@@ -207,7 +230,7 @@ def pipeline_alarms(s: AlarmThresholds, *, longest_job_seconds: int,
             fires_when="DLQ ApproximateAgeOfOldestMessage (Maximum, 5 min) > threshold"
                        + ("" if topic == WARNING else "; main retention + threshold + 48 h ≤ "
                                                       "the DLQ's retention"),
-            level=f"> {hours} h",
+            level=f"> {hours} h", read=read, then=then,
         ))
     # Queue depth measured against the fleet's own scaling target: target tracking keeps about
     # `backlog_per_instance_target` visible messages per in-service instance, so a healthy fleet
@@ -235,6 +258,8 @@ def pipeline_alarms(s: AlarmThresholds, *, longest_job_seconds: int,
                    "M minutes",
         level=f"> {per_instance:g} per instance and > {s.queue_depth_age_seconds} s for "
               f"{s.queue_depth_warning_minutes} min",
+        read="`notification`, `eventbridge-targets`, `fleet`",
+        then="remove a second notification path (`ops drift`), or scale",
     ))
     # Received but not deleted, over a window long enough to hold a whole job (worker max
     # processing time <= visibility timeout): a message received once and deleted later in the
@@ -263,6 +288,7 @@ def pipeline_alarms(s: AlarmThresholds, *, longest_job_seconds: int,
                    "received",
         level=f"> {s.undeleted_ratio_warning:g} over {s.undeleted_window_minutes} min, "
               f"≥ {s.undeleted_min_received} received",
+        read="`worker-log`, `queue-attributes`", then="`ops pause`, fix, `ops resume`",
     ))
     # Error rate from the worker's own log lines; a poison message sent to the DLQ counts as an
     # error (its line is sent_to_dlq, not message_failed).
@@ -291,6 +317,7 @@ def pipeline_alarms(s: AlarmThresholds, *, longest_job_seconds: int,
         level=f"> {s.worker_error_rate_warning_percent:g} % over "
               f"{s.worker_error_rate_window_minutes} min, ≥ {s.worker_error_rate_min_attempts} "
               "outcomes",
+        read="`worker-log`, `search-domain`", then="fix OpenSearch or permissions",
     ))
     # Messages whose delete the worker finally gave up (after its retries): each one comes back
     # after the visibility timeout. Failed attempts that a retry fixed are counted on the
@@ -307,6 +334,7 @@ def pipeline_alarms(s: AlarmThresholds, *, longest_job_seconds: int,
         fires_when="messages whose delete the worker finally gave up (`delete_abandoned`) per "
                    "minute",
         level=f"≥ {s.delete_abandoned_warning}",
+        read="`worker-log`, `queue-attributes`", then="fix before the DLQ fills",
     ))
     # The incident's cause, fast: the worker logged finished objects and the queue recorded no
     # deletes for them. A finished message is deleted in the same round (seconds), so unlike
@@ -337,6 +365,7 @@ def pipeline_alarms(s: AlarmThresholds, *, longest_job_seconds: int,
         level=f"> {s.processed_not_deleted_ratio:g} in {s.processed_not_deleted_datapoints} of "
               f"{s.processed_not_deleted_minutes} min, ≥ {s.processed_not_deleted_min_processed}"
               " processed a minute",
+        read="`worker-log`, `queue-attributes`", then="fix deletes; `ops pause` if the DLQ fills",
     ))
     # Desired minus in service, per minute; the group publishes both every minute while it
     # exists, 0 and 0 when dev scales to zero (no alarm). A gap means the metrics stopped, not
@@ -356,6 +385,7 @@ def pipeline_alarms(s: AlarmThresholds, *, longest_job_seconds: int,
         fires_when="`GroupDesiredCapacity − GroupInServiceInstances` > 0 every minute for N "
                    "minutes",
         level=f"{s.in_service_below_desired_minutes} min",
+        read="`fleet`", then="scaling activities, boot log",
     ))
     # A lost fleet, day or night: fewer instances in service than the group's own minimum
     # (every instance unhealthy or terminated, launches failing). Needs no backlog, unlike
@@ -377,6 +407,7 @@ def pipeline_alarms(s: AlarmThresholds, *, longest_job_seconds: int,
         fires_when="`GroupInServiceInstances` (Minimum, `FILL` 0) < `GroupMinSize`, every "
                    "minute for N minutes",
         level=f"{s.fleet_below_minimum_minutes} min",
+        read="`fleet`", then="activity history, launch template, boot log",
     ))
     # Silent worker: a backlog all minute long and not one processed line, minute after minute.
     # FILL: the processed metric has no data point when no line was logged at all, which is the
@@ -395,6 +426,7 @@ def pipeline_alarms(s: AlarmThresholds, *, longest_job_seconds: int,
         fires_when="backlog (visible, Minimum) > 0 and no `message_processed` line, every "
                    "minute for N minutes",
         level=f"{s.silent_worker_minutes} min",
+        read="`fleet`, `worker-log`", then="instance refresh; `ops resume` if paused",
     ))
     # A hung worker (#22). Auto Scaling checks only the instance (no load balancer), so an
     # instance whose worker is stuck stays InService. The worker judges itself once a minute
@@ -411,6 +443,8 @@ def pipeline_alarms(s: AlarmThresholds, *, longest_job_seconds: int,
               "unhealthy so that Auto Scaling replaces it.",
         fires_when="`worker_stalled` lines (a worker judging itself stuck) in a minute ≥ 1",
         level="≥ 1",
+        read="`worker-log`, `fleet`",
+        then="find the instance (`instance_id`); mark it unhealthy to replace it",
     ))
     # A worker too frozen to say so writes no line at all: fewer worker_alive lines (one per
     # live worker per minute) than instances in service, minute after minute. FILL(alive, 0):
@@ -431,6 +465,8 @@ def pipeline_alarms(s: AlarmThresholds, *, longest_job_seconds: int,
         fires_when="`GroupInServiceInstances` (Minimum) − `worker_alive` lines ≥ 1, every "
                    "minute for N minutes",
         level=f"{s.workers_not_alive_minutes} min",
+        read="`fleet`, `worker-log`",
+        then="find the instance without `worker_alive` lines; mark it unhealthy",
     ))
     # A crash loop: systemd restarts a crashing worker every 5 s and each start logs one line,
     # while the instances stay healthy for Auto Scaling. Every instance starting once (a
@@ -446,6 +482,7 @@ def pipeline_alarms(s: AlarmThresholds, *, longest_job_seconds: int,
         fires_when="worker process starts (`worker_started`, `config_invalid`, "
                    "`startup_failed`) in 5 min ≥ threshold",
         level=f"≥ {s.worker_starts_critical}",
+        read="`fleet`, `backlog`", then="read `config_invalid` / `startup_failed`; roll back",
     ))
     # Paused consumption: the worker logs consumption_paused when the index or the bucket is
     # unavailable and again every 60 s while paused, so a paused minute has a line. Missing =
@@ -465,6 +502,8 @@ def pipeline_alarms(s: AlarmThresholds, *, longest_job_seconds: int,
               "bucket; the workers resume by themselves once it answers.",
         fires_when="`consumption_paused` lines in N of N + 1 minutes",
         level=f"{s.consumption_paused_minutes} of {s.consumption_paused_minutes + 1} min",
+        read="`worker-log`, `search-domain`, `alarms`",
+        then="fix the index or bucket; the workers resume by themselves",
     ))
     if s.no_incoming_messages_hours is not None:
         # Nothing arriving: if the notification is deleted or narrowed the queue stays empty and
@@ -485,6 +524,7 @@ def pipeline_alarms(s: AlarmThresholds, *, longest_job_seconds: int,
             fires_when="main queue NumberOfMessagesSent (Sum, 1 h) < 1 for every hour of the "
                        "window; missing = breaching",
             level=f"{hours} h",
+            then="put the notification back; `ops reconcile --apply`",
         ))
     return rows
 
@@ -518,7 +558,9 @@ def search_alarms(search: SearchConfig, s: SearchAlarmThresholds) -> list[AlarmS
              "indexing into it fails.",
         first="Check the domain's health in the console; the workers pause and resume "
               "by themselves.",
-        fires_when="ClusterStatus.red (Maximum, 1 min) ≥ 1", level="on")]
+        fires_when="ClusterStatus.red (Maximum, 1 min) ≥ 1", level="on",
+        read="`search-domain`, `worker-log`",
+        then="domain health; `ops reconcile` once green")]
     if s.cluster_yellow_alarm:
         rows.append(AlarmSpec(
             "search-cluster-yellow", WARNING, metric("ClusterStatus.yellow", "Maximum"), ">=", 1,
@@ -526,7 +568,9 @@ def search_alarms(search: SearchConfig, s: SearchAlarmThresholds) -> list[AlarmS
             what="A replica shard of the search domain has been unassigned for 5 min "
                  "(cluster yellow): one more node failure can lose data.",
             first="Check node count and free storage; a replica needs a second data node.",
-            fires_when="ClusterStatus.yellow (Maximum, 1 min) ≥ 1 for 5 min", level="on"))
+            fires_when="ClusterStatus.yellow (Maximum, 1 min) ≥ 1 for 5 min", level="on",
+            read="`search-domain`",
+            then="nodes, free storage"))
     rows.append(AlarmSpec(
         "search-writes-blocked", CRITICAL, metric("ClusterIndexWritesBlocked", "Maximum", 5),
         ">=", 1,
@@ -534,7 +578,9 @@ def search_alarms(search: SearchConfig, s: SearchAlarmThresholds) -> list[AlarmS
              "indexed; the workers pause and the messages wait in the queue.",
         first="Usually storage or JVM memory: check FreeStorageSpace and "
               "JVMMemoryPressure, then add storage or scale the domain.",
-        fires_when="ClusterIndexWritesBlocked (Maximum, 5 min) ≥ 1", level="on"))
+        fires_when="ClusterIndexWritesBlocked (Maximum, 5 min) ≥ 1", level="on",
+        read="`alarms`, `worker-log`",
+        then="free storage or memory; never purge"))
     if not search.imported:
         mib = free_storage_threshold_mib(volume_size_gib=search.volume_size_gib,
                                          percent=s.free_storage_percent)
@@ -547,7 +593,8 @@ def search_alarms(search: SearchConfig, s: SearchAlarmThresholds) -> list[AlarmS
                   "are blocked.",
             fires_when="FreeStorageSpace (Minimum, 1 min) ≤ a share of `search.volume_size_gib`"
                        " (MiB)",
-            level=f"≤ {mib:.0f} MiB ({s.free_storage_percent:g} %)"))
+            level=f"≤ {mib:.0f} MiB ({s.free_storage_percent:g} %)",
+            read="`search-domain`, `worker-log`", then="`ops reconcile --apply` (orphans), larger volume"))
     rows.append(AlarmSpec(
         "search-jvm-pressure", WARNING, metric("JVMMemoryPressure", "Maximum"),
         ">=", s.jvm_memory_pressure_percent, evaluation_periods=s.jvm_memory_pressure_minutes,
@@ -556,7 +603,8 @@ def search_alarms(search: SearchConfig, s: SearchAlarmThresholds) -> list[AlarmS
              "requests or fail with out-of-memory errors.",
         first="Scale the data nodes up; look for large bulk requests.",
         fires_when="JVMMemoryPressure (Maximum, 1 min) ≥ threshold for N min",
-        level=f"≥ {s.jvm_memory_pressure_percent:g} % for {s.jvm_memory_pressure_minutes} min"))
+        level=f"≥ {s.jvm_memory_pressure_percent:g} % for {s.jvm_memory_pressure_minutes} min",
+        read="`worker-log`, `backlog`", then="larger data nodes"))
     rows.append(AlarmSpec(
         "search-cpu", WARNING, metric("CPUUtilization", "Maximum", s.cpu_period_minutes),
         ">=", s.cpu_percent, evaluation_periods=s.cpu_periods,
@@ -564,7 +612,8 @@ def search_alarms(search: SearchConfig, s: SearchAlarmThresholds) -> list[AlarmS
              f"{s.cpu_period_minutes * s.cpu_periods} min: sustained load, not a burst.",
         first="Use a larger instance type or more data nodes.",
         fires_when="CPUUtilization (Maximum, N min) ≥ threshold for M periods",
-        level=f"≥ {s.cpu_percent:g} % for {s.cpu_periods} × {s.cpu_period_minutes} min"))
+        level=f"≥ {s.cpu_percent:g} % for {s.cpu_periods} × {s.cpu_period_minutes} min",
+        read="`backlog`", then="sync in progress? else scale the domain"))
     if not search.imported and search.master_node_count:
         # The page gives one day; a lost master is urgent for ingestion, so 5 minutes (long
         # enough for a master election to finish).
@@ -576,21 +625,26 @@ def search_alarms(search: SearchConfig, s: SearchAlarmThresholds) -> list[AlarmS
             first="Check the dedicated masters' health; contact AWS support if it persists.",
             fires_when="MasterReachableFromNode (Maximum, 1 min) < 1 for 5 min; only with "
                        "dedicated masters",
-            level="on"))
+            level="on",
+            read="`search-domain`", then="wait for a change in progress; else AWS support"))
     rows.append(AlarmSpec(
         "search-snapshot-failed", WARNING, metric("AutomatedSnapshotFailure", "Maximum"),
         ">=", 1,
         what="The domain's automated snapshot failed (usually because the cluster is red): "
              "no recent restore point.",
         first="Fix the cluster status first; snapshots resume by themselves.",
-        fires_when="AutomatedSnapshotFailure (Maximum, 1 min) ≥ 1", level="on"))
+        fires_when="AutomatedSnapshotFailure (Maximum, 1 min) ≥ 1", level="on",
+        read="`alarms`: red too?",
+        then="fix red; snapshots resume by themselves"))
     rows.append(AlarmSpec(
         "search-write-rejected", WARNING, metric("ThreadpoolWriteRejected", "Sum"), ">=", 1,
         what="The domain rejected bulk writes (write thread pool full); the workers "
              "retry them, but persistent rejections delay indexing.",
         first="Check CPU and JVM pressure; lower the workers' concurrency or scale the "
               "domain.",
-        fires_when="ThreadpoolWriteRejected (Sum, 1 min) ≥ 1", level="on"))
+        fires_when="ThreadpoolWriteRejected (Sum, 1 min) ≥ 1", level="on",
+        read="`worker-log`, `backlog`",
+        then="scale the domain or lower concurrency"))
     return rows
 
 
@@ -622,6 +676,7 @@ def delivery_alarms(change_rules: Sequence[str]) -> list[AlarmSpec]:
             first="Open the critical topic's subscriptions: an e-mail never confirmed, a Slack "
                   "channel removed from AWS Chatbot? Re-send the page by hand until it is fixed.",
             fires_when="critical topic NumberOfNotificationsFailed (Sum, 5 min) ≥ 1", level="on",
+            then="fix the topic's subscriptions",
             **common),
         AlarmSpec(
             "warning-topic-delivery-failed", CRITICAL, failed(WARNING_TOPIC), ">=", 1,
@@ -630,6 +685,7 @@ def delivery_alarms(change_rules: Sequence[str]) -> list[AlarmSpec]:
             first="Open the warning topic's subscriptions: an e-mail never confirmed, a Slack "
                   "channel removed from AWS Chatbot?",
             fires_when="warning topic NumberOfNotificationsFailed (Sum, 5 min) ≥ 1", level="on",
+            then="fix the topic's subscriptions",
             **common),
         AlarmSpec(
             "change-alert-delivery-failed", WARNING,
@@ -643,7 +699,8 @@ def delivery_alarms(change_rules: Sequence[str]) -> list[AlarmSpec]:
                   "stack's template; then look for the change itself.",
             fires_when="FailedInvocations (Sum, 5 min) of the out-of-band change rules, added "
                        "up, ≥ 1",
-            level="on", **common),
+            level="on",
+            then="compare topic and key policy with the template; `ops drift`", **common),
     ]
 
 
