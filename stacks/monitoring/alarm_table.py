@@ -43,7 +43,8 @@ SOURCES = {MAIN_QUEUE: "AWS/SQS", DLQ: "AWS/SQS", GROUP: "AWS/AutoScaling",
 # The out-of-band change rules of stacks/monitoring/change_watch.py (its `rules` keys), whose
 # failed deliveries change-alert-delivery-failed adds up. The tests check this list against
 # the synthesized rules; the construct uses the rules it is given.
-CHANGE_RULES = ("bucket-notification-changed", "queue-changed", "queue-target-added")
+CHANGE_RULES = ("bucket-notification-changed", "queue-changed", "queue-target-added",
+                "trail-changed", "raw-key-changed", "bucket-policy-changed", "fleet-size-changed")
 
 # Comparison as written in the table -> CloudFormation's ComparisonOperator.
 COMPARISONS = {">=": "GreaterThanOrEqualToThreshold", ">": "GreaterThanThreshold",
@@ -427,6 +428,46 @@ def pipeline_alarms(s: AlarmThresholds, *, longest_job_seconds: int,
         level=f"{s.silent_worker_minutes} min",
         read="`fleet`, `worker-log`", then="instance refresh; `ops resume` if paused",
     ))
+    # A hung worker (#22). Auto Scaling checks only the instance (no load balancer), so an
+    # instance whose worker is stuck stays InService. The worker judges itself once a minute
+    # (worker_asset/ingest_worker/liveness.py: receive loop silent for 2 min, a round older than
+    # the visibility timeout, a pipeline thread ended) and says so: one line pages.
+    rows.append(AlarmSpec(
+        "worker-stalled", CRITICAL,
+        Metric(WORKER, "WorkerStalled", "Sum", label="stalled workers"),
+        ">=", 1,
+        what="A worker reports that it is not consuming (the line's reasons say why: a "
+             "pipeline ended, no receive for minutes, a round past the visibility timeout); "
+             "its instance stays in service and holds its messages.",
+        first="Find the instance in the worker log (worker_stalled, instance_id) and mark it "
+              "unhealthy so that Auto Scaling replaces it.",
+        fires_when="`worker_stalled` lines (a worker judging itself stuck) in a minute ≥ 1",
+        level="≥ 1",
+        read="`worker-log`, `fleet`",
+        then="find the instance (`instance_id`); mark it unhealthy to replace it",
+    ))
+    # A worker too frozen to say so writes no line at all: fewer worker_alive lines (one per
+    # live worker per minute) than instances in service, minute after minute. FILL(alive, 0):
+    # a fleet of frozen workers logs nothing. Minimum of in service: an instance that joins
+    # during a minute is not yet expected; the window outlasts an instance's boot.
+    rows.append(AlarmSpec(
+        "workers-not-alive", CRITICAL,
+        Math("IF(FILL(in_service, 0) - FILL(alive, 0) >= 1, 1, 0)",
+             {"in_service": Metric(GROUP, "GroupInServiceInstances", "Minimum"),
+              "alive": Metric(WORKER, "WorkersAlive", "Sum")},
+             MINUTE, label="instances in service without a live worker"),
+        ">=", 1, evaluation_periods=s.workers_not_alive_minutes,
+        what=f"Fewer workers logging worker_alive than instances in service for "
+             f"{s.workers_not_alive_minutes} min: a worker process is frozen or gone while "
+             "its instance stays in service.",
+        first="Find the instance without worker_alive lines (Logs Insights, instance_id) and "
+              "mark it unhealthy so that Auto Scaling replaces it.",
+        fires_when="`GroupInServiceInstances` (Minimum) − `worker_alive` lines ≥ 1, every "
+                   "minute for N minutes",
+        level=f"{s.workers_not_alive_minutes} min",
+        read="`fleet`, `worker-log`",
+        then="find the instance without `worker_alive` lines; mark it unhealthy",
+    ))
     # A crash loop: systemd restarts a crashing worker every 5 s and each start logs one line,
     # while the instances stay healthy for Auto Scaling. Every instance starting once (a
     # rollout, a scale-out) stays below the threshold (checked against fleet.max_capacity).
@@ -652,8 +693,8 @@ def delivery_alarms(change_rules: Sequence[str]) -> list[AlarmSpec]:
                  label="Change alerts not delivered"),
             ">=", 1,
             what="An out-of-band change rule matched but could not publish to the critical "
-                 "topic (EventBridge FailedInvocations): a change to the notification or queues "
-                 "went unreported.",
+                 "topic (EventBridge FailedInvocations): a watched change (notification, "
+                 "queues, trail, key, bucket policy, group sizes) went unreported.",
             first="Compare the critical topic's policy and its key's policy with the Alerts "
                   "stack's template; then look for the change itself.",
             fires_when="FailedInvocations (Sum, 5 min) of the out-of-band change rules, added "

@@ -256,6 +256,8 @@ EXPECTED_FILTERS = {
     "ConsumptionPaused": ('{ $.event = "consumption_paused" }', "1", 0),
     "WorkerStarts": ('{ $.event = "worker_started" || $.event = "config_invalid" || '
                      '$.event = "startup_failed" }', "1", 0),
+    "WorkersAlive": ('{ $.event = "worker_alive" }', "1", 0),
+    "WorkerStalled": ('{ $.event = "worker_stalled" }', "1", 0),
     "ProcessingDuration": ('{ $.event = "message_processed" && $.duration_ms >= 0 }',
                            "$.duration_ms", None),
 }
@@ -469,3 +471,33 @@ def test_new_filters_match_the_contracted_events_exactly(synthesized, line, expe
 def test_the_abandoned_delete_line_carries_the_runbook_phrase():
     (line,) = [line for line in HAND_WRITTEN if '"delete_abandoned"' in line]
     assert json.loads(line)["msg"].startswith(RUNBOOK_PHRASE)
+
+
+def test_the_liveness_lines_the_worker_writes_hit_exactly_their_filter(synthesized):
+    """worker_alive and worker_stalled as ingest_worker.liveness writes them (#22)."""
+    import io
+    import threading
+
+    from ingest_worker.liveness import AliveReporter, Liveness
+    from ingest_worker.logs import JsonLog
+
+    class Clock:
+        t = 0.0
+
+        def now(self) -> float:
+            return self.t
+
+    clock, wall, stream = Clock(), [0.0], io.StringIO()
+    liveness = Liveness(clock=clock, stall_seconds=120, round_limit_seconds=900)
+    reporter = AliveReporter(log=JsonLog("INFO", stream=stream), liveness=liveness,
+                             instance_id="i-0123456789abcdef0", wall=lambda: wall[0])
+    alive = threading.Thread(target=threading.Event().wait, args=(5,), daemon=True)
+    alive.start()
+    for minute, idle in ((0, 0), (1, 60), (2, 200)):
+        wall[0], clock.t = 60.0 * minute + 30, float(idle)
+        reporter.tick([alive], paused=False)
+    lines = stream.getvalue().splitlines()
+    assert [json.loads(line)["event"] for line in lines] == ["worker_alive", "worker_stalled"]
+    patterns = {n: p["FilterPattern"] for n, p in metric_filters(synthesized, "prod").items()}
+    assert [{n for n, p in patterns.items() if matches(p, line)} for line in lines] == [
+        {"WorkersAlive"}, {"WorkerStalled"}]

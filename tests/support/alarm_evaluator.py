@@ -329,8 +329,10 @@ class AlarmDefinition:
                 v = seen[last]
             else:
                 v = self.value(store, last - p + 1, last, as_of=minute)
-                # Keep a data point only once every sample of its period can have arrived.
-                if minute - last >= store.max_delay:
+                # Keep a data point only once every sample of its period (and of the period
+                # before, which DIFF and RATE read) has arrived.
+                if minute - last >= store.max_delay or store.arrived(
+                        [q.key for q in self.metrics.values()], last - 2 * p + 1, last, minute):
                     seen[last] = v
             out.append(None if v is None else breach(v, self.threshold))
         return out
@@ -348,6 +350,12 @@ class MetricStore:
         self.samples.setdefault(key, {})[minute] = value
         self.arrivals.setdefault(key, {})[minute] = minute + delay
         self.max_delay = max(self.max_delay, delay)
+
+    def arrived(self, keys: list[MetricKey], first: int, last: int, as_of: int) -> bool:
+        """Every sample of `keys` for minutes first..last has arrived by `as_of` (the store
+        holds every sample a run will have, so none can come later)."""
+        return all(self.arrivals.get(key, {}).get(t, as_of) <= as_of
+                   for key in keys for t in range(first, last + 1))
 
     def statistic(self, key: MetricKey, stat: str, first: int, last: int,
                   as_of: int | None = None) -> Value:
