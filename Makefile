@@ -23,7 +23,7 @@ VENDOR_STAMP := worker_asset/vendor/x86_64/.requirements-sha256
 CHECKOV_VENV := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 
-.PHONY: bench-extract checkov help setup test-setup synth synth-time test test-fast lint bench bench-moto bench-aws-profile alarm-replay diff cost local local-demo deploy destroy ops clean
+.PHONY: bench-extract checkov help setup test-setup synth synth-time test test-fast lint bench bench-moto bench-aws-profile alarm-replay alarm-docs diff cost local local-demo deploy destroy ops clean
 
 help:
 	@echo "make synth                 set up, synthesize dev, staging and prod into cdk.out"
@@ -36,6 +36,7 @@ help:
 	@echo "make synth-time            set up, time synthesis of all environments vs a one-bucket app"
 	@echo "make checkov               synthesize, run checkov, compare with checks/checkov_baseline.json"
 	@echo "make alarm-replay          replay the incidents through the alarms, rewrite docs/alarms.md's table"
+	@echo "make alarm-docs            rewrite the alarm tables of docs/ from stacks/monitoring/alarm_table.py"
 	@echo "make diff [BASE=ref]       offline diff of every stack against BASE (default HEAD)"
 	@echo "make cost                  synthesize, estimate each environment's monthly cost (also into docs/environments.md)"
 	@echo "make local                 the pipeline on this machine (no AWS) until Ctrl-C"
@@ -125,6 +126,9 @@ bench-extract: setup
 
 alarm-replay: setup
 	UPDATE_ALARM_REPLAY=1 $(PY) -m pytest -q tests/infra/test_alarm_replay.py
+
+alarm-docs: setup
+	$(PY) -m tools.alarm_docs
 
 diff: setup
 	$(PY) -m tools.template_diff --base $(or $(BASE),HEAD)

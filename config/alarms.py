@@ -136,6 +136,10 @@ class AlarmThresholds:
     # 5 minutes of losing the fleet at night (no backlog needed).
     fleet_below_minimum_minutes: int = 5
     silent_worker_minutes: int = 15
+    # Fewer worker_alive lines than instances in service, every minute for this long: a worker
+    # whose process froze (a stalled but running worker says so itself: worker-stalled). Longer
+    # than an instance's boot: a new instance is in service before its worker's first line.
+    workers_not_alive_minutes: int = 10
     # Worker process starts (worker_started, config_invalid, startup_failed) in 5 minutes that
     # mean a crash loop; must exceed fleet.max_capacity (every instance starting once, in a
     # rollout or a scale-out, is normal). systemd restarts a crashed worker every 5 s.
@@ -162,7 +166,7 @@ class AlarmThresholds:
                      "queue_depth_warning_minutes", "worker_error_rate_window_minutes",
                      "delete_abandoned_warning", "in_service_below_desired_minutes",
                      "silent_worker_minutes", "dlq_age_warning_hours",
-                     "processed_not_deleted_min_processed",
+                     "processed_not_deleted_min_processed", "workers_not_alive_minutes",
                      "worker_starts_critical", "consumption_paused_minutes"):
             if getattr(self, name) < 1:
                 found.append((name, "must be at least 1"))
@@ -171,7 +175,7 @@ class AlarmThresholds:
                      "dlq_inflow_window_minutes", "fleet_below_minimum_minutes",
                      "worker_error_rate_window_minutes", "in_service_below_desired_minutes",
                      "silent_worker_minutes", "processed_not_deleted_minutes",
-                     "consumption_paused_minutes"):
+                     "consumption_paused_minutes", "workers_not_alive_minutes"):
             if getattr(self, name) > 24 * 60:
                 found.append((name, "must be at most 1440 (one day)"))
         if self.no_incoming_messages_hours is not None and not 1 <= self.no_incoming_messages_hours <= 24:

@@ -10,6 +10,22 @@ The incident began with notification paths added by hand. These rules match:
 - a rule target or a pipe that delivers into the main queue (`PutTargets`, `CreatePipe`,
   `UpdatePipe` naming the queue's ARN).
 
+And what the watchers and the fleet depend on (issue #22), where a change at night would
+otherwise show only when uploads arrive the next morning:
+
+- any CloudTrail trail of the account and region stopped, deleted or narrowed (`StopLogging`,
+  `DeleteTrail`, `PutEventSelectors`): without a trail these rules never fire, so each of these
+  calls is the last event they see;
+- the raw files' KMS key disabled, scheduled for deletion or its policy replaced (`DisableKey`,
+  `ScheduleKeyDeletion`, `PutKeyPolicy`; matched on the record's `resources[].ARN`, because
+  `requestParameters.keyId` holds whatever the caller typed: key id or ARN);
+- the raw bucket's policy written or deleted (`PutBucketPolicy`, `DeleteBucketPolicy`);
+- the worker group's sizes set by hand (`UpdateAutoScalingGroup`, `SetDesiredCapacity`): max or
+  desired set to 0 empties the fleet without any alarm noticing (fleet-below-minimum compares
+  with the new minimum). Auto Scaling's own scaling policies change the desired capacity
+  without an API call, so they are not matched; `ops pause` and `ops resume` are (they are
+  hand changes too, and the on-call person should hear of a paused pipeline).
+
 Prerequisite: a CloudTrail trail that records management events in this region (EventBridge
 receives "AWS API Call via CloudTrail" events only from a trail; see README).
 
@@ -49,6 +65,11 @@ NOTIFICATIONS_HANDLER_ID_PREFIX = "BucketNotificationsHandler"
 NOTIFICATION_EVENTS = ["PutBucketNotificationConfiguration", "PutBucketNotification"]
 QUEUE_EVENTS = ["SetQueueAttributes", "AddPermission", "RemovePermission"]
 TARGET_EVENTS = ["PutTargets", "CreatePipe", "UpdatePipe"]
+TRAIL_EVENTS = ["StopLogging", "DeleteTrail", "PutEventSelectors"]
+KEY_EVENTS = ["DisableKey", "ScheduleKeyDeletion", "PutKeyPolicy"]
+BUCKET_POLICY_EVENTS = ["PutBucketPolicy", "DeleteBucketPolicy"]
+FLEET_SIZE_EVENTS = ["UpdateAutoScalingGroup", "SetDesiredCapacity"]
+INCIDENT_RULES = ("bucket-notification-changed", "queue-changed", "queue-target-added")
 
 
 def notifications_handler_role(bucket: s3.IBucket) -> iam.IRole:
@@ -62,14 +83,17 @@ def notifications_handler_role(bucket: s3.IBucket) -> iam.IRole:
 
 
 class OutOfBandChangeWatch(Construct):
-    """Three rules, one per kind of change, all to `topic`; `rules` maps short name to rule."""
+    """One rule per kind of change, all to `topic`; `rules` maps short name to rule."""
 
     def __init__(self, scope: Construct, construct_id: str, *, name_prefix: str, environment: str,
                  raw_bucket: s3.IBucket, main_queue: sqs.IQueue, dead_letter_queue: sqs.IQueue,
-                 topic: sns.ITopic) -> None:
+                 group_name: str, topic: sns.ITopic) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
         not_a_deploy = {"sourceIPAddress": [{"anything-but": CLOUDFORMATION}]}
+        if raw_bucket.encryption_key is None:
+            raise ValueError(f"{raw_bucket.node.path}: the raw bucket has no KMS key to watch")
+        raw_key_arn = raw_bucket.encryption_key.key_arn
         handler_session = stack.format_arn(
             service="sts", region="", resource="assumed-role",
             resource_name=f"{notifications_handler_role(raw_bucket).role_name}/")
@@ -95,18 +119,42 @@ class OutOfBandChangeWatch(Construct):
                         "$or": [{"requestParameters": {"targets": {"arn": [main_queue.queue_arn]}}},
                                 {"requestParameters": {"target": [main_queue.queue_arn]}}],
                         **not_a_deploy}),
+            # Any trail: the trail is the account's (README, "Deploy"), not this app's.
+            "trail-changed": events.EventPattern(
+                source=["aws.cloudtrail"], detail_type=[CLOUDTRAIL],
+                detail={"eventSource": ["cloudtrail.amazonaws.com"], "eventName": TRAIL_EVENTS,
+                        **not_a_deploy}),
+            "raw-key-changed": events.EventPattern(
+                source=["aws.kms"], detail_type=[CLOUDTRAIL],
+                detail={"eventSource": ["kms.amazonaws.com"], "eventName": KEY_EVENTS,
+                        "resources": {"ARN": [raw_key_arn]}, **not_a_deploy}),
+            "bucket-policy-changed": events.EventPattern(
+                source=["aws.s3"], detail_type=[CLOUDTRAIL],
+                detail={"eventSource": ["s3.amazonaws.com"], "eventName": BUCKET_POLICY_EVENTS,
+                        "requestParameters": {"bucketName": [raw_bucket.bucket_name]},
+                        **not_a_deploy}),
+            "fleet-size-changed": events.EventPattern(
+                source=["aws.autoscaling"], detail_type=[CLOUDTRAIL],
+                detail={"eventSource": ["autoscaling.amazonaws.com"],
+                        "eventName": FLEET_SIZE_EVENTS,
+                        "requestParameters": {"autoScalingGroupName": [group_name]},
+                        **not_a_deploy}),
         }
         self.rules: dict[str, events.Rule] = {}
         for short, pattern in patterns.items():
+            # The incident's three rules share a section and start from `ops drift`, which
+            # compares what they watch; the others have a section each.
+            anchor, command = (("alarm-out-of-band-change", "drift") if short in INCIDENT_RULES
+                               else (f"alarm-{short}", "diagnose"))
             self.rules[short] = events.Rule(
                 self, short, rule_name=f"{name_prefix}-{short}", event_pattern=pattern,
                 description=f"Out-of-band change ({short}) made outside a deploy; "
-                            "runbook: docs/runbook.md#alarm-out-of-band-change",
+                            f"runbook: docs/runbook.md#{anchor}",
                 targets=[TopicTarget(topic, message=events.RuleTargetInput.from_text(
                     f"{name_prefix}: {short}: "
                     f"{events.EventField.from_path('$.detail.eventName')} by "
                     f"{events.EventField.from_path('$.detail.userIdentity.arn')} at "
                     f"{events.EventField.from_path('$.detail.eventTime')}. First: "
-                    f"`python -m ops drift --env {environment}`; "
-                    "runbook: docs/runbook.md#alarm-out-of-band-change"))],
+                    f"`python -m ops {command} --env {environment}`; "
+                    f"runbook: docs/runbook.md#{anchor}"))],
             )

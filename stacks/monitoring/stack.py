@@ -60,11 +60,11 @@ class MonitoringStack(Stack):
         self.change_watch = OutOfBandChangeWatch(
             self, "OutOfBandChanges", name_prefix=config.name_prefix, environment=config.name,
             raw_bucket=raw_bucket, main_queue=main_queue, dead_letter_queue=dead_letter_queue,
-            topic=critical_topic,
+            group_name=group_name, topic=critical_topic,
         )
         self.delivery_alarms = DeliveryAlarms(
             self, "DeliveryAlarms", factory=factory, critical=critical_topic,
-            warning=warning_topic, rules=list(self.change_watch.rules.values()),
+            warning=warning_topic, rules=dict(self.change_watch.rules),
         )
         self.dashboard = PipelineDashboard(
             self, "Dashboard", dashboard_name=f"{config.name_prefix}-ingestion",

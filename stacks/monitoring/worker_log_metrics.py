@@ -23,6 +23,8 @@ DELETES_ABANDONED = "DeletesAbandoned"
 DLQ_SENDS = "SentToDlq"
 CONSUMPTION_PAUSED = "ConsumptionPaused"
 WORKER_STARTS = "WorkerStarts"
+WORKERS_ALIVE = "WorkersAlive"
+WORKER_STALLED = "WorkerStalled"
 DURATION = "ProcessingDuration"
 
 COUNT_PATTERNS: dict[str, str] = {
@@ -45,6 +47,13 @@ COUNT_PATTERNS: dict[str, str] = {
     # not import boto3. Many per minute = systemd restarting a crashing worker.
     WORKER_STARTS: '{ $.event = "worker_started" || $.event = "config_invalid" || '
                    '$.event = "startup_failed" }',
+    # One line per worker per wall-clock minute while it consumes (or is paused): the sum is
+    # the number of live workers, compared with the instances in service. The instance id is
+    # in the line, not a dimension: a dimension per instance would be a new custom metric for
+    # every instance ever launched; Logs Insights finds the missing one.
+    WORKERS_ALIVE: '{ $.event = "worker_alive" }',
+    # Once a minute from a worker that judged itself stuck (liveness.py says why).
+    WORKER_STALLED: '{ $.event = "worker_stalled" }',
 }
 DURATION_PATTERN = '{ $.event = "message_processed" && $.duration_ms >= 0 }'
 DURATION_VALUE = "$.duration_ms"

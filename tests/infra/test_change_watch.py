@@ -14,7 +14,8 @@ from tests.support.event_pattern import matches
 from tests.support.incident_replay import Environment, deploy_calls, user_call
 from tests.support.templates import resources_of_type
 
-RULES = ("bucket-notification-changed", "queue-changed", "queue-target-added")
+RULES = ("bucket-notification-changed", "queue-changed", "queue-target-added", "trail-changed",
+         "raw-key-changed", "bucket-policy-changed", "fleet-size-changed")
 
 
 def rules(synthesized, env: str) -> dict[str, tuple[str, dict]]:
@@ -23,7 +24,7 @@ def rules(synthesized, env: str) -> dict[str, tuple[str, dict]]:
     return {r["Properties"]["Name"].removeprefix(prefix): (lid, r) for lid, r in found.items()}
 
 
-def test_every_environment_watches_the_three_kinds_of_change(synthesized, env):
+def test_every_environment_watches_every_kind_of_change(synthesized, env):
     found = rules(synthesized, env)
     assert sorted(found) == sorted(RULES)
     for _, rule in found.values():
@@ -96,3 +97,52 @@ def test_deploys_are_not_reported_but_a_forged_user_agent_is(prod):
     forged = user_call(prod.names, "sqs", "SetQueueAttributes", queueUrl=prod.names["main_url"])
     forged["detail"]["userAgent"] = "cloudformation.amazonaws.com"
     assert matching(prod, forged) == ["queue-changed"]
+
+
+def kms_call(names: dict[str, str], event_name: str, key_arn: str, **params) -> dict:
+    """A KMS record: `resources` names the key by ARN whatever the caller passed as keyId."""
+    event = user_call(names, "kms", event_name, **params)
+    event["detail"]["resources"] = [{"accountId": "111122223333", "type": "AWS::KMS::Key",
+                                     "ARN": key_arn}]
+    return event
+
+
+def test_what_the_watchers_and_the_fleet_depend_on_is_reported(prod):
+    """#22: the trail, the raw files' key, the bucket policy and the group's sizes."""
+    n = prod.names
+    for name in ("StopLogging", "DeleteTrail", "PutEventSelectors"):
+        assert matching(prod, user_call(n, "cloudtrail", name, name="management-events")) == [
+            "trail-changed"]
+    for name in ("DisableKey", "ScheduleKeyDeletion", "PutKeyPolicy"):
+        assert matching(prod, kms_call(n, name, n["key_arn"], keyId="1234abcd")) == [
+            "raw-key-changed"]
+    for name in ("PutBucketPolicy", "DeleteBucketPolicy"):
+        assert matching(prod, user_call(n, "s3", name, bucketName=n["bucket"])) == [
+            "bucket-policy-changed"]
+    assert matching(prod, user_call(n, "autoscaling", "UpdateAutoScalingGroup",
+                                    autoScalingGroupName=n["group"], maxSize=0)) == [
+        "fleet-size-changed"]
+    assert matching(prod, user_call(n, "autoscaling", "SetDesiredCapacity",
+                                    autoScalingGroupName=n["group"], desiredCapacity=0)) == [
+        "fleet-size-changed"]
+
+
+def test_other_keys_buckets_groups_and_harmless_calls_are_not_reported(prod):
+    n = prod.names
+    other_key = n["key_arn"].rsplit("/", 1)[0] + "/another-key"
+    assert matching(prod, kms_call(n, "DisableKey", other_key, keyId="another-key")) == []
+    assert matching(prod, kms_call(n, "EnableKey", n["key_arn"], keyId="1234abcd")) == []
+    assert matching(prod, user_call(n, "s3", "PutBucketPolicy", bucketName="another-bucket")) == []
+    assert matching(prod, user_call(n, "autoscaling", "SetDesiredCapacity",
+                                    autoScalingGroupName="another-group", desiredCapacity=0)) == []
+    assert matching(prod, user_call(n, "cloudtrail", "StartLogging", name="t")) == []
+
+
+def test_cloudformation_writing_the_key_policy_bucket_policy_or_group_is_not_reported(prod):
+    n = prod.names
+    for event in (kms_call(n, "PutKeyPolicy", n["key_arn"], keyId="1234abcd"),
+                  user_call(n, "s3", "PutBucketPolicy", bucketName=n["bucket"]),
+                  user_call(n, "autoscaling", "UpdateAutoScalingGroup",
+                            autoScalingGroupName=n["group"], maxSize=10)):
+        event["detail"]["sourceIPAddress"] = "cloudformation.amazonaws.com"
+        assert matching(prod, event) == [], event["detail"]["eventName"]

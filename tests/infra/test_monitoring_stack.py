@@ -16,6 +16,22 @@ from aws_cdk.assertions import Match, Template
 from config import AlarmThresholds, SearchAlarmThresholds, SearchConfig
 from environments import ENVIRONMENTS
 from stacks.monitoring.alarm_factory import AlarmFactory
+from stacks.monitoring.alarm_table import (
+    COMPARISONS,
+    CRITICAL_TOPIC,
+    DLQ,
+    DOMAIN,
+    GROUP,
+    MAIN_QUEUE,
+    RULE,
+    SOURCES,
+    WARNING_TOPIC,
+    WORKER,
+    Math,
+    Metric,
+    environment_alarms,
+    source_kind,
+)
 from stacks.monitoring.pipeline_alarms import PipelineAlarms
 from stacks.monitoring.search_alarms import SearchDomainAlarms
 from stacks.monitoring.worker_log_metrics import WorkerLogMetrics
@@ -92,138 +108,48 @@ def alarms(synthesized, env: str) -> dict[str, dict]:
 
 # --- what each environment must have ---------------------------------------------------------
 
-def expected_alarms(env: str) -> dict[str, dict]:
-    config = ENVIRONMENTS[env]
-    a, search = config.alarms, config.alarms.search
-    ns = f"FileSearch/Ingestion/{env}"
-    main, dlq = {"QueueName": "<main queue>"}, {"QueueName": "<dlq>"}
-    domain = {"DomainName": "<domain>", "ClientId": "<account>"}
-    group = {"AutoScalingGroupName": f"file-search-{env}-fleet-workers"}
-    window = a.undeleted_window_minutes * 60
-    err = a.worker_error_rate_window_minutes * 60
-    inflow = a.dlq_inflow_window_minutes * 60
-    depth = a.queue_depth_per_instance_multiple * config.fleet.backlog_per_instance_target
-
-    def one(namespace, name, dims, stat, period=60):
-        return {"m1": (namespace, name, dims, stat, period, True)}
-
-    gte, gt = "GreaterThanOrEqualToThreshold", "GreaterThanThreshold"
-    lt, lte = "LessThanThreshold", "LessThanOrEqualToThreshold"
-    nb, br = "notBreaching", "breaching"
-    # short: (topic, threshold, comparison, evaluation periods, datapoints, missing, queries)
-    table = {
-        "dlq-not-empty": ("warning", a.dlq_warning_messages, gte, 1, 1, nb,
-                          one("AWS/SQS", "ApproximateNumberOfMessagesVisible", dlq, "Maximum")),
-        "dlq-filling": ("critical", 1, gte, 1, 1, nb, {
-            "expr_1": (f"IF(DIFF(FILL(dlq, 0)) >= {a.dlq_inflow_min_messages} AND "
-                       f"DIFF(FILL(dlq, 0)) > {a.dlq_expected_poison_percent / 100:g} "
-                       "* FILL(sent, 0), 1, 0)", True),
-            "dlq": ("AWS/SQS", "ApproximateNumberOfMessagesVisible", dlq, "Maximum", inflow, False),
-            "sent": ("AWS/SQS", "NumberOfMessagesSent", main, "Sum", inflow, False),
-        }),
-        "oldest-message-age": ("critical", config.queue.worker_max_processing_seconds
-                               + a.oldest_message_delay_critical_seconds, gt, 1, 1, nb,
-                               one("AWS/SQS", "ApproximateAgeOfOldestMessage", main, "Maximum")),
-        "dlq-aging": ("warning", a.dlq_age_warning_hours * 3600, gt, 1, 1, nb,
-                      one("AWS/SQS", "ApproximateAgeOfOldestMessage", dlq, "Maximum", 300)),
-        "dlq-expiring": ("critical", a.dlq_age_critical_hours * 3600, gt, 1, 1, nb,
-                         one("AWS/SQS", "ApproximateAgeOfOldestMessage", dlq, "Maximum", 300)),
-        "queue-depth": ("warning", 1, gte, a.queue_depth_warning_minutes,
-                        a.queue_depth_warning_minutes, nb, {
-            "expr_1": (f"IF(visible > {depth:g} * FILL(in_service, 0) "
-                       f"AND age > {a.queue_depth_age_seconds}, 1, 0)", True),
-            "visible": ("AWS/SQS", "ApproximateNumberOfMessagesVisible", main, "Maximum", 60, False),
-            "age": ("AWS/SQS", "ApproximateAgeOfOldestMessage", main, "Maximum", 60, False),
-            "in_service": ("AWS/AutoScaling", "GroupInServiceInstances", group, "Average", 60, False),
-        }),
-        "received-not-deleted": ("warning", a.undeleted_ratio_warning, gt, 1, 1, nb, {
-            "expr_1": (f"IF(received >= {a.undeleted_min_received}, "
-                       "(received - FILL(deleted, 0)) / received, 0)", True),
-            "received": ("AWS/SQS", "NumberOfMessagesReceived", main, "Sum", window, False),
-            "deleted": ("AWS/SQS", "NumberOfMessagesDeleted", main, "Sum", window, False),
-        }),
-        "worker-error-rate": ("warning", a.worker_error_rate_warning_percent, gt, 1, 1, nb, {
-            "expr_1": (f"IF(attempts >= {a.worker_error_rate_min_attempts}, "
-                       "100 * errors / attempts, 0)", True),
-            "errors": ("FILL(failed, 0) + FILL(dlq, 0)", False),
-            "attempts": ("FILL(processed, 0) + FILL(failed, 0) + FILL(dlq, 0)", False),
-            "processed": (ns, "MessagesProcessed", {}, "Sum", err, False),
-            "failed": (ns, "MessagesFailed", {}, "Sum", err, False),
-            "dlq": (ns, "SentToDlq", {}, "Sum", err, False),
-        }),
-        "delete-failures": ("warning", a.delete_abandoned_warning, gte, 1, 1, nb,
-                            one(ns, "DeletesAbandoned", {}, "Sum")),
-        "processed-not-deleted": ("critical", a.processed_not_deleted_ratio, gt,
-                                  a.processed_not_deleted_minutes,
-                                  a.processed_not_deleted_datapoints, nb, {
-            "expr_1": (f"IF(processed >= {a.processed_not_deleted_min_processed}, "
-                       "(processed - deleted) / processed, 0)", True),
-            "processed": (ns, "MessagesProcessed", {}, "Sum", 60, False),
-            "deleted": ("AWS/SQS", "NumberOfMessagesDeleted", main, "Sum", 60, False),
-        }),
-        "in-service-below-desired": ("warning", 0, gt, a.in_service_below_desired_minutes,
-                                     a.in_service_below_desired_minutes, nb, {
-            "expr_1": ("desired - in_service", True),
-            "desired": ("AWS/AutoScaling", "GroupDesiredCapacity", group, "Average", 60, False),
-            "in_service": ("AWS/AutoScaling", "GroupInServiceInstances", group, "Average", 60, False),
-        }),
-        "fleet-below-minimum": ("critical", 1, gte, a.fleet_below_minimum_minutes,
-                                a.fleet_below_minimum_minutes, nb, {
-            "expr_1": ("IF(FILL(in_service, 0) < min_size, 1, 0)", True),
-            "in_service": ("AWS/AutoScaling", "GroupInServiceInstances", group, "Minimum", 60, False),
-            "min_size": ("AWS/AutoScaling", "GroupMinSize", group, "Maximum", 60, False),
-        }),
-        "silent-worker": ("critical", 1, gte, a.silent_worker_minutes, a.silent_worker_minutes, nb, {
-            "expr_1": ("IF(visible > 0 AND FILL(processed, 0) == 0, 1, 0)", True),
-            "visible": ("AWS/SQS", "ApproximateNumberOfMessagesVisible", main, "Minimum", 60, False),
-            "processed": (ns, "MessagesProcessed", {}, "Sum", 60, False),
-        }),
-        "worker-crash-loop": ("critical", a.worker_starts_critical, gte, 1, 1, nb,
-                              one(ns, "WorkerStarts", {}, "Sum", 300)),
-        "consumption-paused": ("critical", 1, gte, a.consumption_paused_minutes + 1,
-                               a.consumption_paused_minutes, nb,
-                               one(ns, "ConsumptionPaused", {}, "Sum")),
-        "search-cluster-red": ("critical", 1, gte, 1, 1, nb,
-                               one("AWS/ES", "ClusterStatus.red", domain, "Maximum")),
-        "search-writes-blocked": ("critical", 1, gte, 1, 1, nb,
-                                  one("AWS/ES", "ClusterIndexWritesBlocked", domain, "Maximum", 300)),
-        "search-free-storage": ("warning",
-                                config.search.volume_size_gib * 1024 * search.free_storage_percent / 100,
-                                lte, 1, 1, nb, one("AWS/ES", "FreeStorageSpace", domain, "Minimum")),
-        "search-jvm-pressure": ("warning", search.jvm_memory_pressure_percent, gte,
-                                search.jvm_memory_pressure_minutes, search.jvm_memory_pressure_minutes,
-                                nb, one("AWS/ES", "JVMMemoryPressure", domain, "Maximum")),
-        "search-cpu": ("warning", search.cpu_percent, gte, search.cpu_periods, search.cpu_periods, nb,
-                       one("AWS/ES", "CPUUtilization", domain, "Maximum",
-                           search.cpu_period_minutes * 60)),
-        "search-snapshot-failed": ("warning", 1, gte, 1, 1, nb,
-                                   one("AWS/ES", "AutomatedSnapshotFailure", domain, "Maximum")),
-        "search-write-rejected": ("warning", 1, gte, 1, 1, nb,
-                                  one("AWS/ES", "ThreadpoolWriteRejected", domain, "Sum")),
+def expected_queries(env: str, spec: Metric | Math) -> dict[str, tuple]:
+    """A row's metric as `queries` reads it from the template: the sources as the dimensions the
+    constructs must give them (the fleet's group by name, the others by what they refer to)."""
+    dimensions = {
+        MAIN_QUEUE: {"QueueName": "<main queue>"}, DLQ: {"QueueName": "<dlq>"},
+        GROUP: {"AutoScalingGroupName": f"file-search-{env}-fleet-workers"}, WORKER: {},
+        DOMAIN: {"DomainName": "<domain>", "ClientId": "<account>"},
+        CRITICAL_TOPIC: {"TopicName": "<critical topic>"},
+        WARNING_TOPIC: {"TopicName": "<warning topic>"},
     }
-    if search.cluster_yellow_alarm:
-        table["search-cluster-yellow"] = ("warning", 1, gte, 5, 5, nb,
-                                          one("AWS/ES", "ClusterStatus.yellow", domain, "Maximum"))
-    if config.search.master_node_count:
-        table["search-master-unreachable"] = ("critical", 1, lt, 5, 5, nb,
-                                              one("AWS/ES", "MasterReachableFromNode", domain, "Maximum"))
-    # Delivery of the alerts themselves (stacks/monitoring/delivery_alarms.py): each reports
-    # on the other topic.
-    for topic, other in (("critical", "warning"), ("warning", "critical")):
-        table[f"{topic}-topic-delivery-failed"] = (other, 1, gte, 1, 1, nb, one(
-            "AWS/SNS", "NumberOfNotificationsFailed", {"TopicName": f"<{topic} topic>"}, "Sum", 300))
-    rules = ("bucket-notification-changed", "queue-changed", "queue-target-added")
-    table["change-alert-delivery-failed"] = ("warning", 1, gte, 1, 1, nb, {
-        **{f"rule{i}": ("AWS/Events", "FailedInvocations", {"RuleName": f"<rule {r}>"}, "Sum", 300,
-                        False) for i, r in enumerate(rules)},
-        "expr_1": (" + ".join(f"FILL(rule{i}, 0)" for i in range(len(rules))), True)})
-    if a.no_incoming_messages_hours is not None:
-        table["no-incoming-messages"] = (
-            "critical", 1, lt, a.no_incoming_messages_hours, a.no_incoming_messages_hours, br,
-            one("AWS/SQS", "NumberOfMessagesSent", main, "Sum", 3600))
-    return {f"file-search-{env}-{short}": dict(zip(
-        ("topic", "threshold", "comparison", "periods", "datapoints", "missing", "queries"), row,
-        strict=True)) for short, row in table.items()}
+
+    def metric(m: Metric, top: bool) -> tuple:
+        dims = ({"RuleName": f"<{m.source}>"} if source_kind(m.source) == RULE
+                else dimensions[m.source])
+        namespace = SOURCES[source_kind(m.source)].replace("<env>", env)
+        return (namespace, m.name, dims, m.statistic, m.period, top)
+
+    def used(math: Math) -> dict[str, tuple]:
+        out = {}
+        for key, inner in math.using.items():
+            if isinstance(inner, Math):
+                out[key] = (inner.expression, False)
+                out.update(used(inner))
+            else:
+                out[key] = metric(inner, False)
+        return out
+
+    if isinstance(spec, Metric):
+        return {"m1": metric(spec, True)}
+    return {"expr_1": (spec.expression, True), **used(spec)}
+
+
+def expected_alarms(env: str) -> dict[str, dict]:
+    """Every row of the environment's alarm table (stacks/monitoring/alarm_table.py), as the
+    template must show it."""
+    return {f"file-search-{env}-{row.short}": {
+        "topic": row.topic, "threshold": row.threshold,
+        "comparison": COMPARISONS[row.comparison], "periods": row.evaluation_periods,
+        "datapoints": row.datapoints, "missing": row.missing,
+        "queries": expected_queries(env, row.metric),
+        "description": row.description(env),
+    } for row in environment_alarms(ENVIRONMENTS[env])}
 
 
 # --- alarms ----------------------------------------------------------------------------------
@@ -246,6 +172,7 @@ def test_alarm_metric_statistic_threshold_period_and_topic(synthesized, env):
         assert topic_of(synthesized, env, props["OKActions"]) == want["topic"], name
         assert props.get("ActionsEnabled", True) is True
         # The runbook link and the ops command: tests/infra/test_runbook_links.py.
+        assert props["AlarmDescription"] == want["description"], name
         assert len(props["AlarmDescription"]) <= 1024
 
 
@@ -329,6 +256,8 @@ EXPECTED_FILTERS = {
     "ConsumptionPaused": ('{ $.event = "consumption_paused" }', "1", 0),
     "WorkerStarts": ('{ $.event = "worker_started" || $.event = "config_invalid" || '
                      '$.event = "startup_failed" }', "1", 0),
+    "WorkersAlive": ('{ $.event = "worker_alive" }', "1", 0),
+    "WorkerStalled": ('{ $.event = "worker_stalled" }', "1", 0),
     "ProcessingDuration": ('{ $.event = "message_processed" && $.duration_ms >= 0 }',
                            "$.duration_ms", None),
 }
@@ -542,3 +471,33 @@ def test_new_filters_match_the_contracted_events_exactly(synthesized, line, expe
 def test_the_abandoned_delete_line_carries_the_runbook_phrase():
     (line,) = [line for line in HAND_WRITTEN if '"delete_abandoned"' in line]
     assert json.loads(line)["msg"].startswith(RUNBOOK_PHRASE)
+
+
+def test_the_liveness_lines_the_worker_writes_hit_exactly_their_filter(synthesized):
+    """worker_alive and worker_stalled as ingest_worker.liveness writes them (#22)."""
+    import io
+    import threading
+
+    from ingest_worker.liveness import AliveReporter, Liveness
+    from ingest_worker.logs import JsonLog
+
+    class Clock:
+        t = 0.0
+
+        def now(self) -> float:
+            return self.t
+
+    clock, wall, stream = Clock(), [0.0], io.StringIO()
+    liveness = Liveness(clock=clock, stall_seconds=120, round_limit_seconds=900)
+    reporter = AliveReporter(log=JsonLog("INFO", stream=stream), liveness=liveness,
+                             instance_id="i-0123456789abcdef0", wall=lambda: wall[0])
+    alive = threading.Thread(target=threading.Event().wait, args=(5,), daemon=True)
+    alive.start()
+    for minute, idle in ((0, 0), (1, 60), (2, 200)):
+        wall[0], clock.t = 60.0 * minute + 30, float(idle)
+        reporter.tick([alive], paused=False)
+    lines = stream.getvalue().splitlines()
+    assert [json.loads(line)["event"] for line in lines] == ["worker_alive", "worker_stalled"]
+    patterns = {n: p["FilterPattern"] for n, p in metric_filters(synthesized, "prod").items()}
+    assert [{n for n, p in patterns.items() if matches(p, line)} for line in lines] == [
+        {"WorkersAlive"}, {"WorkerStalled"}]

@@ -60,7 +60,10 @@ def build(cfg: config.Config, log: JsonLog, clock: Any = None) -> Tuple[Any, Any
         def on_stopped() -> None:
             lifecycle.complete(autoscaling, cfg.lifecycle_hook_name, cfg.asg_name, log)
 
-    return Worker(cfg, log, sqs, s3, search, on_stopped=on_stopped, clock=clock), session
+    from .liveness import this_instance
+
+    return Worker(cfg, log, sqs, s3, search, on_stopped=on_stopped, clock=clock,
+                  instance_id=this_instance(cfg.asg_name, log)), session
 
 
 def main(argv: Optional[List[str]] = None, environ: Optional[Mapping[str, str]] = None) -> int:

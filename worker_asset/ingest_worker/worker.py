@@ -7,10 +7,12 @@ Each pipeline thread runs rounds (rounds.py) and overlaps them with SQS:
   - the fetch pool is shared by all pipelines, so it stays fed.
 Receiving waits while a dependency is paused (gate.py) and while `max_in_flight`
 messages are held. A heartbeat thread (heartbeat.py) keeps every held message invisible.
+Once a minute the main loop logs whether the worker is consuming (liveness.py).
 """
 from __future__ import annotations
 
 import concurrent.futures
+import socket
 import threading
 import time
 from typing import Any, Callable, Dict, List, Optional
@@ -25,6 +27,7 @@ from .gate import ConsumptionGate, DependencyFault, Stopping
 from .heartbeat import Heartbeat
 from .held import InFlight
 from .index import OpenSearch, SearchRequestError
+from .liveness import AliveReporter, Liveness
 from .logs import JsonLog
 from .outcomes import ReceivedMessage
 from .receive import RECEIVE_BATCH, Consumer
@@ -36,7 +39,7 @@ from .stats import Counters
 class Worker:
     def __init__(self, cfg: Config, log: JsonLog, sqs: Any, s3: Any, search: OpenSearch,
                  on_stopped: Optional[Callable[[], None]] = None,
-                 clock: Optional[Clock] = None) -> None:
+                 clock: Optional[Clock] = None, instance_id: Optional[str] = None) -> None:
         self.cfg = cfg
         self.log = log
         self.sqs = sqs
@@ -85,6 +88,12 @@ class Worker:
         self.heartbeat = Heartbeat(in_flight=self.in_flight, settler=self.settler,
                                    visibility_timeout=cfg.visibility_timeout, log=log,
                                    counters=self.counters, clock=self.clock)
+        # A poll returns within wait_time plus the client's timeouts and retries; a round may
+        # last the longest job, which the deploy keeps below the visibility timeout.
+        self.liveness = Liveness(clock=self.clock, stall_seconds=max(120.0, 3.0 * cfg.wait_time),
+                                 round_limit_seconds=float(cfg.visibility_timeout))
+        self.alive = AliveReporter(log=log, liveness=self.liveness,
+                                   instance_id=instance_id or socket.gethostname())
 
     def stats(self) -> Dict[str, Any]:
         snap = self.counters.snapshot()
@@ -123,6 +132,7 @@ class Worker:
             t.start()
         while not self.clock.wait(self.stop_event, 1.0):
             self.gate.remind()
+            self.alive.tick(pipelines, paused=not self.gate.is_open())
             if not any(t.is_alive() for t in pipelines):
                 self.log.error("worker_crashed", "All pipeline threads ended unexpectedly")
                 self.request_stop("crashed")
@@ -179,6 +189,7 @@ class Worker:
         threading.Thread(target=check, name="alias-check", daemon=True).start()
         while not self.clock.wait(ready, 1.0):
             self.gate.remind()
+            self.alive.tick([], paused=not self.gate.is_open())
         if not found:
             return False
         self.log.info("index_ready", "Index is ready", index=self.cfg.opensearch_index,
@@ -211,6 +222,7 @@ class Worker:
         """The next batch, once consumption is open and there is room; [] when stopping."""
         backoff = 1.0
         while not self.stop_event.is_set():
+            self.liveness.receive_loop()
             if not self.gate.wait_open(0.5):
                 continue
             if not self.in_flight.wait_below(self.cfg.max_in_flight - 2 * RECEIVE_BATCH + 1, 0.5):
@@ -233,10 +245,12 @@ class Worker:
     def _run_round(self, batch: List[ReceivedMessage]) -> None:
         with self._rounds_lock:
             self._rounds_running += 1
+        token = self.liveness.round_started()
         try:
             self.rounds.process(batch)
         except Exception as exc:
             self.rounds.give_back_after_bug(batch, exc)
         finally:
+            self.liveness.round_ended(token)
             with self._rounds_lock:
                 self._rounds_running -= 1
