@@ -96,10 +96,10 @@ checkov: synth $(CHECKOV_STAMP)
 lint: setup
 	$(VENV)/bin/ruff check .
 
-# Both cores (docs/ci.md): `-n 2` runs two pytest processes; loadgroup keeps the tests of one
-# xdist_group in one process (tests/conftest.py). They share one synthesis
+# Both cores (docs/ci.md): `-n 2` runs two pytest processes; loadfile keeps each test module in
+# one process, so a module-scoped fixture is built once per run. They share one synthesis
 # (tests/support/synth_cache.py); pytest-cov combines both processes' coverage.
-PYTEST_PARALLEL := -n 2 --dist loadgroup
+PYTEST_PARALLEL := -n 2 --dist loadfile
 
 test: test-setup lint
 	@start=$$(date +%s); \

@@ -20,19 +20,9 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "synth: synthesizes the CDK app (skipped by `make test-fast`)")
 
 
-def _uses_a_module_fixture(item) -> bool:
-    defs = getattr(getattr(item, "_fixtureinfo", None), "name2fixturedefs", {})
-    return any(d.scope == "module" for chain in defs.values() for d in chain)
-
-
 def pytest_collection_modifyitems(items):
     tests_dir = Path(__file__).parent
     for item in items:
-        # A module-scoped fixture (a replay of every scenario, a broken app, an extraction pool)
-        # is built once per process that runs one of its tests: under `--dist loadgroup` the
-        # tests of such a module go to one process together, so it is built once per run.
-        if _uses_a_module_fixture(item):
-            item.add_marker(pytest.mark.xdist_group(item.path.name))
         folder = item.path.relative_to(tests_dir).parts[0]
         if ("synthesized" in getattr(item, "fixturenames", ()) or folder in SYNTH_FOLDERS
                 or item.path.name in SYNTH_MODULES):
