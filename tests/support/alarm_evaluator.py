@@ -383,14 +383,27 @@ class Transition:
     state: str
 
 
+@dataclass
+class Evaluation:
+    """Where `run_alarms` left off: each alarm's state and the data points it has computed, so
+    that a later call continues (e.g. every scenario of a replay from one shared warm-up)."""
+
+    state: dict[str, str] = field(default_factory=dict)
+    seen: dict[str, dict] = field(default_factory=dict)
+
+
 def run_alarms(alarms: Iterable[AlarmDefinition], store: MetricStore,
-               minutes: Iterable[int]) -> list[Transition]:
+               minutes: Iterable[int], evaluation: Evaluation | None = None) -> list[Transition]:
     """Evaluate every alarm at the end of each minute; return the state changes in order
-    (every alarm starts in INSUFFICIENT_DATA, as a new alarm does). The store must be complete
-    for the minutes evaluated (data points are computed once)."""
+    (every alarm starts in INSUFFICIENT_DATA, as a new alarm does, unless `evaluation` carries
+    its state from an earlier call; `evaluation` is updated in place). The store must be
+    complete for the minutes evaluated (data points are computed once)."""
     alarms = list(alarms)
-    state = {a.name: INSUFFICIENT for a in alarms}
-    seen: dict[str, dict] = {a.name: {} for a in alarms}
+    evaluation = Evaluation() if evaluation is None else evaluation
+    state, seen = evaluation.state, evaluation.seen
+    for a in alarms:
+        state.setdefault(a.name, INSUFFICIENT)
+        seen.setdefault(a.name, {})
     changes = []
     for minute in minutes:
         for a in alarms:
