@@ -12,7 +12,6 @@ tests/infra/test_alarm_docs.py fails when a committed table differs from what th
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from pathlib import Path
 from config import EnvironmentConfig
 from environments import ENVIRONMENTS
 from stacks.monitoring.alarm_table import AlarmSpec, environment_alarms
+from tools.doc_blocks import replace_block
 
 REPO = Path(__file__).resolve().parents[1]
 GENERATOR = "python -m tools.alarm_docs"
@@ -115,11 +115,7 @@ BLOCKS = (Block("docs/alarms.md", "alarm-table", alarm_table),
 
 def rewritten(text: str, block: Block, content: str) -> str:
     """`text` with the block's content replaced; the markers must be there exactly once."""
-    begin, end = block.markers()
-    pattern = re.compile(re.escape(begin) + r"\n.*?\n?" + re.escape(end), flags=re.DOTALL)
-    if len(pattern.findall(text)) != 1:
-        raise ValueError(f"{block.path}: expected the markers {begin!r} ... {end!r} once")
-    return pattern.sub(lambda _: f"{begin}\n{content}\n{end}", text)
+    return replace_block(text, block.path, *block.markers(), content)
 
 
 def stale(repo: Path = REPO, environments: dict[str, EnvironmentConfig] = ENVIRONMENTS,
