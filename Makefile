@@ -115,14 +115,18 @@ test-fast: test-setup
 # Both write their part of BENCH_RESULTS.json and keep the other's.
 bench: bench-moto bench-aws-profile
 
+# Each then rewrites the figure blocks of the docs from BENCH_RESULTS.json (tools/bench_docs.py).
 bench-moto: setup
 	$(PY) -m bench.worker_bench
+	$(PY) -m tools.bench_docs
 
 bench-aws-profile: setup
 	$(PY) -m bench.aws_profile
+	$(PY) -m tools.bench_docs
 
 bench-extract: setup
 	$(PY) bench/extraction_bench.py $(BENCH_ARGS)
+	$(PY) -m tools.bench_docs
 
 alarm-replay: setup
 	UPDATE_ALARM_REPLAY=1 $(PY) -m pytest -q tests/infra/test_alarm_replay.py

@@ -1,0 +1,191 @@
+"""Write the benchmark figures of the docs from BENCH_RESULTS.json.
+
+Each figure block sits between `<!-- bench:<name>:begin ... -->` and `<!-- bench:<name>:end -->`;
+the text around it is written by hand and holds no measured figure. `make bench-moto`,
+`make bench-aws-profile` and `make bench-extract` rewrite the blocks after they run;
+tests/bench/test_bench_docs.py fails when a block differs from what BENCH_RESULTS.json renders.
+Measurements no command writes yet are kept, with their date, under `recorded` in the file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import textwrap
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tools.doc_blocks import replace_block
+
+REPO = Path(__file__).resolve().parent.parent
+RESULTS = REPO / "BENCH_RESULTS.json"
+GENERATOR = "python -m tools.bench_docs"
+
+
+def _wrap(text: str) -> str:
+    """A paragraph at the docs' line width (never breaking inside a word or a `code` span's
+    hyphenated name)."""
+    return textwrap.fill(text, width=99, break_long_words=False, break_on_hyphens=False)
+
+
+def _met(ok: bool) -> str:
+    return "met" if ok else "**missed**"
+
+
+def _date(measured_at: str) -> str:
+    return measured_at.split("T", 1)[0]
+
+
+def moto(results: dict[str, Any]) -> str:
+    d, t = results["details"], results["targets_met"]
+    worker, raw, naive = (results[k] for k in ("worker_msgs_per_s", "raw_loop_msgs_per_s",
+                                               "naive_msgs_per_s"))
+    rows = [
+        ("worker", f"{worker} msg/s",
+         f">= 0.8 x raw loop: {_met(t['worker >= 0.8 x raw_loop'])} ({worker / raw:.2f} x)"),
+        ("raw loop (API ceiling on moto)", f"{raw} msg/s", ""),
+        ("naive", f"{naive} msg/s",
+         f"worker >= 4 x naive: {_met(t['worker >= 4 x naive'])} ({worker / naive:.2f} x)"),
+        ("SQS calls per message", f"{results['sqs_calls_per_msg']}",
+         f"<= 0.25: {_met(t['sqs_calls_per_msg <= 0.25'])}"),
+        ("index requests per message", f"{results['index_requests_per_msg']}",
+         f"<= 0.15: {_met(t['index_requests_per_msg <= 0.15'])}"),
+        ("worker peak RSS", f"{results['peak_rss_mb']} MB",
+         f"<= 150 MB: {_met(t['peak_rss_mb <= 150'])}"),
+    ]
+    return "\n".join([
+        _wrap(f"Measured {_date(d['measured_at'])} on {d['machine']}, one run of `make "
+              f"bench-moto` ({d['messages_per_contender']:,} messages per contender, "
+              f"{d['rounds']} rounds of {d['round_size']}, worker concurrency "
+              f"{d['worker_concurrency']}):"), "",
+        "| metric | value | target |", "| --- | --- | --- |",
+        *(f"| {a} | {b} | {c} |" for a, b, c in rows)])
+
+
+def aws_profile(results: dict[str, Any]) -> str:
+    r = results["aws_profile"]
+    d, t, w = r["details"], r["targets_met"], r["details"]["worker"]
+    ceiling = d["cpu_bound_ceiling_msgs_per_s"]
+    rows = [
+        ("worker", f"{r['worker_msgs_per_s']} msg/s",
+         f">= 30 x naive: {_met(t['worker >= 30 x naive'])} ({d['worker_over_naive']:.1f} x)"),
+        ("raw loop (batched, one thread)", f"{r['raw_loop_msgs_per_s']} msg/s", ""),
+        ("naive", f"{r['naive_msgs_per_s']} msg/s", ""),
+        ("worker CPU per message",
+         f"{r['worker_cpu_ms_per_msg']:.2f} ms (CPU-bound ceiling 1000 / "
+         f"{r['worker_cpu_ms_per_msg']:.2f} = {ceiling:.0f} msg/s)",
+         f"worker >= 0.6 x ceiling: {_met(next(v for k, v in t.items() if 'ceiling' in k))} "
+         f"({d['worker_over_ceiling']:.2f} x)"),
+        (f"upload to indexed at {w['latency']['offered_msgs_per_s']:g} msg/s",
+         f"p50 {r['p50_ms']:.0f} ms, p99 {r['p99_ms']:.0f} ms",
+         f"p99 <= 1 s: {_met(t['p99_ms <= 1000 at half load'])}"),
+        ("worker peak RSS", f"{r['peak_rss_mb']} MB", f"<= 150 MB: {_met(t['peak_rss_mb <= 150'])}"),
+        ("stand-in + fake CPU per message (the benchmark's own process, same cores)",
+         f"{w['bench_process_cpu_ms_per_msg']} ms", ""),
+    ]
+    return "\n".join([
+        _wrap(f"Measured {_date(d['measured_at'])} on {d['cpu_count']} cores (Python "
+              f"{d['python']}; load average {d['load_average_1m']:g}), one run of `make "
+              f"bench-aws-profile`; the worker's core was {w['cpu_busy_percent_of_one_core']:g} % "
+              f"busy, the machine {w['machine_cpu_busy_percent']:g} %:"), "",
+        "| metric | value | target (issue 10) |", "| --- | --- | --- |",
+        *(f"| {a} | {b} | {c} |" for a, b, c in rows)])
+
+
+def worker_concurrency(results: dict[str, Any]) -> str:
+    r = results["recorded"]["worker_concurrency"]
+    lines = [_wrap(f"Measured {r['measured_at']} on {r['machine']} ({r['command']}):"), "",
+             "| `WORKER_CONCURRENCY` | msg/s | CPU ms per msg | share of one core | "
+             "p50 / p99 at half load | peak RSS |", "| --- | --- | --- | --- | --- | --- |"]
+    for row in r["rows"]:
+        bold = "**" if row["concurrency"] == 32 else ""
+        name = f"{row['concurrency']} ({row['note']})" if row["note"] else f"{row['concurrency']}"
+        lines.append(f"| {bold}{name}{bold} | {bold}{row['msgs_per_s']}{bold} | "
+                     f"{row['cpu_ms_per_msg']:.2f} | {row['core_percent']} % | "
+                     f"{row['p50_ms']} / {row['p99_ms']} ms | {row['peak_rss_mb']} MB |")
+    default = next(row for row in r["rows"] if row["concurrency"] == 32)
+    ceiling = 1000 / default["cpu_ms_per_msg"]
+    lines += ["", _wrap(
+        f"With the defaults one process reaches {default['msgs_per_s'] / ceiling:.1f} x its "
+        f"CPU-bound ceiling (1000 / {default['cpu_ms_per_msg']:.2f} ms = {ceiling:.0f} msg/s); "
+        "more threads only add CPU per message. Calls per message at that rate: "
+        f"{r['default_sqs_calls_per_msg']} SQS, {r['default_index_requests_per_msg']} index "
+        "requests, one S3 read.")]
+    return "\n".join(lines)
+
+
+def extraction_mix(results: dict[str, Any]) -> str:
+    r = results["recorded"]["extraction_mix"]
+    cpu = results["aws_profile"]
+    lines = [_wrap(f"Measured {r['measured_at']} on {r['machine']}, for a {r['mix']} mix, with "
+                   f"the worker's {cpu['worker_cpu_ms_per_msg']:.2f} ms of CPU per message "
+                   f"(`make bench-aws-profile`, {_date(cpu['details']['measured_at'])}):"), "",
+             "| corpus (command) | extraction per document (PDF / Office / text) | "
+             "one 2-vCPU instance | limited by |", "| --- | --- | --- | --- |"]
+    lines += [f"| {row['corpus']} | {row['ms_per_doc']} ms ({row['pdf_ms']} / {row['office_ms']}"
+              f" / {row['text_ms']}) | {row['instance_msgs_per_s']} msg/s | {row['limited_by']} |"
+              for row in r["rows"]]
+    return "\n".join(lines)
+
+
+def extraction_speed(results: dict[str, Any]) -> str:
+    r = results["recorded"]["extraction_speed"]
+    speeds = ", ".join(f"{fmt} {n}" for fmt, n in r["docs_per_s"].items())
+    return _wrap(f"Measured {r['measured_at']} ({r['machine']}; `{r['command']}`): "
+                 f"{r['expected_text_share']}; docs/s: {speeds}; pdftotext "
+                 f"{r['pdftotext_docs_per_s']} docs/s on the same PDFs (a process per file "
+                 f"dominates at this size). Peak RSS per extraction process {r['peak_rss_mib']} "
+                 "MiB.")
+
+
+@dataclass(frozen=True)
+class Block:
+    path: str   # relative to the repository
+    name: str   # the markers' name
+    render: Callable[[dict[str, Any]], str]
+
+    def markers(self) -> tuple[str, str]:
+        return (f"<!-- bench:{self.name}:begin (generated by `{GENERATOR}` from "
+                "BENCH_RESULTS.json) -->", f"<!-- bench:{self.name}:end -->")
+
+
+BLOCKS = (Block("worker_asset/README.md", "worker-concurrency", worker_concurrency),
+          Block("worker_asset/README.md", "extraction-mix", extraction_mix),
+          Block("worker_asset/README.md", "moto", moto),
+          Block("worker_asset/README.md", "aws-profile", aws_profile),
+          Block("docs/extraction.md", "extraction-speed", extraction_speed))
+
+
+def stale(repo: Path = REPO, results_file: Path = RESULTS, *, write: bool = False) -> list[str]:
+    """The files whose figure blocks differ from BENCH_RESULTS.json (rewritten if `write`)."""
+    results = json.loads(results_file.read_text())
+    found = []
+    for path in dict.fromkeys(block.path for block in BLOCKS):
+        file = repo / path
+        text = file.read_text()
+        new = text
+        for block in (b for b in BLOCKS if b.path == path):
+            new = replace_block(new, block.path, *block.markers(), block.render(results))
+        if new != text:
+            found.append(path)
+            if write:
+                file.write_text(new)
+    return found
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog=GENERATOR, description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true",
+                        help="only report stale files (exit 1), do not write")
+    args = parser.parse_args(argv)
+    changed = stale(write=not args.check)
+    for path in changed:
+        print(f"{path}: {'stale, run ' + GENERATOR if args.check else 'rewritten'}")
+    return 1 if args.check and changed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
