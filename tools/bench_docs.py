@@ -4,7 +4,7 @@ Each figure block sits between `<!-- bench:<name>:begin ... -->` and `<!-- bench
 the text around it is written by hand and holds no measured figure. `make bench-moto`,
 `make bench-aws-profile` and `make bench-extract` rewrite the blocks after they run;
 tests/bench/test_bench_docs.py fails when a block differs from what BENCH_RESULTS.json renders.
-Measurements no command writes yet are kept, with their date, under `recorded` in the file.
+Measurements no command writes are kept, with their date, under `recorded` in the file.
 """
 
 from __future__ import annotations
@@ -118,27 +118,30 @@ def worker_concurrency(results: dict[str, Any]) -> str:
 
 
 def extraction_mix(results: dict[str, Any]) -> str:
-    r = results["recorded"]["extraction_mix"]
-    cpu = results["aws_profile"]
-    lines = [_wrap(f"Measured {r['measured_at']} on {r['machine']}, for a {r['mix']} mix, with "
-                   f"the worker's {cpu['worker_cpu_ms_per_msg']:.2f} ms of CPU per message "
-                   f"(`make bench-aws-profile`, {_date(cpu['details']['measured_at'])}):"), "",
-             "| corpus (command) | extraction per document (PDF / Office / text) | "
-             "one 2-vCPU instance | limited by |", "| --- | --- | --- | --- |"]
-    lines += [f"| {row['corpus']} | {row['ms_per_doc']} ms ({row['pdf_ms']} / {row['office_ms']}"
-              f" / {row['text_ms']}) | {row['instance_msgs_per_s']} msg/s | {row['limited_by']} |"
-              for row in r["rows"]]
+    r = results["extraction"]
+    runs = [r["mix"], *r["real_runs"]]
+    lines = [_wrap("For a 40 % PDF / 30 % Office / 30 % text mix, one row per run, each with "
+                   "the worker's CPU per message from `make bench-aws-profile` at the time:"), "",
+             "| corpus (command) | measured | extraction per document (PDF / Office / text) | "
+             "worker CPU per message | one 2-vCPU instance | limited by |",
+             "| --- | --- | --- | --- | --- | --- |"]
+    lines += [f"| {run['corpus']} (`{run['command']}`) | {_date(run['measured_at'])}, "
+              f"{run['machine']} | {run['ms_per_doc']} ms ({run['pdf_ms']} / {run['office_ms']}"
+              f" / {run['text_ms']}) | {run['worker_cpu_ms_per_msg']:.2f} ms | "
+              f"{run['instance_msgs_per_s']} msg/s | {run['limited_by']} |" for run in runs]
     return "\n".join(lines)
 
 
 def extraction_speed(results: dict[str, Any]) -> str:
-    r = results["recorded"]["extraction_speed"]
+    r = results["extraction"]
     speeds = ", ".join(f"{fmt} {n}" for fmt, n in r["docs_per_s"].items())
-    return _wrap(f"Measured {r['measured_at']} ({r['machine']}; `{r['command']}`): "
-                 f"{r['expected_text_share']}; docs/s: {speeds}; pdftotext "
-                 f"{r['pdftotext_docs_per_s']} docs/s on the same PDFs (a process per file "
-                 f"dominates at this size). Peak RSS per extraction process {r['peak_rss_mib']} "
-                 "MiB.")
+    reference = ("" if r.get("pdftotext_docs_per_s") is None else
+                 f"; pdftotext {r['pdftotext_docs_per_s']} docs/s on the same PDFs (a process "
+                 "per file dominates at this size)")
+    return _wrap(f"Measured {_date(r['measured_at'])} ({r['machine']}; `{r['command']}`): every "
+                 f"format and language at least {r['min_expected_text_share']:.2f} of the "
+                 f"expected text; docs/s: {speeds}{reference}. Peak RSS per extraction process "
+                 f"{r['peak_rss_mib']} MiB.")
 
 
 @dataclass(frozen=True)
