@@ -144,6 +144,27 @@ def extraction_speed(results: dict[str, Any]) -> str:
                  f"{r['peak_rss_mib']} MiB.")
 
 
+def checkov_cost(results: dict[str, Any]) -> str:
+    r = results["recorded"]["checkov"]
+    minutes, seconds = divmod(r["install_seconds"], 60)
+    return _wrap(f"Measured {r['measured_at']} on {r['machine']}: installing checkov "
+                 f"{r['version']} took {minutes} min {seconds} s and {r['install_mb']} MB "
+                 f"({r['install_packages']} packages), and a run over the three environments' "
+                 f"{r['templates']} templates takes about {r['run_seconds_approx']} s wall clock "
+                 f"on top of a synthesis, against the suite's ≤ {r['suite_budget_seconds']} s "
+                 "budget (#17).")
+
+
+def coverage_subprocess(results: dict[str, Any]) -> str:
+    r = results["recorded"]["coverage_subprocess"]
+    return _wrap(f"Measured {r['measured_at']} on {r['machine']} ({r['tests']}): "
+                 f"{r['with_subprocess_seconds']} s with the subprocesses measured against "
+                 f"{r['pytest_only_seconds']} s without ({r['cpu_increase_percent']} % more CPU; "
+                 f"without coverage {r['no_coverage_seconds']} s), for "
+                 f"{r['with_subprocess_percent'] - r['pytest_only_percent']} points of coverage "
+                 f"({r['with_subprocess_percent']} % against {r['pytest_only_percent']} %).")
+
+
 @dataclass(frozen=True)
 class Block:
     path: str   # relative to the repository
@@ -159,7 +180,9 @@ BLOCKS = (Block("worker_asset/README.md", "worker-concurrency", worker_concurren
           Block("worker_asset/README.md", "extraction-mix", extraction_mix),
           Block("worker_asset/README.md", "moto", moto),
           Block("worker_asset/README.md", "aws-profile", aws_profile),
-          Block("docs/extraction.md", "extraction-speed", extraction_speed))
+          Block("docs/extraction.md", "extraction-speed", extraction_speed),
+          Block("docs/ci.md", "checkov-cost", checkov_cost),
+          Block("docs/ci.md", "coverage-subprocess", coverage_subprocess))
 
 
 def stale(repo: Path = REPO, results_file: Path = RESULTS, *, write: bool = False) -> list[str]:
