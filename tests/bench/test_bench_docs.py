@@ -41,7 +41,7 @@ def test_a_new_measurement_makes_the_docs_stale_and_the_generator_fixes_them(rep
     assert "Measured 2030-01-02 on" in text
     # Only the generated block changed.
     original = (REPO / "worker_asset" / "README.md").read_text()
-    begin, end = next(b for b in bench_docs.BLOCKS if b.name == "moto").markers()
+    begin, end = next(b for b in bench_docs.BLOCKS if b.name == "bench:moto").markers()
     assert text.split(begin)[0] == original.split(begin)[0]
     assert text.split(end)[1] == original.split(end)[1]
 
