@@ -10,7 +10,8 @@ what an independent extractor reads (pdftotext for PDFs, LibreOffice for Office 
 OpenDocument, the stdlib's compat32 e-mail API for .eml, or a given expected text in
 DIR/.reference/), and the share of its words that arrive is printed (bench/holdout.py builds
 such a folder from real public files). Figures are printed, never asserted
-(tests/worker/test_extraction.py asserts the shares).
+(tests/worker/test_extraction.py asserts the shares), and merged into BENCH_RESULTS.json's
+`extraction` (--results), from which `python -m tools.bench_docs` writes the docs' figures.
 """
 from __future__ import annotations
 
