@@ -29,6 +29,10 @@ def _wrap(text: str) -> str:
     return textwrap.fill(text, width=99, break_long_words=False, break_on_hyphens=False)
 
 
+def _row(*cells: str) -> str:
+    return "|" + "|".join(f" {cell} " if cell else " " for cell in cells) + "|"
+
+
 def _met(ok: bool) -> str:
     return "met" if ok else "**missed**"
 
@@ -60,7 +64,7 @@ def moto(results: dict[str, Any]) -> str:
               f"{d['rounds']} rounds of {d['round_size']}, worker concurrency "
               f"{d['worker_concurrency']}):"), "",
         "| metric | value | target |", "| --- | --- | --- |",
-        *(f"| {a} | {b} | {c} |" for a, b, c in rows)])
+        *(_row(*row) for row in rows)])
 
 
 def aws_profile(results: dict[str, Any]) -> str:
@@ -90,7 +94,7 @@ def aws_profile(results: dict[str, Any]) -> str:
               f"bench-aws-profile`; the worker's core was {w['cpu_busy_percent_of_one_core']:g} % "
               f"busy, the machine {w['machine_cpu_busy_percent']:g} %:"), "",
         "| metric | value | target (issue 10) |", "| --- | --- | --- |",
-        *(f"| {a} | {b} | {c} |" for a, b, c in rows)])
+        *(_row(*row) for row in rows)])
 
 
 def worker_concurrency(results: dict[str, Any]) -> str:
