@@ -29,7 +29,8 @@ help:
 	@echo "make synth                 set up, synthesize dev, staging and prod into cdk.out"
 	@echo "make test                  set up, run the whole test suite (lint, cfn-lint, pytest)"
 	@echo "make test-fast             set up, the tests that synthesize nothing (worker, bench, tools)"
-	@echo "make bench                 set up, run both worker benchmarks below (about 4 minutes)"
+	@echo "make bench                 set up, run both worker benchmarks below (about 4 minutes); each"
+	@echo "                           writes BENCH_RESULTS.json and rewrites the docs' figures from it"
 	@echo "make bench-moto            the worker benchmark on a local moto server"
 	@echo "make bench-aws-profile     the worker under in-region latency (SQS/S3 stand-in)"
 	@echo "make bench-extract         text extraction: share of expected text, docs/s, MB/s, RSS"
@@ -115,14 +116,18 @@ test-fast: test-setup
 # Both write their part of BENCH_RESULTS.json and keep the other's.
 bench: bench-moto bench-aws-profile
 
+# Each then rewrites the figure blocks of the docs from BENCH_RESULTS.json (tools/bench_docs.py).
 bench-moto: setup
 	$(PY) -m bench.worker_bench
+	$(PY) -m tools.bench_docs
 
 bench-aws-profile: setup
 	$(PY) -m bench.aws_profile
+	$(PY) -m tools.bench_docs
 
 bench-extract: setup
 	$(PY) bench/extraction_bench.py $(BENCH_ARGS)
+	$(PY) -m tools.bench_docs
 
 alarm-replay: setup
 	UPDATE_ALARM_REPLAY=1 $(PY) -m pytest -q tests/infra/test_alarm_replay.py

@@ -10,7 +10,8 @@ what an independent extractor reads (pdftotext for PDFs, LibreOffice for Office 
 OpenDocument, the stdlib's compat32 e-mail API for .eml, or a given expected text in
 DIR/.reference/), and the share of its words that arrive is printed (bench/holdout.py builds
 such a folder from real public files). Figures are printed, never asserted
-(tests/worker/test_extraction.py asserts the shares).
+(tests/worker/test_extraction.py asserts the shares), and merged into BENCH_RESULTS.json's
+`extraction` (--results), from which `python -m tools.bench_docs` writes the docs' figures.
 """
 from __future__ import annotations
 
@@ -174,6 +175,15 @@ def run_real(pool: ExtractorPool, folder: Path) -> list[dict[str, object]]:
     return rows
 
 
+def extraction_seconds(real: list[dict[str, object]]) -> dict[str, list[float]]:
+    """Seconds per format of the files that gave text (the mix's extraction times)."""
+    seconds: dict[str, list[float]] = collections.defaultdict(list)
+    for r in real:
+        if r["status"] in ("ok", "truncated"):
+            seconds[str(r["format"])].append(float(r["seconds"]))  # type: ignore[arg-type]
+    return seconds
+
+
 def report_real(real: list[dict[str, object]], folder: Path) -> None:
     print(f"\nReal files in {folder}: {len(real)}")
     for r in real:
@@ -207,11 +217,7 @@ def report_real(real: list[dict[str, object]], folder: Path) -> None:
     print(f"Files: {len(real)}, one extraction each; statuses: " + ", ".join(
         f"{k} {v}" for k, v in sorted(collections.Counter(str(r['status'])
                                                           for r in real).items())))
-    seconds: dict[str, list[float]] = collections.defaultdict(list)
-    for r in real:
-        if r["status"] in ("ok", "truncated"):
-            seconds[str(r["format"])].append(float(r["seconds"]))  # type: ignore[arg-type]
-    for line in mix_figures(seconds):
+    for line in mix_figures(extraction_seconds(real)):
         print(f"Real files, {line}")
     pdf = [r for r in scored if r["format"] == "pdf"]
     if pdf:
@@ -238,21 +244,20 @@ def worker_cpu_ms_per_msg() -> tuple[float, str] | None:
         return None
 
 
-def mix_figures(seconds: dict[str, list[float]], vcpus: int = 2) -> list[str]:
+def mix_numbers(seconds: dict[str, list[float]], vcpus: int = 2) -> dict[str, object] | None:
     """Messages per second of one instance for the MIX: extraction runs in one sandboxed
     process per vCPU, the worker process needs its own CPU per message, so a CPU-bound instance
-    does vcpus / (extraction + worker) seconds of CPU per message."""
-    parts = []
-    total = 0.0
-    for name, weight, formats in MIX:
+    does vcpus / (extraction + worker) seconds of CPU per message. None if a class is missing;
+    without the worker's figure, only the extraction times."""
+    means = {}
+    for name, _, formats in MIX:
         got = [statistics.mean(seconds[f]) for f in formats if seconds.get(f)]
         if not got:
-            return [f"mix: no {name} files measured"]
-        mean = statistics.mean(got)
-        total += weight * mean
-        parts.append(f"{name} {mean * 1e3:.1f} ms")
-    lines = [f"mix 40 % PDF / 30 % Office / 30 % text: {total * 1e3:.1f} ms per document in one "
-             f"extraction process ({', '.join(parts)}) = {1 / total:.0f} documents/s per core"]
+            return None
+        means[name] = statistics.mean(got)
+    total = sum(weight * means[name] for name, weight, _ in MIX)
+    out: dict[str, object] = {"ms_per_doc": round(total * 1e3, 1),
+                              **{f"{name}_ms": round(means[name] * 1e3, 1) for name in means}}
     worker = worker_cpu_ms_per_msg()
     if worker is not None:
         worker_s = worker[0] / 1e3
@@ -260,13 +265,65 @@ def mix_figures(seconds: dict[str, list[float]], vcpus: int = 2) -> list[str]:
         # the worker process itself, whose Python runs on one core at a time (the GIL).
         all_cores = vcpus / (total + worker_s)
         one_core = 1 / worker_s
-        limit = ("extraction and the worker sharing the CPU" if all_cores < one_core
-                 else "the worker process's own core (GIL), not extraction")
-        lines.append(f"one {vcpus}-vCPU instance: {min(all_cores, one_core):.0f} msg/s when "
-                     f"CPU-bound = min({vcpus} / ({total * 1e3:.1f} ms extraction + "
-                     f"{worker[0]:.1f} ms worker), 1 / {worker[0]:.1f} ms) (worker CPU per "
-                     f"message from {worker[1]}); limited by {limit}")
+        out.update(vcpus=vcpus, worker_cpu_ms_per_msg=worker[0], worker_source=worker[1],
+                   instance_msgs_per_s=round(min(all_cores, one_core)),
+                   limited_by=("extraction and the worker sharing the CPU" if all_cores < one_core
+                               else "the worker process's own core (GIL)"))
+    return out
+
+
+def mix_figures(seconds: dict[str, list[float]], vcpus: int = 2) -> list[str]:
+    mix = mix_numbers(seconds, vcpus)
+    if mix is None:
+        return ["mix: a class of the mix has no file measured"]
+    parts = ", ".join(f"{name} {mix[f'{name}_ms']} ms" for name, _, _ in MIX)
+    lines = [f"mix 40 % PDF / 30 % Office / 30 % text: {mix['ms_per_doc']} ms per document in one "
+             f"extraction process ({parts}) = {1e3 / float(mix['ms_per_doc']):.0f} documents/s "
+             "per core"]
+    if "instance_msgs_per_s" in mix:
+        lines.append(f"one {vcpus}-vCPU instance: {mix['instance_msgs_per_s']} msg/s when "
+                     f"CPU-bound = min({vcpus} / ({mix['ms_per_doc']} ms extraction + "
+                     f"{mix['worker_cpu_ms_per_msg']:.1f} ms worker), 1 / "
+                     f"{mix['worker_cpu_ms_per_msg']:.1f} ms) (worker CPU per message from "
+                     f"{mix['worker_source']}); limited by {mix['limited_by']}")
     return lines
+
+
+def _machine(what: str) -> str:
+    return f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}; {what}"
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+def record(results: Path, update: dict[str, object], real_run: dict[str, object] | None = None,
+           keep_real_runs: int = 3) -> None:
+    """Merge this run's figures into BENCH_RESULTS.json's `extraction` (tools/bench_docs.py
+    renders the docs from it), keeping the other benchmarks' results."""
+    data = json.loads(results.read_text()) if results.exists() else {}
+    section = {**data.get("extraction", {}), **update}
+    if real_run is not None:
+        section["real_runs"] = [*section.get("real_runs", []), real_run][-keep_real_runs:]
+    data["extraction"] = section
+    results.write_text(json.dumps(data, indent=2) + "\n")
+    print(f"wrote {results} (extraction)")
+
+
+def real_run_record(real: list[dict[str, object]], folder: Path) -> dict[str, object] | None:
+    """The mix figures of one --real run, for BENCH_RESULTS.json (None if incomplete)."""
+    mix = mix_numbers(extraction_seconds(real))
+    if mix is None or "instance_msgs_per_s" not in mix:
+        return None
+    pdf = [int(r["bytes"]) for r in real if r["format"] == "pdf"]  # type: ignore[call-overload]
+    corpus = f"{len(real)} real files in {folder.name}"
+    if pdf:
+        corpus += f", PDFs {statistics.mean(pdf) / 1e3:.0f} KB on average"
+    return {"measured_at": _now(), "machine": _machine("one extraction process"),
+            "command": "python bench/extraction_bench.py --real DIR", "corpus": corpus,
+            **{k: mix[k] for k in ("ms_per_doc", "pdf_ms", "office_ms", "text_ms",
+                                   "instance_msgs_per_s", "limited_by",
+                                   "worker_cpu_ms_per_msg")}}
 
 
 def p99(values: list[float]) -> float:
@@ -281,6 +338,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--repeat", type=int, default=5, help="passes for the speed figures")
     parser.add_argument("--real-only", action="store_true",
                         help="only the real files of --real (no generated corpus, no speed)")
+    parser.add_argument("--results", type=Path, default=REPO / "BENCH_RESULTS.json",
+                        help="where the figures are merged (the docs are rendered from it)")
     args = parser.parse_args(argv)
     if args.real_only and not args.real:
         parser.error("--real-only needs --real DIR")
@@ -288,9 +347,11 @@ def main(argv: list[str]) -> int:
     tmp = None
     try:
         if args.real_only:
-            report_real(run_real(pool, args.real), args.real)
+            real = run_real(pool, args.real)
+            report_real(real, args.real)
             print(f"\nPeak RSS of an extraction process: {pool.peak_rss_kb / 1024:.0f} MiB; "
                   f"process restarts: {pool.restarts}")
+            record(args.results, {}, real_run_record(real, args.real))
             return 0
         corpus = args.corpus
         if corpus is None:
@@ -329,6 +390,24 @@ def main(argv: list[str]) -> int:
                   f"{summary[fmt]['p99_ms']:7.1f}")
         for line in mix_figures(times):
             print(line)
+        update: dict[str, object] = {
+            "measured_at": _now(),
+            "machine": _machine("one extraction process, small generated files; sandbox "
+                                "round trip included"),
+            "command": "make bench-extract",
+            "min_expected_text_share": round(min(float(r["share"]) for r in rows), 2),  # type: ignore[arg-type]
+            "docs_per_s": {fmt: round(v["docs_per_s"]) for fmt, v in sorted(
+                summary.items(), key=lambda item: -item[1]["docs_per_s"])},
+            "pdftotext_docs_per_s": None,  # without pdftotext installed: no reference figure
+        }
+        mix = mix_numbers(times)
+        if mix is not None and "instance_msgs_per_s" in mix:
+            update["mix"] = {"measured_at": update["measured_at"], "machine": update["machine"],
+                             "command": "make bench-extract",
+                             "corpus": "generated one-page documents",
+                             **{k: mix[k] for k in ("ms_per_doc", "pdf_ms", "office_ms", "text_ms",
+                                                    "instance_msgs_per_s", "limited_by",
+                                                    "worker_cpu_ms_per_msg")}}
         if shutil.which("pdftotext"):
             pdfs = [corpus / str(r["file"]) for r in rows if r["format"] == "pdf"]
             ref = [pdftotext(p)[1] for _ in range(args.repeat) for p in pdfs]
@@ -336,12 +415,18 @@ def main(argv: list[str]) -> int:
             print(f"pdftotext: {len(ref) / sum(ref):.1f} docs/s; PDFium in the sandbox "
                   f"{len(ours) / sum(ours):.1f} docs/s = "
                   f"{(len(ours) / sum(ours)) / (len(ref) / sum(ref)):.2f}x pdftotext")
+            update["pdftotext_docs_per_s"] = round(len(ref) / sum(ref))
+        real_run = None
         if args.real:
-            report_real(run_real(pool, args.real), args.real)
+            real = run_real(pool, args.real)
+            report_real(real, args.real)
+            real_run = real_run_record(real, args.real)
         print(f"\nPeak RSS of an extraction process: {pool.peak_rss_kb / 1024:.0f} MiB; "
               f"process restarts: {pool.restarts}; cores: {os.cpu_count()}")
+        update["peak_rss_mib"] = round(pool.peak_rss_kb / 1024)
         mean = statistics.mean(float(r["share"]) for r in rows)  # type: ignore[arg-type]
         print(f"Mean share over the generated corpus: {mean:.3f}")
+        record(args.results, update, real_run)
     finally:
         pool.close()
         if tmp:

@@ -227,7 +227,11 @@ def main() -> int:
     report = {**summary, "targets_met": targets, "details": {
         "messages_per_contender": n, "rounds": bench.rounds, "round_size": bench.round_size,
         "worker_concurrency": args.concurrency, "python": sys.version.split()[0],
-        "cpu_count": os.cpu_count(), "worker": w, "raw_loop": results["raw_loop"],
+        "cpu_count": os.cpu_count(),
+        "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "machine": f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} "
+                   f"(Python {sys.version.split()[0]})",
+        "worker": w, "raw_loop": results["raw_loop"],
         "naive": results["naive"]}}
     print()
     print(f"{'metric':28s} {'value':>10s}")
@@ -239,8 +243,8 @@ def main() -> int:
         print(f"  {'met ' if ok else 'MISSED'} {k}")
     output = Path(args.output)
     previous = json.loads(output.read_text()) if output.exists() else {}
-    if "aws_profile" in previous:
-        report["aws_profile"] = previous["aws_profile"]
+    # Keep the other benchmarks' results (aws_profile, recorded): only this one's keys change.
+    report = {**previous, **report}
     output.write_text(json.dumps(report, indent=2) + "\n")
     print(f"wrote {args.output}")
     return 0

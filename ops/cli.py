@@ -275,9 +275,11 @@ def _gate(args: argparse.Namespace, aws: Aws, env: Deployed) -> Gate:
 
 
 def _diagnose(args: argparse.Namespace, console: Console) -> int:
+    from environments import ENVIRONMENTS  # the DLQ inflow alarm's values, as the deploy takes them
+
     aws, env = _environment(args)
     checks = diagnosis.diagnose(aws, env, _declared(args), window=args.window,
-                                sample=args.sample)
+                                sample=args.sample, thresholds=ENVIRONMENTS[args.env].alarms)
     console.say(diagnosis.as_json(checks, args.env) if args.json
                 else diagnosis.render(checks, args.env))
     return 1 if any(c.status == diagnosis.FAIL for c in checks) else 0

@@ -17,6 +17,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from config import AlarmThresholds
 from contract import ContractError
 from contract.declared import DLQ, MAIN, Declared, queue_differences
 from contract.outputs import (
@@ -62,6 +63,7 @@ class Context:
     window: int  # minutes
     sample: int
     now: datetime.datetime
+    alarms: AlarmThresholds  # the environment's config: what the DLQ inflow alarm compares
     metrics: dict[str, list[tuple[datetime.datetime, float]]] = field(default_factory=dict)
 
     def threshold(self, alarm: str) -> float:
@@ -72,10 +74,10 @@ class Context:
 
 
 def diagnose(aws: Aws, deployed: Deployed, declared: Declared, *, window: int,
-             sample: int) -> list[Check]:
+             sample: int, thresholds: AlarmThresholds) -> list[Check]:
     context = Context(aws=aws, deployed=deployed, declared=declared,
                       live=read_live(aws, deployed), window=window, sample=sample,
-                      now=datetime.datetime.now(datetime.UTC))
+                      now=datetime.datetime.now(datetime.UTC), alarms=thresholds)
     context.metrics = _queue_metrics(context)
     checks = []
     for check in (backlog, received_not_deleted, dlq, notification,
@@ -116,13 +118,16 @@ def _queue_metrics(context: Context) -> dict[str, list[tuple[datetime.datetime, 
         "dlq_age": (dlq, "ApproximateAgeOfOldestMessage", "Maximum"),
         "received": (main, "NumberOfMessagesReceived", "Sum"),
         "deleted": (main, "NumberOfMessagesDeleted", "Sum"),
+        "sent": (main, "NumberOfMessagesSent", "Sum"),
     }
+    # Two of the DLQ inflow alarm's windows: its DIFF compares the last one with the one before.
+    minutes = max(context.window, 2 * context.alarms.dlq_inflow_window_minutes)
     result = context.aws.client("cloudwatch").get_metric_data(
         MetricDataQueries=[{"Id": key, "MetricStat": {"Metric": {
             "Namespace": "AWS/SQS", "MetricName": metric,
             "Dimensions": [{"Name": "QueueName", "Value": queue}]},
             "Period": 60, "Stat": stat}} for key, (queue, metric, stat) in queries.items()],
-        StartTime=context.now - datetime.timedelta(minutes=context.window + 5),
+        StartTime=context.now - datetime.timedelta(minutes=minutes + 5),
         EndTime=context.now)
     out: dict[str, list[tuple[datetime.datetime, float]]] = {key: [] for key in queries}
     for series in result["MetricDataResults"]:
@@ -143,6 +148,25 @@ def _latest(series: list[tuple[datetime.datetime, float]]) -> float | None:
 
 def _within(series: list[tuple[datetime.datetime, float]], since: datetime.datetime) -> float:
     return sum(value for when, value in series if when >= since)
+
+
+def _peak(series: list[tuple[datetime.datetime, float]], since: datetime.datetime,
+          until: datetime.datetime) -> float:
+    """The Maximum over [since, until), 0 without data (the alarm's FILL(dlq, 0))."""
+    return max((value for when, value in series if since <= when < until), default=0.0)
+
+
+def dlq_inflow(c: Context, depth: int) -> tuple[float, float, float]:
+    """(inflow, sent, expected) as the dlq-filling alarm reckons them: the rise of the DLQ's
+    visible Maximum from the window before to the last window (the live depth counts as part of
+    the last window: the metric lags), the messages sent to the main queue in the last window,
+    and the expected poison share of them."""
+    span = datetime.timedelta(minutes=c.alarms.dlq_inflow_window_minutes)
+    start = c.now - span
+    last = max(_peak(c.metrics["dlq_visible"], start, c.now + span), float(depth))
+    before = _peak(c.metrics["dlq_visible"], start - span, start)
+    sent = _within(c.metrics["sent"], start)
+    return last - before, sent, c.alarms.dlq_expected_poison_percent / 100 * sent
 
 
 # -- checks --------------------------------------------------------------------------------
@@ -202,11 +226,18 @@ def dlq(c: Context) -> Check:
     oldest = "oldest unknown" if age is None else f"oldest {_fmt(age)} s"
     read = (f"reasons in {summary.sampled} read: {reasons}" if summary.sampled or c.sample
             else "reasons not read (--sample 0)")
-    text = f"{summary.depth} message(s) ({c.window} min ago {_fmt(then)}), {oldest}; {read}"
+    inflow, sent, expected = dlq_inflow(c, summary.depth)
+    minimum, minutes = c.alarms.dlq_inflow_min_messages, c.alarms.dlq_inflow_window_minutes
+    evidence.update(inflow=inflow, sent=sent, expected_poison=round(expected, 1),
+                    inflow_min=minimum, inflow_window_min=minutes)
+    text = (f"{summary.depth} message(s) ({c.window} min ago {_fmt(then)}), {oldest}; "
+            f"inflow {inflow:+g} in {minutes} min vs {sent:g} sent to the main queue "
+            f"(pages at {minimum}+ and over {c.alarms.dlq_expected_poison_percent:g} %); {read}")
     if summary.release_errors:
         return Check("dlq", FAIL, f"{text}; could not release: {summary.release_errors}",
                      "check-dlq", evidence)
-    if summary.depth > c.threshold("dlq-filling"):
+    # What the dlq-filling alarm means: inflow, not level (a steady poison rate only warns).
+    if inflow >= minimum and inflow > expected:
         return Check("dlq", FAIL, f"DLQ filling: {text}", "check-dlq", evidence)
     if summary.depth >= c.threshold("dlq-not-empty"):
         return Check("dlq", WARN, f"DLQ not empty: {text}", "check-dlq", evidence)

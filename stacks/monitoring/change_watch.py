@@ -55,6 +55,17 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from stacks.alerts.topic_publishers import TopicTarget
+from stacks.monitoring.alarm_table import (
+    BUCKET_NOTIFICATION_CHANGED,
+    BUCKET_POLICY_CHANGED,
+    CHANGE_RULES,
+    FLEET_SIZE_CHANGED,
+    INCIDENT_RULES,
+    QUEUE_CHANGED,
+    QUEUE_TARGET_ADDED,
+    RAW_KEY_CHANGED,
+    TRAIL_CHANGED,
+)
 
 CLOUDTRAIL = "AWS API Call via CloudTrail"
 CLOUDFORMATION = "cloudformation.amazonaws.com"
@@ -69,7 +80,6 @@ TRAIL_EVENTS = ["StopLogging", "DeleteTrail", "PutEventSelectors"]
 KEY_EVENTS = ["DisableKey", "ScheduleKeyDeletion", "PutKeyPolicy"]
 BUCKET_POLICY_EVENTS = ["PutBucketPolicy", "DeleteBucketPolicy"]
 FLEET_SIZE_EVENTS = ["UpdateAutoScalingGroup", "SetDesiredCapacity"]
-INCIDENT_RULES = ("bucket-notification-changed", "queue-changed", "queue-target-added")
 
 
 def notifications_handler_role(bucket: s3.IBucket) -> iam.IRole:
@@ -98,13 +108,13 @@ class OutOfBandChangeWatch(Construct):
             service="sts", region="", resource="assumed-role",
             resource_name=f"{notifications_handler_role(raw_bucket).role_name}/")
         patterns = {
-            "bucket-notification-changed": events.EventPattern(
+            BUCKET_NOTIFICATION_CHANGED: events.EventPattern(
                 source=["aws.s3"], detail_type=[CLOUDTRAIL],
                 detail={"eventSource": ["s3.amazonaws.com"], "eventName": NOTIFICATION_EVENTS,
                         "requestParameters": {"bucketName": [raw_bucket.bucket_name]},
                         "userIdentity": {"arn": [{"anything-but": {"prefix": handler_session}}]},
                         **not_a_deploy}),
-            "queue-changed": events.EventPattern(
+            QUEUE_CHANGED: events.EventPattern(
                 source=["aws.sqs"], detail_type=[CLOUDTRAIL],
                 detail={"eventSource": ["sqs.amazonaws.com"], "eventName": QUEUE_EVENTS,
                         "requestParameters": {"queueUrl": [main_queue.queue_url,
@@ -112,7 +122,7 @@ class OutOfBandChangeWatch(Construct):
                         **not_a_deploy}),
             # PutTargets lists its targets as objects; EventBridge matches a field inside an
             # array of objects when any element matches. Pipes name one target.
-            "queue-target-added": events.EventPattern(
+            QUEUE_TARGET_ADDED: events.EventPattern(
                 source=["aws.events", "aws.pipes"], detail_type=[CLOUDTRAIL],
                 detail={"eventSource": ["events.amazonaws.com", "pipes.amazonaws.com"],
                         "eventName": TARGET_EVENTS,
@@ -120,26 +130,31 @@ class OutOfBandChangeWatch(Construct):
                                 {"requestParameters": {"target": [main_queue.queue_arn]}}],
                         **not_a_deploy}),
             # Any trail: the trail is the account's (README, "Deploy"), not this app's.
-            "trail-changed": events.EventPattern(
+            TRAIL_CHANGED: events.EventPattern(
                 source=["aws.cloudtrail"], detail_type=[CLOUDTRAIL],
                 detail={"eventSource": ["cloudtrail.amazonaws.com"], "eventName": TRAIL_EVENTS,
                         **not_a_deploy}),
-            "raw-key-changed": events.EventPattern(
+            RAW_KEY_CHANGED: events.EventPattern(
                 source=["aws.kms"], detail_type=[CLOUDTRAIL],
                 detail={"eventSource": ["kms.amazonaws.com"], "eventName": KEY_EVENTS,
                         "resources": {"ARN": [raw_key_arn]}, **not_a_deploy}),
-            "bucket-policy-changed": events.EventPattern(
+            BUCKET_POLICY_CHANGED: events.EventPattern(
                 source=["aws.s3"], detail_type=[CLOUDTRAIL],
                 detail={"eventSource": ["s3.amazonaws.com"], "eventName": BUCKET_POLICY_EVENTS,
                         "requestParameters": {"bucketName": [raw_bucket.bucket_name]},
                         **not_a_deploy}),
-            "fleet-size-changed": events.EventPattern(
+            FLEET_SIZE_CHANGED: events.EventPattern(
                 source=["aws.autoscaling"], detail_type=[CLOUDTRAIL],
                 detail={"eventSource": ["autoscaling.amazonaws.com"],
                         "eventName": FLEET_SIZE_EVENTS,
                         "requestParameters": {"autoScalingGroupName": [group_name]},
                         **not_a_deploy}),
         }
+        # One pattern per name of CHANGE_RULES, in its order (the delivery alarm's metric ids
+        # follow it).
+        if tuple(patterns) != CHANGE_RULES:
+            raise ValueError(f"change rule patterns {tuple(patterns)} differ from CHANGE_RULES "
+                             f"{CHANGE_RULES} (stacks/monitoring/alarm_table.py)")
         self.rules: dict[str, events.Rule] = {}
         for short, pattern in patterns.items():
             # The incident's three rules share a section and start from `ops drift`, which

@@ -10,8 +10,7 @@ import shlex
 import pytest
 
 from ops.cli import UsageError, parser
-from stacks.monitoring.alarm_table import CHANGE_RULES
-from stacks.monitoring.change_watch import INCIDENT_RULES
+from stacks.monitoring.alarm_table import CHANGE_RULES, INCIDENT_RULES
 from tests.support.cdk_app import REPO
 from tests.support.templates import resources_of_type
 

@@ -76,6 +76,8 @@ def test_reading_the_dlq_reasons_puts_every_message_back(deployed, ops):
         deployed.send_to_dlq('{"Records": []}', reason)
     code, out = ops("diagnose")
     assert "object_missing x1, malformed_json x1" in lines_by_check(out)["dlq"]
+    # Three messages are a level to look at, not a surge: the inflow alarm needs 20.
+    assert lines_by_check(out)["dlq"].startswith("WARN dlq: DLQ not empty"), out
     attributes = deployed.attributes(deployed.dlq_url)
     # Visible again at once, none consumed...
     assert attributes["ApproximateNumberOfMessages"] == "3"
@@ -174,3 +176,40 @@ def test_an_old_backlog_that_does_not_grow_is_not_called_growing():
 def test_a_growing_backlog_is_called_growing():
     check = _backlog_check(visible=80, visible_then=40, age_now=100.0, age_then=50.0)
     assert check.status == "WARN" and check.summary.startswith("backlog growing:")
+
+
+def test_a_steady_dlq_level_warns_and_does_not_fail(deployed, ops):
+    """dlq-filling pages on inflow: thirty messages that were already there 10 min ago only warn
+    (diagnose used to compare the level with the alarm's threshold of 1 and failed at 2)."""
+    deployed.send_to_dlq("{}", "object_missing")
+    deployed.send_to_dlq("{}", "object_missing")
+    deployed.metric(deployed.dlq_url, "ApproximateNumberOfMessagesVisible", [(8, 30), (1, 30)])
+    code, out = ops("diagnose", "--sample", "0")
+    line = lines_by_check(out)["dlq"]
+    assert line.startswith("WARN dlq: DLQ not empty") and "inflow +0 in 5 min" in line, line
+    assert code == 0
+
+
+def test_dlq_inflow_fails_above_the_expected_poison_share_only(deployed, ops):
+    deployed.send_to_dlq("{}", "object_missing")
+    deployed.metric(deployed.dlq_url, "ApproximateNumberOfMessagesVisible", [(8, 5), (1, 30)])
+    # 25 in 5 min out of 1000 sent: under the expected 5 % poison share (50), a warning.
+    deployed.metric(deployed.queue_url, "NumberOfMessagesSent", [(2, 1000)])
+    line = lines_by_check(ops("diagnose", "--sample", "0")[1])["dlq"]
+    assert line.startswith("WARN dlq: DLQ not empty") and "inflow +25 in 5 min vs 1000 sent" in line
+    # Out of 1000 + 100 sent: the expected share is 55, and 25 + 40 more is over it.
+    deployed.metric(deployed.queue_url, "NumberOfMessagesSent", [(3, 100)])
+    deployed.metric(deployed.dlq_url, "ApproximateNumberOfMessagesVisible", [(2, 70)])
+    code, out = ops("diagnose", "--sample", "0", "--json")
+    dlq = {c["name"]: c for c in json.loads(out)["checks"]}["dlq"]
+    assert dlq["status"] == "FAIL" and dlq["summary"].startswith("DLQ filling"), dlq
+    assert dlq["evidence"]["inflow"] == 65 and dlq["evidence"]["sent"] == 1100
+    assert dlq["evidence"]["expected_poison"] == 55
+
+
+def test_dlq_inflow_under_the_minimum_does_not_fail(deployed, ops):
+    """19 new messages out of none sent: over any share, under dlq_inflow_min_messages (20)."""
+    deployed.send_to_dlq("{}", "object_missing")
+    deployed.metric(deployed.dlq_url, "ApproximateNumberOfMessagesVisible", [(1, 19)])
+    line = lines_by_check(ops("diagnose", "--sample", "0")[1])["dlq"]
+    assert line.startswith("WARN dlq: DLQ not empty") and "inflow +19 in 5 min vs 0 sent" in line

@@ -9,7 +9,7 @@ from ingest_worker.plan import doc_id
 from ingest_worker.s3_events import parse_body, should_index
 
 from harness.local_aws import ACCOUNT_ID, InProcessWorker, wait_for
-from harness.worker_process import REGION
+from harness.worker_process import worker_env
 from ops.reextract import Throttle, current_version
 
 INDEX = "file-index"
@@ -52,6 +52,20 @@ def scenario(env, search) -> None:
     ])
 
 
+
+def drain_with_the_worker(deployed, search, moto) -> None:
+    """The real worker (in this process) until the main queue is empty: what reconcile's
+    messages become."""
+    env = worker_env(queue_url=deployed.queue_url, dlq_url=deployed.dlq_url, search_url=search.url,
+                     aws_endpoint=moto, bucket_owner=ACCOUNT_ID,
+                     WORKER_OPENSEARCH_INDEX=f"{INDEX}-write", WORKER_CONCURRENCY=2,
+                     WORKER_VISIBILITY_TIMEOUT_SECONDS=900, WORKER_WAIT_TIME_SECONDS=1,
+                     WORKER_SHUTDOWN_TIMEOUT_SECONDS=10, WORKER_LOG_LEVEL="INFO")
+    with InProcessWorker(env) as worker:
+        wait_for(lambda: deployed.depth(deployed.queue_url) == 0, timeout=60, what="queue drained")
+        worker.stop()
+
+
 def test_report_lists_missing_stale_and_orphaned(deployed, search, ops):
     scenario(deployed, search)
     code, out = ops("reconcile", "--no-sign", "--page-size", "2")
@@ -79,18 +93,7 @@ def test_apply_repairs_through_the_workers_normal_path(deployed, search, ops, mo
     assert all(should_index(r, "raw-files/") and r.bucket == deployed.bucket for r in refs)
     assert doc_id(deployed.bucket, "raw-files/deleted.txt") not in search.docs(INDEX)
 
-    worker_env = {
-        "WORKER_QUEUE_URL": deployed.queue_url, "WORKER_DLQ_URL": deployed.dlq_url,
-        "WORKER_OPENSEARCH_ENDPOINT": search.url, "WORKER_OPENSEARCH_INDEX": f"{INDEX}-write",
-        "WORKER_OPENSEARCH_AUTH": "none", "WORKER_CONCURRENCY": "2",
-        "WORKER_VISIBILITY_TIMEOUT_SECONDS": "900", "WORKER_WAIT_TIME_SECONDS": "1",
-        "WORKER_SHUTDOWN_TIMEOUT_SECONDS": "10", "AWS_REGION": REGION,
-        "WORKER_AWS_ENDPOINT_URL": moto, "WORKER_LOG_LEVEL": "INFO",
-        "WORKER_EXPECTED_BUCKET_OWNER": ACCOUNT_ID,
-    }
-    with InProcessWorker(worker_env) as worker:
-        wait_for(lambda: deployed.depth(deployed.queue_url) == 0, timeout=60, what="queue drained")
-        worker.stop()
+    drain_with_the_worker(deployed, search, moto)
     code, out = ops("reconcile", "--no-sign")
     assert code == 0, out
     assert "5 object(s)" in out and "5 document(s)" in out
@@ -177,18 +180,7 @@ def test_reextract_apply_throttled_then_the_worker_extracts_again(deployed, sear
     assert "Throttled: at most 50 message(s) per second, none while the main queue holds 100" \
         in out
     assert "Enqueued 3 message(s); deleted 0 document(s)." in out
-    worker_env = {
-        "WORKER_QUEUE_URL": deployed.queue_url, "WORKER_DLQ_URL": deployed.dlq_url,
-        "WORKER_OPENSEARCH_ENDPOINT": search.url, "WORKER_OPENSEARCH_INDEX": f"{INDEX}-write",
-        "WORKER_OPENSEARCH_AUTH": "none", "WORKER_CONCURRENCY": "2",
-        "WORKER_VISIBILITY_TIMEOUT_SECONDS": "900", "WORKER_WAIT_TIME_SECONDS": "1",
-        "WORKER_SHUTDOWN_TIMEOUT_SECONDS": "10", "AWS_REGION": REGION,
-        "WORKER_AWS_ENDPOINT_URL": moto, "WORKER_LOG_LEVEL": "INFO",
-        "WORKER_EXPECTED_BUCKET_OWNER": ACCOUNT_ID,
-    }
-    with InProcessWorker(worker_env) as worker:
-        wait_for(lambda: deployed.depth(deployed.queue_url) == 0, timeout=60, what="queue drained")
-        worker.stop()
+    drain_with_the_worker(deployed, search, moto)
     docs = search.docs(INDEX)
     for key in ("raw-files/a.txt", "raw-files/b.txt", "raw-files/c d.txt"):
         doc = docs[doc_id(deployed.bucket, key)]["source"]
