@@ -346,11 +346,18 @@ def extract_xlsx(path: str, limits: Limits) -> Extraction:
 
 def _charts(z: SafeZip, part: str, limits: Limits, sink: TextSink) -> None:
     """Text of the charts a part shows (DrawingML charts: title, series names, category
-    labels; not the plotted numbers), one item a line."""
+    labels at every level, and the plotted values as the file caches them), one item a line."""
     for target in _rels(z, part, limits).values():
         if re.fullmatch(r".*/charts/chart\d*\.xml", target, re.IGNORECASE) and z.has(target):
             sink.add("\n")
             _chart(z, target, limits, sink)
+
+
+# The values a chart shows, cached in the chart part by its writer (the workbook that feeds
+# it may be embedded or external): labels, multi-level category labels (a row per level), and
+# the plotted numbers (what data labels and the data table show; a reader searches them).
+_CHART_CACHES = ("strCache", "strLit", "multiLvlStrCache", "multiLvlStrLit", "numCache",
+                 "numLit")
 
 
 def _chart(z: SafeZip, part: str, limits: Limits, sink: TextSink) -> None:
@@ -360,7 +367,7 @@ def _chart(z: SafeZip, part: str, limits: Limits, sink: TextSink) -> None:
         name = local(tag)
         if name == "t":
             state["t"] += 1
-        elif name in ("strCache", "strLit"):
+        elif name in _CHART_CACHES:
             state["str"] += 1
         elif name == "v":
             state["v"] += 1
@@ -370,7 +377,7 @@ def _chart(z: SafeZip, part: str, limits: Limits, sink: TextSink) -> None:
         if name == "t":
             state["t"] -= 1
             sink.add("\n")
-        elif name in ("strCache", "strLit"):
+        elif name in _CHART_CACHES:
             state["str"] -= 1
         elif name == "v":
             state["v"] -= 1
