@@ -1,5 +1,6 @@
 """What the real-file holdout (bench/holdout.py) found missing, on files built here: text in
-OpenDocument master pages, date cells, OOXML part names in another case, chart text."""
+OpenDocument master pages, date cells, OOXML part names in another case, chart text and
+values, PDF form fields, e-mail display names written as comments."""
 from __future__ import annotations
 
 import datetime
@@ -130,7 +131,73 @@ def test_chart_titles_series_and_categories_in_a_presentation(tmp_path):
     lines = result.content.split("\n")
     for expected in ("Revenue", "Sales by office", "FY2025", "Tokyo", "Osaka", "Seoul"):
         assert expected in lines
-    assert "2.25" not in result.content  # plotted numbers are not text
+    # The plotted values are cached in the chart part (data labels and data tables show them).
+    assert "2.25" in lines
+
+
+def test_chart_multi_level_categories_every_level(tmp_path):
+    # python-pptx's cht-category-access.pptx: cities under regions under countries
+    # (c:multiLvlStrCache) were lost, only the series names came out.
+    from pptx import Presentation
+    from pptx.chart.data import CategoryChartData
+    from pptx.enum.chart import XL_CHART_TYPE
+    from pptx.util import Inches
+
+    prs = Presentation()
+    slide = prs.slides.add_slide(prs.slide_layouts[6])
+    data = CategoryChartData()
+    japan = data.add_category("Japan")
+    kanto = japan.add_sub_category("Kanto")
+    kanto.add_sub_category("Yokohama")
+    kanto.add_sub_category("Chiba")
+    kansai = japan.add_sub_category("Kansai")
+    kansai.add_sub_category("Kobe")
+    data.add_series("Stores", (12, 7, 5))
+    slide.shapes.add_chart(XL_CHART_TYPE.COLUMN_CLUSTERED, Inches(1), Inches(1), Inches(6),
+                           Inches(4), data)
+    prs.save(str(tmp_path / "m.pptx"))
+    xml = zipfile.ZipFile(tmp_path / "m.pptx").read("ppt/charts/chart1.xml").decode()
+    assert "multiLvlStrCache" in xml  # the case this test is about
+    result = extract_file(str(tmp_path / "m.pptx"), "m.pptx", Limits())
+    lines = result.content.split("\n")
+    for expected in ("Stores", "Yokohama", "Chiba", "Kobe", "Kanto", "Kansai", "Japan", "12"):
+        assert expected in lines
+
+
+def test_pdf_form_field_values_and_list_entries(tmp_path):
+    # pypdf's form samples: a filled-in field's value is stored in the form, not in the page's
+    # text layer; pdftotext shows it, PDFium's page text did not.
+    from reportlab.pdfgen import canvas
+
+    c = canvas.Canvas(str(tmp_path / "form.pdf"))
+    c.drawString(72, 760, "Application")
+    c.acroForm.textfield(name="applicant", value="Hanako Yamada", x=72, y=700, width=200)
+    c.acroForm.choice(name="office", value="Osaka", options=["Tokyo", "Osaka"], x=72, y=650)
+    c.acroForm.listbox(name="topics", value="Billing", options=["Billing", "Shipping"],
+                       x=72, y=550, height=60)
+    c.acroForm.checkbox(name="agree", x=72, y=500)
+    c.save()
+    result = extract_file(str(tmp_path / "form.pdf"), "form.pdf", Limits())
+    assert result.status == "ok", result.error
+    lines = result.content.split("\n")
+    assert lines[0] == "Application"
+    # The values a viewer shows: the text field, the combo box's choice, every list entry.
+    for expected in ("Hanako Yamada", "Osaka", "Billing", "Shipping"):
+        assert expected in lines
+    assert "Tokyo" not in result.content  # a closed combo box shows only its value
+    assert "Off" not in lines  # check boxes have no text
+
+
+def test_eml_display_names_written_as_comments(tmp_path):
+    # CPython's test_email msg_27: `addr (Display Name)`; the parsed header dropped the name.
+    path = tmp_path / "m.eml"
+    path.write_bytes(b"From: aperson@dom.ain (Anne P. Erson)\n"
+                     b"To: =?utf-8?b?5bGx55Sw?= <yamada@example.jp>\n"
+                     b"Subject: bug demonstration\n\ntest\n")
+    result = extract_file(str(path), "m.eml", Limits())
+    assert result.status == "ok", result.error
+    assert "From: aperson@dom.ain (Anne P. Erson)" in result.content
+    assert "To: 山田 <yamada@example.jp>" in result.content  # encoded words still decoded
 
 
 def test_eml_without_headers_is_indexed_as_text(tmp_path):
