@@ -97,6 +97,26 @@ def test_xlsx_date_cells_and_part_names_in_another_case(tmp_path):
                               "42005\t2014-12-25 12:00:00\t7")
 
 
+def test_xlsx_date_cells_show_the_parts_their_format_shows(tmp_path):
+    # pyexcel-xlsx's date_field.xlsx: a 0 in a date-formatted cell is 1899-12-30 (Excel's day
+    # 0), not the time 00:00:00; an AM/PM format shows the 12-hour clock the reader sees.
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "Shifts"
+    cells = [(0, "DD/MM/YY"), (datetime.time(13, 13, 13), "h:mm:ss AM/PM"),
+             (datetime.time(0, 5, 0), "[$-409]h:mm AM/PM;@"),
+             (datetime.datetime(2015, 1, 1, 13, 13, 13), "yyyy-mm-dd"),
+             (datetime.datetime(2015, 1, 1, 9, 30), "yyyy-mm-dd hh:mm:ss")]
+    for col, (value, code) in enumerate(cells, start=1):
+        sheet.cell(row=1, column=col, value=value).number_format = code
+    book.save(str(tmp_path / "s.xlsx"))
+    result = extract_file(str(tmp_path / "s.xlsx"), "s.xlsx", Limits())
+    assert result.content == ("Shifts\n1899-12-30\t01:13:13 PM\t12:05:00 AM\t2015-01-01\t"
+                              "2015-01-01 09:30:00")
+
+
 def test_xls_date_and_time_cells(tmp_path):
     import xlwt
     book = xlwt.Workbook()
