@@ -117,6 +117,27 @@ def test_xlsx_date_cells_show_the_parts_their_format_shows(tmp_path):
                               "2015-01-01 09:30:00")
 
 
+def test_cell_numbers_with_the_15_digits_excel_keeps(tmp_path):
+    # xlrd's profiles.xls: sums stored as 3.9000000000000057 are 3.90000000000001 in Excel and
+    # LibreOffice (15 significant digits); the float's repr made words no one sees.
+    import openpyxl
+    import xlwt
+
+    values = [3.9000000000000057, 0.1 + 0.2, 12.5, 7.0, 1234567.891]
+    book = openpyxl.Workbook()
+    book.active.title = "Sums"
+    book.active.append(values)
+    book.save(str(tmp_path / "n.xlsx"))
+    legacy = xlwt.Workbook()
+    sheet = legacy.add_sheet("Sums")
+    for col, value in enumerate(values):
+        sheet.write(0, col, value)
+    legacy.save(str(tmp_path / "n.xls"))
+    for name in ("n.xlsx", "n.xls"):
+        result = extract_file(str(tmp_path / name), name, Limits())
+        assert result.content == "Sums\n3.90000000000001\t0.3\t12.5\t7\t1234567.891", name
+
+
 def test_xls_date_and_time_cells(tmp_path):
     import xlwt
     book = xlwt.Workbook()

@@ -176,12 +176,13 @@ def _shared_strings(z: SafeZip, limits: Limits) -> List[str]:
 
 
 def _number(value: str) -> str:
-    """Cell numbers as Excel shows them by default: 3 not 3.0."""
+    """Cell numbers as Excel shows them by default: 3 not 3.0, and 15 significant digits, the
+    precision Excel keeps (3.90000000000001, not the binary float's 3.9000000000000057)."""
     try:
         f = float(value)
     except ValueError:
         return value
-    return str(int(f)) if f.is_integer() and abs(f) < 1e15 else repr(f)
+    return str(int(f)) if f.is_integer() and abs(f) < 1e15 else "%.15g" % f
 
 
 # Built-in number formats that show a date or a time (ECMA-376 Part 1, 18.8.30), with the
