@@ -1,7 +1,8 @@
 """Word, Excel and PowerPoint 2007+ (OOXML): zip + XML, read with archive.py's limits.
 
 Document order is kept: the body in order, then headers/footers, footnotes and comments (Word);
-the text of charts (titles, series names, category labels, cached values) after the part that shows them;
+the text of charts (titles, series names, category labels, cached values) after the part that
+shows them;
 sheets in workbook order with their names, cell values (the cached result, never the formula);
 slides in presentation order, each followed by its speaker notes. Pages, sheets and slides are
 separated by a form feed.
