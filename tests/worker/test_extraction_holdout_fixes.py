@@ -1,5 +1,6 @@
 """What the real-file holdout (bench/holdout.py) found missing, on files built here: text in
-OpenDocument master pages, date cells, OOXML part names in another case, chart text."""
+OpenDocument master pages, date cells, OOXML part names in another case, chart text and
+values, PDF form fields, e-mail display names written as comments."""
 from __future__ import annotations
 
 import datetime
@@ -96,6 +97,47 @@ def test_xlsx_date_cells_and_part_names_in_another_case(tmp_path):
                               "42005\t2014-12-25 12:00:00\t7")
 
 
+def test_xlsx_date_cells_show_the_parts_their_format_shows(tmp_path):
+    # pyexcel-xlsx's date_field.xlsx: a 0 in a date-formatted cell is 1899-12-30 (Excel's day
+    # 0), not the time 00:00:00; an AM/PM format shows the 12-hour clock the reader sees.
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "Shifts"
+    cells = [(0, "DD/MM/YY"), (datetime.time(13, 13, 13), "h:mm:ss AM/PM"),
+             (datetime.time(0, 5, 0), "[$-409]h:mm AM/PM;@"),
+             (datetime.datetime(2015, 1, 1, 13, 13, 13), "yyyy-mm-dd"),
+             (datetime.datetime(2015, 1, 1, 9, 30), "yyyy-mm-dd hh:mm:ss")]
+    for col, (value, code) in enumerate(cells, start=1):
+        sheet.cell(row=1, column=col, value=value).number_format = code
+    book.save(str(tmp_path / "s.xlsx"))
+    result = extract_file(str(tmp_path / "s.xlsx"), "s.xlsx", Limits())
+    assert result.content == ("Shifts\n1899-12-30\t01:13:13 PM\t12:05:00 AM\t2015-01-01\t"
+                              "2015-01-01 09:30:00")
+
+
+def test_cell_numbers_with_the_15_digits_excel_keeps(tmp_path):
+    # xlrd's profiles.xls: sums stored as 3.9000000000000057 are 3.90000000000001 in Excel and
+    # LibreOffice (15 significant digits); the float's repr made words no one sees.
+    import openpyxl
+    import xlwt
+
+    values = [3.9000000000000057, 0.1 + 0.2, 12.5, 7.0, 1234567.891]
+    book = openpyxl.Workbook()
+    book.active.title = "Sums"
+    book.active.append(values)
+    book.save(str(tmp_path / "n.xlsx"))
+    legacy = xlwt.Workbook()
+    sheet = legacy.add_sheet("Sums")
+    for col, value in enumerate(values):
+        sheet.write(0, col, value)
+    legacy.save(str(tmp_path / "n.xls"))
+    for name in ("n.xlsx", "n.xls"):
+        result = extract_file(str(tmp_path / name), name, Limits())
+        assert result.content == "Sums\n3.90000000000001\t0.3\t12.5\t7\t1234567.891", name
+
+
 def test_xls_date_and_time_cells(tmp_path):
     import xlwt
     book = xlwt.Workbook()
@@ -130,7 +172,73 @@ def test_chart_titles_series_and_categories_in_a_presentation(tmp_path):
     lines = result.content.split("\n")
     for expected in ("Revenue", "Sales by office", "FY2025", "Tokyo", "Osaka", "Seoul"):
         assert expected in lines
-    assert "2.25" not in result.content  # plotted numbers are not text
+    # The plotted values are cached in the chart part (data labels and data tables show them).
+    assert "2.25" in lines
+
+
+def test_chart_multi_level_categories_every_level(tmp_path):
+    # python-pptx's cht-category-access.pptx: cities under regions under countries
+    # (c:multiLvlStrCache) were lost, only the series names came out.
+    from pptx import Presentation
+    from pptx.chart.data import CategoryChartData
+    from pptx.enum.chart import XL_CHART_TYPE
+    from pptx.util import Inches
+
+    prs = Presentation()
+    slide = prs.slides.add_slide(prs.slide_layouts[6])
+    data = CategoryChartData()
+    japan = data.add_category("Japan")
+    kanto = japan.add_sub_category("Kanto")
+    kanto.add_sub_category("Yokohama")
+    kanto.add_sub_category("Chiba")
+    kansai = japan.add_sub_category("Kansai")
+    kansai.add_sub_category("Kobe")
+    data.add_series("Stores", (12, 7, 5))
+    slide.shapes.add_chart(XL_CHART_TYPE.COLUMN_CLUSTERED, Inches(1), Inches(1), Inches(6),
+                           Inches(4), data)
+    prs.save(str(tmp_path / "m.pptx"))
+    xml = zipfile.ZipFile(tmp_path / "m.pptx").read("ppt/charts/chart1.xml").decode()
+    assert "multiLvlStrCache" in xml  # the case this test is about
+    result = extract_file(str(tmp_path / "m.pptx"), "m.pptx", Limits())
+    lines = result.content.split("\n")
+    for expected in ("Stores", "Yokohama", "Chiba", "Kobe", "Kanto", "Kansai", "Japan", "12"):
+        assert expected in lines
+
+
+def test_pdf_form_field_values_and_list_entries(tmp_path):
+    # pypdf's form samples: a filled-in field's value is stored in the form, not in the page's
+    # text layer; pdftotext shows it, PDFium's page text did not.
+    from reportlab.pdfgen import canvas
+
+    c = canvas.Canvas(str(tmp_path / "form.pdf"))
+    c.drawString(72, 760, "Application")
+    c.acroForm.textfield(name="applicant", value="Hanako Yamada", x=72, y=700, width=200)
+    c.acroForm.choice(name="office", value="Osaka", options=["Tokyo", "Osaka"], x=72, y=650)
+    c.acroForm.listbox(name="topics", value="Billing", options=["Billing", "Shipping"],
+                       x=72, y=550, height=60)
+    c.acroForm.checkbox(name="agree", x=72, y=500)
+    c.save()
+    result = extract_file(str(tmp_path / "form.pdf"), "form.pdf", Limits())
+    assert result.status == "ok", result.error
+    lines = result.content.split("\n")
+    assert lines[0] == "Application"
+    # The values a viewer shows: the text field, the combo box's choice, every list entry.
+    for expected in ("Hanako Yamada", "Osaka", "Billing", "Shipping"):
+        assert expected in lines
+    assert "Tokyo" not in result.content  # a closed combo box shows only its value
+    assert "Off" not in lines  # check boxes have no text
+
+
+def test_eml_display_names_written_as_comments(tmp_path):
+    # CPython's test_email msg_27: `addr (Display Name)`; the parsed header dropped the name.
+    path = tmp_path / "m.eml"
+    path.write_bytes(b"From: aperson@dom.ain (Anne P. Erson)\n"
+                     b"To: =?utf-8?b?5bGx55Sw?= <yamada@example.jp>\n"
+                     b"Subject: bug demonstration\n\ntest\n")
+    result = extract_file(str(path), "m.eml", Limits())
+    assert result.status == "ok", result.error
+    assert "From: aperson@dom.ain (Anne P. Erson)" in result.content
+    assert "To: 山田 <yamada@example.jp>" in result.content  # encoded words still decoded
 
 
 def test_eml_without_headers_is_indexed_as_text(tmp_path):

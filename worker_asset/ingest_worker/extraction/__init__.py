@@ -15,7 +15,7 @@ from typing import Any, Dict, Optional
 
 # Raise when an extractor reads any file differently: documents indexed by an older version are
 # then not `unchanged` and `extractor_version` selects them for re-extraction.
-EXTRACTOR_VERSION = "3"
+EXTRACTOR_VERSION = "4"
 
 # The `extraction` statuses (docs/extraction.md says what each means).
 OK = "ok"

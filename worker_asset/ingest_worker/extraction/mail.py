@@ -3,6 +3,8 @@ metadata; the text parts (HTML as text); attachments of supported kinds extracte
 from __future__ import annotations
 
 import email
+import email.errors
+import email.header
 import email.policy
 import email.utils
 import os
@@ -37,6 +39,21 @@ def _part_text(part: email.message.Message) -> Optional[str]:
     return text
 
 
+def _header_text(msg: email.message.Message, name: str) -> str:
+    """The header as written, encoded words decoded. The parsed address header drops RFC 5322
+    comments, and `addr (Display Name)` is how older mailers write the name people search for."""
+    values = []
+    for key, raw in msg.raw_items():
+        if key.lower() != name.lower():
+            continue
+        try:
+            text = str(email.header.make_header(email.header.decode_header(str(raw))))
+        except (email.errors.HeaderParseError, LookupError, UnicodeError, ValueError):
+            text = str(msg.get(name))  # undecodable encoded word: the parser's reading
+        values.append(" ".join(text.split()))  # unfolded
+    return ", ".join(values)
+
+
 def extract_email(path: str, limits: Limits, extract_nested: Extractor, depth: int) -> Extraction:
     with open(path, "rb") as f:
         msg = email.message_from_binary_file(f, policy=email.policy.default)
@@ -55,8 +72,8 @@ def extract_email(path: str, limits: Limits, extract_nested: Extractor, depth: i
     except (ValueError, TypeError, IndexError):
         pass  # malformed headers lose their metadata, not the text
     sink = TextSink(limits.max_chars)
-    header = "\n".join(f"{name}: {msg.get(name)}" for name in ("From", "To", "Cc", "Subject")
-                       if msg.get(name))
+    header = "\n".join(f"{name}: {_header_text(msg, name)}"
+                        for name in ("From", "To", "Cc", "Subject") if msg.get(name))
     sink.add(header + "\n\n")
     has_plain = any(p.get_content_type() == "text/plain" and not p.get_filename()
                     for p in msg.walk())

@@ -1,7 +1,8 @@
 """Word, Excel and PowerPoint 2007+ (OOXML): zip + XML, read with archive.py's limits.
 
 Document order is kept: the body in order, then headers/footers, footnotes and comments (Word);
-the text of charts (titles, series names, category labels) after the part that shows them;
+the text of charts (titles, series names, category labels, cached values) after the part that
+shows them;
 sheets in workbook order with their names, cell values (the cached result, never the formula);
 slides in presentation order, each followed by its speaker notes. Pages, sheets and slides are
 separated by a form feed.
@@ -11,7 +12,7 @@ from __future__ import annotations
 import datetime
 import posixpath
 import re
-from typing import Dict, List, Optional, Set
+from typing import Dict, List, Optional
 
 from . import CORRUPT, ENCRYPTED, OK, TRUNCATED, Extraction, ExtractionError, Limits
 from .archive import SafeZip, local, ns_attr, parse_xml, simple_fields
@@ -176,32 +177,43 @@ def _shared_strings(z: SafeZip, limits: Limits) -> List[str]:
 
 
 def _number(value: str) -> str:
-    """Cell numbers as Excel shows them by default: 3 not 3.0."""
+    """Cell numbers as Excel shows them by default: 3 not 3.0, and 15 significant digits, the
+    precision Excel keeps (3.90000000000001, not the binary float's 3.9000000000000057)."""
     try:
         f = float(value)
     except ValueError:
         return value
-    return str(int(f)) if f.is_integer() and abs(f) < 1e15 else repr(f)
+    return str(int(f)) if f.is_integer() and abs(f) < 1e15 else "%.15g" % f
 
 
-# Built-in number formats that show a date or a time (ECMA-376 Part 1, 18.8.30).
-_BUILTIN_DATES = set(range(14, 23)) | {45, 46, 47}
+# Built-in number formats that show a date or a time (ECMA-376 Part 1, 18.8.30), with the
+# codes whose parts (date, time, 12-hour clock) decide how date_text shows the cell.
+_BUILTIN_DATES = {14: "mm-dd-yy", 15: "d-mmm-yy", 16: "d-mmm", 17: "mmm-yy",
+                  18: "h:mm AM/PM", 19: "h:mm:ss AM/PM", 20: "h:mm", 21: "h:mm:ss",
+                  22: "m/d/yy h:mm", 45: "mm:ss", 46: "[h]:mm:ss", 47: "mmss.0"}
+
+
+def _bare_format(code: str) -> str:
+    """A number format's first section without quoted text, escapes and [colour]/[condition]
+    sections: what remains are its date, time and number codes."""
+    bare = re.sub(r'"[^"]*"|\\.|_.|\*.|\[(?![hms]+\])[^\]]*\]', "", code).lower()
+    return bare.split(";")[0]
 
 
 def _is_date_format(code: str) -> bool:
     """Whether a custom number format shows a date or time: y, d, h or s outside quoted text,
     escapes and [colour]/[condition] sections (m alone is minutes or months: both are dates)."""
-    bare = re.sub(r'"[^"]*"|\\.|_.|\*.|\[(?![hms]+\])[^\]]*\]', "", code).lower()
-    bare = bare.split(";")[0]
+    bare = _bare_format(code)
     return bool(re.search(r"[ydhs]", bare)) or ("m" in bare and "0" not in bare
                                                 and "#" not in bare)
 
 
-def _date_styles(z: SafeZip, limits: Limits) -> Set[int]:
-    """Indexes of the cell formats (styles.xml cellXfs) that show a date or time."""
+def _date_styles(z: SafeZip, limits: Limits) -> Dict[int, str]:
+    """Index -> number format code of the cell formats (styles.xml cellXfs) that show a date or
+    time."""
     part = next(iter(_numbered(z.names(), r"xl/styles\.xml")), None)
     if part is None:
-        return set()
+        return {}
     custom: Dict[int, str] = {}
     xfs: List[int] = []
     state = {"cellXfs": 0}
@@ -226,14 +238,27 @@ def _date_styles(z: SafeZip, limits: Limits) -> Set[int]:
             state["cellXfs"] -= 1
 
     parse_xml(z.chunks(part), limits, start, end, lambda s: None)
-    return {i for i, fmt in enumerate(xfs)
+    return {i: custom[fmt] if fmt in custom else _BUILTIN_DATES[fmt] for i, fmt in enumerate(xfs)
             if (fmt in custom and _is_date_format(custom[fmt]))
             or (fmt not in custom and fmt in _BUILTIN_DATES)}
 
 
-def date_text(value: datetime.datetime, time_only: bool) -> str:
+def date_text(value: datetime.datetime, time_only: bool, code: str = "") -> str:
     """A date cell as people search for it: 2014-12-25, 11:11:11 or 2014-12-25 11:11:11.
-    `time_only`: the serial is below 1, a time of day."""
+    `time_only`: the serial is below 1, a time of day. `code`, the cell's number format when
+    known, says which parts the file shows: a date format shows serial 0 as 1899-12-30, not as
+    a time, and AM/PM shows the 12-hour clock (01:13:13 PM, the words a reader sees)."""
+    bare = _bare_format(code)
+    has_date = bool(re.search(r"[yd]", bare))
+    has_time = bool(re.search(r"[hs]", bare))
+    if has_date or has_time:
+        parts = [value.strftime("%Y-%m-%d")] if has_date else []
+        if has_time and re.search(r"am/pm|a/p", bare):  # by hand: %p follows the locale
+            parts.append(f"{(value.hour + 11) % 12 + 1:02d}:{value:%M:%S} "
+                         + ("PM" if value.hour >= 12 else "AM"))
+        elif has_time:
+            parts.append(value.strftime("%H:%M:%S"))
+        return " ".join(parts)
     if time_only:
         return value.strftime("%H:%M:%S")
     if value.time() == datetime.time(0):
@@ -241,19 +266,19 @@ def date_text(value: datetime.datetime, time_only: bool) -> str:
     return value.strftime("%Y-%m-%d %H:%M:%S")
 
 
-def _serial_date(raw: str, date1904: bool) -> Optional[str]:
+def _serial_date(raw: str, date1904: bool, code: str = "") -> Optional[str]:
     try:
         serial = float(raw)
         base = datetime.datetime(1904, 1, 1) if date1904 else datetime.datetime(1899, 12, 30)
         # Whole seconds, as Excel shows them.
         return date_text(base + datetime.timedelta(seconds=round(serial * 86400)),
-                         time_only=0 <= serial < 1)
+                         time_only=0 <= serial < 1, code=code)
     except (ValueError, OverflowError):
         return None
 
 
 def _sheet(z: SafeZip, part: str, limits: Limits, strings: List[str], sink: TextSink,
-           dates: Set[int] = frozenset(), date1904: bool = False) -> None:  # type: ignore[assignment]
+           dates: Optional[Dict[int, str]] = None, date1904: bool = False) -> None:
     cell: Dict[str, Optional[str]] = {"type": None, "style": None}
     value: List[str] = []
     state = {"v": 0, "is_t": 0, "row_has": False}
@@ -289,8 +314,8 @@ def _sheet(z: SafeZip, part: str, limits: Limits, strings: List[str], sink: Text
                 raw = raw.replace("T", " ")
             elif kind in (None, "n") and raw:
                 style = cell["style"]
-                date = (_serial_date(raw, date1904)
-                        if style and style.isdigit() and int(style) in dates else None)
+                code = (dates or {}).get(int(style)) if style and style.isdigit() else None
+                date = _serial_date(raw, date1904, code) if code is not None else None
                 raw = date or _number(raw)
             if raw:
                 sink.add(("\t" if state["row_has"] else "") + raw)
@@ -346,11 +371,18 @@ def extract_xlsx(path: str, limits: Limits) -> Extraction:
 
 def _charts(z: SafeZip, part: str, limits: Limits, sink: TextSink) -> None:
     """Text of the charts a part shows (DrawingML charts: title, series names, category
-    labels; not the plotted numbers), one item a line."""
+    labels at every level, and the plotted values as the file caches them), one item a line."""
     for target in _rels(z, part, limits).values():
         if re.fullmatch(r".*/charts/chart\d*\.xml", target, re.IGNORECASE) and z.has(target):
             sink.add("\n")
             _chart(z, target, limits, sink)
+
+
+# The values a chart shows, cached in the chart part by its writer (the workbook that feeds
+# it may be embedded or external): labels, multi-level category labels (a row per level), and
+# the plotted numbers (what data labels and the data table show; a reader searches them).
+_CHART_CACHES = ("strCache", "strLit", "multiLvlStrCache", "multiLvlStrLit", "numCache",
+                 "numLit")
 
 
 def _chart(z: SafeZip, part: str, limits: Limits, sink: TextSink) -> None:
@@ -360,7 +392,7 @@ def _chart(z: SafeZip, part: str, limits: Limits, sink: TextSink) -> None:
         name = local(tag)
         if name == "t":
             state["t"] += 1
-        elif name in ("strCache", "strLit"):
+        elif name in _CHART_CACHES:
             state["str"] += 1
         elif name == "v":
             state["v"] += 1
@@ -370,7 +402,7 @@ def _chart(z: SafeZip, part: str, limits: Limits, sink: TextSink) -> None:
         if name == "t":
             state["t"] -= 1
             sink.add("\n")
-        elif name in ("strCache", "strLit"):
+        elif name in _CHART_CACHES:
             state["str"] -= 1
         elif name == "v":
             state["v"] -= 1

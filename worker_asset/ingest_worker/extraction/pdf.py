@@ -14,6 +14,49 @@ from . import CORRUPT, ENCRYPTED, NO_TEXT_LAYER, OK, TRUNCATED, Extraction, Extr
 from .sink import TextSink
 
 _ERR_PASSWORD, _ERR_SECURITY = 4, 6
+# Form field types (fpdf_formfill.h) whose text a viewer shows: a text field's and a combo
+# box's value, every entry of a list box (a list box shows its options).
+_FIELD_COMBOBOX, _FIELD_LISTBOX, _FIELD_TEXTFIELD = 4, 5, 6
+
+
+def _utf16(call, *args) -> str:  # type: ignore[no-untyped-def]
+    """A PDFium string getter (byte length with a NUL, filled as UTF-16LE) as text."""
+    import ctypes
+
+    size = call(*args, None, 0)
+    if size <= 2:
+        return ""
+    buf = ctypes.create_string_buffer(size)
+    call(*args, ctypes.cast(buf, ctypes.POINTER(ctypes.c_ushort)), size)
+    return buf.raw[:size - 2].decode("utf-16-le", "replace")
+
+
+def _form_text(pdf, page) -> str:  # type: ignore[no-untyped-def]
+    """The text of the page's form fields, stored in the file as field values and options but
+    not in the page's text layer: a viewer draws it (pdftotext reads it; a filled-in form's
+    answers are what a reader searches for)."""
+    import pypdfium2.raw as raw
+
+    form = pdf.formenv
+    if form is None:
+        return ""
+    lines = []
+    for k in range(raw.FPDFPage_GetAnnotCount(page)):
+        annot = raw.FPDFPage_GetAnnot(page, k)
+        if not annot:
+            continue
+        try:
+            if raw.FPDFAnnot_GetSubtype(annot) != raw.FPDF_ANNOT_WIDGET:
+                continue
+            kind = raw.FPDFAnnot_GetFormFieldType(form, annot)
+            if kind in (_FIELD_TEXTFIELD, _FIELD_COMBOBOX):
+                lines.append(_utf16(raw.FPDFAnnot_GetFormFieldValue, form, annot))
+            elif kind == _FIELD_LISTBOX:
+                lines.extend(_utf16(raw.FPDFAnnot_GetOptionLabel, form, annot, j)
+                             for j in range(max(0, raw.FPDFAnnot_GetOptionCount(form, annot))))
+        finally:
+            raw.FPDFPage_CloseAnnot(annot)
+    return "\n".join(line for line in lines if line.strip())
 
 
 def _pdf_date(value: Optional[str]) -> Optional[str]:
@@ -44,6 +87,10 @@ def extract_pdf(path: str, limits: Limits) -> Extraction:
             raise ExtractionError(ENCRYPTED, "password-protected PDF") from None
         raise ExtractionError(CORRUPT, f"PDFium cannot open it: {exc}") from None
     try:
+        try:
+            pdf.init_forms()  # before any page is loaded: gives the field values (_form_text)
+        except pdfium.PdfiumError:  # a broken form costs its fields, not the page text
+            pass
         out = Extraction(status=OK)
         try:
             meta = pdf.get_metadata_dict(skip_empty=True)
@@ -71,6 +118,9 @@ def extract_pdf(path: str, limits: Limits) -> Extraction:
                     text = textpage.get_text_range()
                 finally:
                     textpage.close()
+                fields = _form_text(pdf, page)
+                if fields:
+                    text += "\n" + fields
             finally:
                 page.close()
             sink.add(text.replace("\r\n", "\n").replace("\r", "\n"))
