@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import json
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from harness.http_server import BackgroundServer, QuietHandler
 from stacks.fleet.search_security import security_requests
 from stacks.fleet.search_security_handler import respond
 from stacks.fleet.search_security_handler.index import on_event
@@ -25,33 +25,24 @@ class SecurityApiStub:
         self.received: list[dict] = []
         stub = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def _answer(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                body = self.read_body()
                 stub.received.append({"method": self.command, "path": self.path,
                                       "headers": dict(self.headers),
                                       "body": json.loads(body) if body else None})
                 status = stub.status
                 if self.command == "GET":  # the read alias: missing, unless told it exists
                     status = 200 if stub.alias_exists else 404
-                answer = json.dumps({"status": "OK" if status == 200 else "FORBIDDEN"}).encode()
-                self.send_response(status)
-                self.send_header("Content-Length", str(len(answer)))
-                self.end_headers()
-                self.wfile.write(answer)
+                self.reply(status, json.dumps({"status": "OK" if status == 200 else "FORBIDDEN"}).encode())
 
             do_PUT = do_PATCH = do_GET = _answer
 
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self._server = BackgroundServer(Handler).start()
+        self.url = self._server.url
 
     def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self._server.stop()
 
 
 @pytest.fixture
@@ -135,26 +126,18 @@ class ResponseBucketStub:
         self.answered = threading.Event()
         stub = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_PUT(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
                 stub.received.append({"path": self.path, "headers": dict(self.headers),
-                                      "body": json.loads(body)})
-                self.send_response(200)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
+                                      "body": json.loads(self.read_body())})
+                self.reply(200, b"")
                 stub.answered.set()
 
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/response-key?X-Amz-Signature=abc"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self._server = BackgroundServer(Handler).start()
+        self.url = f"{self._server.url}/response-key?X-Amz-Signature=abc"
 
     def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self._server.stop()
 
 
 class LambdaContext:
