@@ -426,6 +426,17 @@ def user_call(names: dict[str, str], service: str, event_name: str, **params) ->
         "requestParameters": params}}
 
 
+def object_deleted(bucket: str, key: str, reason: str = "DeleteObject",
+                   deletion_type: str = "Delete Marker Created") -> dict:
+    """S3's own EventBridge event for a deleted object (EventBridge enabled on `bucket`); `reason`
+    is "DeleteObject" for an API call and "Lifecycle Expiration" for the lifecycle."""
+    return {"source": "aws.s3", "detail-type": "Object Deleted", "detail": {
+        "version": "0", "bucket": {"name": bucket},
+        "object": {"key": key, "version-id": "3HL4kqtJvjVBH40Nrjfkd", "sequencer": "617f08299329d189"},
+        "request-id": "N4N7GDK58NMKJ12R", "requester": f"arn:aws:sts::{ACCOUNT}:assumed-role/Admin/alice",
+        "source-ip-address": "203.0.113.7", "reason": reason, "deletion-type": deletion_type}}
+
+
 def deploy_calls(names: dict[str, str]) -> list[dict]:
     """What a deploy writes: CloudFormation's own queue changes (sourceIPAddress is the
     service) and the notifications handler's bucket write (its Lambda role session)."""
@@ -671,6 +682,7 @@ class Environment:
         main = values.logical_id("Stateful", "/IngestQueues/MainQueue/Resource")
         dlq = values.logical_id("Stateful", "/IngestQueues/DeadLetterQueue/Resource")
         bucket = values.logical_id("Stateful", "/RawFiles/Bucket/Resource")
+        access_logs = values.logical_id("Stateful", "/RawFiles/AccessLogs/Resource")
         handler = values.logical_id(
             "Stateful", "/BucketNotificationsHandler050a0587b7544547bf325f094a3db834/Role/Resource")
         domain = values.logical_id("Search", "/Domain/Resource")
@@ -683,6 +695,7 @@ class Environment:
             "main_arn": values.attribute("Stateful", main, "Arn"),
             "dlq": values.attribute("Stateful", dlq, "QueueName"),
             "bucket": values.attribute("Stateful", bucket, None),
+            "access_logs": values.attribute("Stateful", access_logs, None),
             "handler_role": values.attribute("Stateful", handler, None),
             "domain": values.attribute("Search", domain, None),
             "key_arn": values.attribute("Stateful", key, "Arn"),
