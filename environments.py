@@ -41,7 +41,6 @@ ENVIRONMENTS: dict[str, EnvironmentConfig] = {
             alarms=AlarmThresholds(
                 search=SearchAlarmThresholds(cluster_yellow_alarm=False)),
             log_retention_days=14,
-            customer_managed_log_key=False,
         ),
         EnvironmentConfig(
             name="staging",

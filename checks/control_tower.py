@@ -182,9 +182,6 @@ def control_tower_exceptions(config: EnvironmentConfig) -> dict[str, dict[str, s
     add("Stateful/RawFiles/AccessLogs", "CT.S3.PR.2",
         "This is the access-log bucket: logging it into itself loops, and into another bucket "
         "only moves the question; it is versioned, private and TLS-only instead.")
-    add("Stateful/RawFiles/AccessLogs", "CT.S3.PR.4",
-        "Nothing consumes events from the access-log bucket; a notification would be a path "
-        "nobody reads.")
     add("Stateful/RawFiles/AccessLogs", "CT.S3.PR.9",
         "S3 does not accept a bucket with Object Lock as a server-access-log destination. "
         "Logs expire after bucket.access_log_expiration_days by lifecycle; versioning keeps "

@@ -65,7 +65,9 @@ class IngestionStage(Stage):
         self.monitoring = MonitoringStack(
             self, "Monitoring", config=config,
             main_queue=queues.main_queue, dead_letter_queue=queues.dead_letter_queue,
-            raw_bucket=self.stateful.raw_files.bucket, search_domain=self.search.domain.domain,
+            raw_bucket=self.stateful.raw_files.bucket,
+            access_log_bucket=self.stateful.raw_files.access_log_bucket,
+            search_domain=self.search.domain.domain,
             worker_log_group=self.fleet.workers.log_group, group_name=self.fleet.workers.group_name,
             critical_topic=topics.critical, warning_topic=topics.warning,
             **named("monitoring", "worker log metrics, alarms, change rules, dashboard"),

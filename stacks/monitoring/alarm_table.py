@@ -50,9 +50,11 @@ TRAIL_CHANGED = "trail-changed"
 RAW_KEY_CHANGED = "raw-key-changed"
 BUCKET_POLICY_CHANGED = "bucket-policy-changed"
 FLEET_SIZE_CHANGED = "fleet-size-changed"
+ACCESS_LOGS_DELETED = "access-logs-deleted"
 INCIDENT_RULES = (BUCKET_NOTIFICATION_CHANGED, QUEUE_CHANGED, QUEUE_TARGET_ADDED)
+# New rules go last: the delivery alarm's metric ids follow this order.
 CHANGE_RULES = (*INCIDENT_RULES, TRAIL_CHANGED, RAW_KEY_CHANGED, BUCKET_POLICY_CHANGED,
-                FLEET_SIZE_CHANGED)
+                FLEET_SIZE_CHANGED, ACCESS_LOGS_DELETED)
 
 # Comparison as written in the table -> CloudFormation's ComparisonOperator.
 COMPARISONS = {">=": "GreaterThanOrEqualToThreshold", ">": "GreaterThanThreshold",

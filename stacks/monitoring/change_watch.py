@@ -26,6 +26,12 @@ otherwise show only when uploads arrive the next morning:
   without an API call, so they are not matched; `ops pause` and `ops resume` are (they are
   hand changes too, and the on-call person should hear of a paused pipeline).
 
+And the evidence: an object of the access-log bucket deleted by an API call
+(`access-logs-deleted`). This rule reads S3's own EventBridge events ("Object Deleted", enabled
+on that bucket only), not CloudTrail: S3 data events are not in a management-events trail. The
+lifecycle's expiry (`reason` "Lifecycle Expiration") is not matched, and S3 writes logs without
+deleting any, so every match is someone removing server access logs.
+
 Prerequisite: a CloudTrail trail that records management events in this region (EventBridge
 receives "AWS API Call via CloudTrail" events only from a trail; see README).
 
@@ -56,6 +62,7 @@ from constructs import Construct
 
 from stacks.alerts.topic_publishers import TopicTarget
 from stacks.monitoring.alarm_table import (
+    ACCESS_LOGS_DELETED,
     BUCKET_NOTIFICATION_CHANGED,
     BUCKET_POLICY_CHANGED,
     CHANGE_RULES,
@@ -68,6 +75,9 @@ from stacks.monitoring.alarm_table import (
 )
 
 CLOUDTRAIL = "AWS API Call via CloudTrail"
+# S3's own event for a deleted object (EventBridge enabled on the bucket); `reason` tells an API
+# call ("DeleteObject") from the lifecycle ("Lifecycle Expiration").
+OBJECT_DELETED = "Object Deleted"
 CLOUDFORMATION = "cloudformation.amazonaws.com"
 # CDK names the stack-wide singleton that applies bucket notifications this way
 # (aws-s3/lib/notifications-resource/notifications-resource-handler.ts); its role is "Role".
@@ -96,8 +106,8 @@ class OutOfBandChangeWatch(Construct):
     """One rule per kind of change, all to `topic`; `rules` maps short name to rule."""
 
     def __init__(self, scope: Construct, construct_id: str, *, name_prefix: str, environment: str,
-                 raw_bucket: s3.IBucket, main_queue: sqs.IQueue, dead_letter_queue: sqs.IQueue,
-                 group_name: str, topic: sns.ITopic) -> None:
+                 raw_bucket: s3.IBucket, access_log_bucket: s3.IBucket, main_queue: sqs.IQueue,
+                 dead_letter_queue: sqs.IQueue, group_name: str, topic: sns.ITopic) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
         not_a_deploy = {"sourceIPAddress": [{"anything-but": CLOUDFORMATION}]}
@@ -149,6 +159,12 @@ class OutOfBandChangeWatch(Construct):
                         "eventName": FLEET_SIZE_EVENTS,
                         "requestParameters": {"autoScalingGroupName": [group_name]},
                         **not_a_deploy}),
+            # No deploy exclusion: no deploy deletes log objects (dev's auto-delete empties the
+            # bucket on `cdk destroy` after the Monitoring stack, and this rule, are gone).
+            ACCESS_LOGS_DELETED: events.EventPattern(
+                source=["aws.s3"], detail_type=[OBJECT_DELETED],
+                detail={"bucket": {"name": [access_log_bucket.bucket_name]},
+                        "reason": ["DeleteObject"]}),
         }
         # One pattern per name of CHANGE_RULES, in its order (the delivery alarm's metric ids
         # follow it).
@@ -166,10 +182,18 @@ class OutOfBandChangeWatch(Construct):
                 description=f"Out-of-band change ({short}) made outside a deploy; "
                             f"runbook: docs/runbook.md#{anchor}",
                 targets=[TopicTarget(topic, message=events.RuleTargetInput.from_text(
-                    f"{name_prefix}: {short}: "
-                    f"{events.EventField.from_path('$.detail.eventName')} by "
-                    f"{events.EventField.from_path('$.detail.userIdentity.arn')} at "
-                    f"{events.EventField.from_path('$.detail.eventTime')}. First: "
+                    f"{name_prefix}: {short}: {_what_and_who(pattern)}. First: "
                     f"`python -m ops {command} --env {environment}`; "
                     f"runbook: docs/runbook.md#{anchor}"))],
             )
+
+
+def _what_and_who(pattern: events.EventPattern) -> str:
+    """The call, the caller and the time, from a CloudTrail record or from S3's own event."""
+    field = events.EventField.from_path
+    if pattern.detail_type == [OBJECT_DELETED]:
+        return (f"{field('$.detail.object.key')} deleted ({field('$.detail.deletion-type')}) by "
+                f"{field('$.detail.requester')} from {field('$.detail.source-ip-address')} at "
+                f"{field('$.time')}")
+    return (f"{field('$.detail.eventName')} by {field('$.detail.userIdentity.arn')} at "
+            f"{field('$.detail.eventTime')}")

@@ -33,7 +33,8 @@ class MonitoringStack(Stack):
     def __init__(
         self, scope: Construct, construct_id: str, *, config: EnvironmentConfig,
         main_queue: sqs.IQueue, dead_letter_queue: sqs.IQueue, raw_bucket: s3.IBucket,
-        search_domain: opensearch.IDomain, worker_log_group: logs.ILogGroup, group_name: str,
+        access_log_bucket: s3.IBucket, search_domain: opensearch.IDomain,
+        worker_log_group: logs.ILogGroup, group_name: str,
         critical_topic: sns.ITopic, warning_topic: sns.ITopic, **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -59,7 +60,8 @@ class MonitoringStack(Stack):
         self.all_alarms = factory.alarms
         self.change_watch = OutOfBandChangeWatch(
             self, "OutOfBandChanges", name_prefix=config.name_prefix, environment=config.name,
-            raw_bucket=raw_bucket, main_queue=main_queue, dead_letter_queue=dead_letter_queue,
+            raw_bucket=raw_bucket, access_log_bucket=access_log_bucket,
+            main_queue=main_queue, dead_letter_queue=dead_letter_queue,
             group_name=group_name, topic=critical_topic,
         )
         self.delivery_alarms = DeliveryAlarms(

@@ -64,6 +64,13 @@ class RawFilesBucket(Construct):
             )],
             **private,
         )
+        # Its events go to EventBridge, where the Monitoring stack's `access-logs-deleted` rule
+        # pages on a log object deleted by anyone but the lifecycle (tampering with evidence).
+        # Set on the bucket resource itself: CDK's `event_bridge_enabled` would apply it through
+        # its notifications custom resource, which Control Tower's CT.S3.PR.4 cannot see. This
+        # bucket notifies no queue, so it is no second path for the notification guard.
+        self.access_log_bucket.node.default_child.add_property_override(
+            "NotificationConfiguration.EventBridgeConfiguration.EventBridgeEnabled", True)
 
         # The files are the customer's documents: reading one takes s3:GetObject *and*
         # kms:Decrypt on this key, and every use of the key is in CloudTrail. The bucket key

@@ -11,11 +11,13 @@ import pytest
 from checks.notification_guard import find_duplicate_paths
 from environments import ENVIRONMENTS
 from tests.support.event_pattern import matches
-from tests.support.incident_replay import Environment, deploy_calls, user_call
+from tests.support.incident_replay import Environment, deploy_calls, object_deleted, user_call
 from tests.support.templates import resources_of_type
 
 RULES = ("bucket-notification-changed", "queue-changed", "queue-target-added", "trail-changed",
-         "raw-key-changed", "bucket-policy-changed", "fleet-size-changed")
+         "raw-key-changed", "bucket-policy-changed", "fleet-size-changed", "access-logs-deleted")
+# Rules on S3's own events rather than CloudTrail records.
+S3_EVENT_RULES = {"access-logs-deleted": "Object Deleted"}
 
 
 def rules(synthesized, env: str) -> dict[str, tuple[str, dict]]:
@@ -31,7 +33,9 @@ def test_every_environment_watches_every_kind_of_change(synthesized, env):
         (target,) = rule["Properties"]["Targets"]
         # The critical topic, through the Alerts stack's output.
         assert target["Arn"]["Fn::GetStackOutput"]["StackName"] == f"file-search-{env}-alerts"
-        assert rule["Properties"]["EventPattern"]["detail-type"] == ["AWS API Call via CloudTrail"]
+    for short, (_, rule) in found.items():
+        assert rule["Properties"]["EventPattern"]["detail-type"] == [
+            S3_EVENT_RULES.get(short, "AWS API Call via CloudTrail")]
 
 
 def _with_stack_names(synthesized, env: str, templates: dict) -> tuple[dict, dict]:
@@ -146,3 +150,20 @@ def test_cloudformation_writing_the_key_policy_bucket_policy_or_group_is_not_rep
                             autoScalingGroupName=n["group"], maxSize=10)):
         event["detail"]["sourceIPAddress"] = "cloudformation.amazonaws.com"
         assert matching(prod, event) == [], event["detail"]["eventName"]
+
+
+def test_access_logs_deleted_by_a_call_are_reported_and_their_expiry_is_not(prod):
+    """The evidence: S3's own "Object Deleted" events of the access-log bucket (EventBridge is on
+    for that bucket only). The lifecycle's expiry and other buckets' deletes are not reported."""
+    n = prod.names
+    for deletion_type in ("Delete Marker Created", "Permanently Deleted"):
+        assert matching(prod, object_deleted(n["access_logs"], "raw-bucket/2026-12-06-00-00-00-AB",
+                                             deletion_type=deletion_type)) == ["access-logs-deleted"]
+    assert matching(prod, object_deleted(n["access_logs"], "raw-bucket/2025-12-06-00-00-00-AB",
+                                         reason="Lifecycle Expiration")) == []
+    assert matching(prod, object_deleted(n["bucket"], "raw-files/a.pdf")) == []
+    assert matching(prod, object_deleted("someone-elses-bucket", "x")) == []
+    created = object_deleted(n["access_logs"], "raw-bucket/2026-12-06-00-00-00-AB")
+    created.update({"detail-type": "Object Created"})
+    created["detail"]["reason"] = "PutObject"
+    assert matching(prod, created) == []

@@ -76,7 +76,7 @@ CDK_HANDLERS = {
     "Network/Custom::VpcRestrictDefaultSGCustomResourceProvider": {"CT.LAMBDA.PR.3"},
 }
 BUCKETS = {
-    "Stateful/RawFiles/AccessLogs": {"CT.S3.PR.2", "CT.S3.PR.4", "CT.S3.PR.9", "CT.S3.PR.10"},
+    "Stateful/RawFiles/AccessLogs": {"CT.S3.PR.2", "CT.S3.PR.9", "CT.S3.PR.10"},
     "Stateful/RawFiles/Bucket": {"CT.S3.PR.4", "CT.S3.PR.9"},
 }
 SECURITY_SETTINGS = {
@@ -93,8 +93,7 @@ EXPECTED_CONTROL_TOWER_EXCEPTIONS = {
     "dev": {
         **CDK_HANDLERS, **BUCKETS, **SECURITY_SETTINGS,
         "Stateful/Custom::S3AutoDeleteObjectsCustomResourceProvider": {"CT.LAMBDA.PR.3"},
-        **{path: {"CT.CLOUDWATCH.PR.2", "CT.CLOUDWATCH.PR.3"}
-           for path in LOG_GROUPS + SETTINGS_LOG_GROUPS},
+        **{path: {"CT.CLOUDWATCH.PR.2"} for path in LOG_GROUPS + SETTINGS_LOG_GROUPS},
         "Search/Search/Domain": {"CT.OPENSEARCH.PR.13", "CT.OPENSEARCH.PR.14", "CT.OPENSEARCH.PR.15"},
         "Fleet/Workers/Group": {"CT.AUTOSCALING.PR.11"},
     },
@@ -167,7 +166,7 @@ def test_every_key_rotates_and_limits_grants_to_aws_resources(synthesized, env):
         assert GRANTS_ONLY_FOR_AWS_RESOURCES in key["Properties"]["KeyPolicy"]["Statement"]
 
 
-def test_log_groups_are_encrypted_with_their_stacks_key_in_staging_and_prod(synthesized, env):
+def test_log_groups_are_encrypted_with_their_stacks_key(synthesized, env):
     """CT.CLOUDWATCH.PR.3: each stack with log groups has its own key, which CloudWatch Logs
     may use for that stack's log groups only (their generated names start with the stack's)."""
     wanted = ENVIRONMENTS[env].customer_managed_log_key
@@ -192,8 +191,10 @@ def test_log_groups_are_encrypted_with_their_stacks_key_in_staging_and_prod(synt
         (pattern,) = logs_statement["Condition"]["ArnLike"].values()
         assert list(logs_statement["Condition"]["ArnLike"]) == ["kms:EncryptionContext:aws:logs:arn"]
         assert rendered(pattern).endswith(f":log-group:file-search-{env}-{stack.lower()}-*")
-    # worker, flow, three domain logs + audit, the security-settings function
-    assert checked == (7 if wanted else 0)
+    # worker, flow, three domain logs (+ audit with fine-grained access control), the
+    # security-settings function
+    audit = 1 if ENVIRONMENTS[env].search.configures_security_plugin else 0
+    assert checked == ((6 + audit) if wanted else 0)
 
 
 def test_validation_report_is_written_and_clean(synthesized):

@@ -121,14 +121,17 @@ def test_exactly_one_queue_notification_for_new_and_removed_objects_under_the_pr
 
 
 def test_no_eventbridge_path_anywhere_in_the_environment(synthesized, env):
-    """No pipe, no EventBridge on a bucket, and the only rules (the Monitoring stack's
-    out-of-band change rules) deliver to the Alerts stack's topics, never to a queue."""
+    """No pipe, no EventBridge on a bucket that notifies anything (only the access-log bucket
+    sends its events to EventBridge, for the access-logs-deleted rule), and the only rules (the
+    Monitoring stack's change rules) deliver to the Alerts stack's topics, never to a queue."""
     templates = synthesized.templates[env]
     for stack, template in templates.items():
-        for resource in template["Resources"].values():
+        for logical_id, resource in template["Resources"].items():
             assert resource["Type"] != "AWS::Pipes::Pipe", stack
             config = resource.get("Properties", {}).get("NotificationConfiguration", {})
-            assert "EventBridgeConfiguration" not in config, stack
+            if "EventBridgeConfiguration" in config:
+                assert (stack, logical_id.startswith("RawFilesAccessLogs")) == ("Stateful", True)
+                assert config == {"EventBridgeConfiguration": {"EventBridgeEnabled": True}}
             if resource["Type"] == "AWS::Events::Rule":
                 assert stack == "Monitoring"
                 for target in resource["Properties"]["Targets"]:

@@ -68,6 +68,7 @@ STARTS_PER_CRASHING_INSTANCE = 10
 LOG_DELAY = 1            # minutes: the worker's log metrics
 SQS_RESUME_DELAY = 15    # minutes: a queue's first metrics after it was idle (not publishing)
 CLOUDTRAIL_DELAY = 4     # minutes from an API call to its event on EventBridge
+S3_EVENT_DELAY = 1       # minutes from an object deleted to S3's own event on EventBridge
 SQS_IDLE_MINUTES = 6 * 60
 WARM_UP = 26 * 60        # the longest evaluation range: 24 + 2 hourly periods
 CLOUDFORMATION = "cloudformation.amazonaws.com"
@@ -155,6 +156,8 @@ class Conditions:
     writes_blocked: bool = False    # ClusterIndexWritesBlocked; the worker pauses on it
     stuck: int = 0                  # instances whose worker is stuck: no receive, no alive line
     stalled_lines: int = 0          # worker_stalled lines this minute (stuck workers that say so)
+    # Events EventBridge receives: CloudTrail records of API calls, and S3's own events of the
+    # access-log bucket (object_deleted).
     cloudtrail: list[dict] = field(default_factory=list)
 
 
@@ -426,6 +429,17 @@ def user_call(names: dict[str, str], service: str, event_name: str, **params) ->
         "requestParameters": params}}
 
 
+def object_deleted(bucket: str, key: str, reason: str = "DeleteObject",
+                   deletion_type: str = "Delete Marker Created") -> dict:
+    """S3's own EventBridge event for a deleted object (EventBridge enabled on `bucket`); `reason`
+    is "DeleteObject" for an API call and "Lifecycle Expiration" for the lifecycle."""
+    return {"source": "aws.s3", "detail-type": "Object Deleted", "detail": {
+        "version": "0", "bucket": {"name": bucket},
+        "object": {"key": key, "version-id": "3HL4kqtJvjVBH40Nrjfkd", "sequencer": "617f08299329d189"},
+        "request-id": "N4N7GDK58NMKJ12R", "requester": f"arn:aws:sts::{ACCOUNT}:assumed-role/Admin/alice",
+        "source-ip-address": "203.0.113.7", "reason": reason, "deletion-type": deletion_type}}
+
+
 def deploy_calls(names: dict[str, str]) -> list[dict]:
     """What a deploy writes: CloudFormation's own queue changes (sourceIPAddress is the
     service) and the notifications handler's bucket write (its Lambda role session)."""
@@ -556,6 +570,14 @@ def scenarios(names: dict[str, str]) -> list[Scenario]:
             c.cloudtrail = [event]
         return c
 
+    def access_logs_deleted(t, n):
+        # 03:00: someone deletes a day of the raw bucket's access logs (the evidence).
+        c = Conditions(uploads=business_uploads(t))
+        if t == 3 * 60:
+            c.cloudtrail = [object_deleted(n["access_logs"], f"raw-bucket/2026-12-05-{h:02}-00-00-AB")
+                            for h in range(24)]
+        return c
+
     def writes_blocked(t, n):
         return Conditions(uploads=business_uploads(t),
                           writes_blocked=10 * 60 <= t < 10 * 60 + 25)
@@ -613,6 +635,8 @@ def scenarios(names: dict[str, str]) -> list[Scenario]:
                  must_page=("trail-changed", 5)),
         Scenario("raw files' KMS key disabled at 01:00, queue empty", day, key_disabled,
                  ((60, "key disabled"),), must_page=("raw-key-changed", 5)),
+        Scenario("access logs deleted by hand at 03:00", day, access_logs_deleted,
+                 ((3 * 60, "access-log objects deleted"),), must_page=("access-logs-deleted", 5)),
         Scenario("ops pause from 02:00 to 03:00 (night, queue empty)", day, paused_by_ops,
                  must_not_fire=("fleet-below-minimum",), announced=("fleet-size-changed",)),
         Scenario("3 % of files are poison all day", day, poison_day,
@@ -671,6 +695,7 @@ class Environment:
         main = values.logical_id("Stateful", "/IngestQueues/MainQueue/Resource")
         dlq = values.logical_id("Stateful", "/IngestQueues/DeadLetterQueue/Resource")
         bucket = values.logical_id("Stateful", "/RawFiles/Bucket/Resource")
+        access_logs = values.logical_id("Stateful", "/RawFiles/AccessLogs/Resource")
         handler = values.logical_id(
             "Stateful", "/BucketNotificationsHandler050a0587b7544547bf325f094a3db834/Role/Resource")
         domain = values.logical_id("Search", "/Domain/Resource")
@@ -683,6 +708,7 @@ class Environment:
             "main_arn": values.attribute("Stateful", main, "Arn"),
             "dlq": values.attribute("Stateful", dlq, "QueueName"),
             "bucket": values.attribute("Stateful", bucket, None),
+            "access_logs": values.attribute("Stateful", access_logs, None),
             "handler_role": values.attribute("Stateful", handler, None),
             "domain": values.attribute("Search", domain, None),
             "key_arn": values.attribute("Stateful", key, "Arn"),
@@ -705,9 +731,11 @@ class Environment:
             conditions = scenario.script(minute, self.names)
             model.step(minute, conditions)
             for event in conditions.cloudtrail:
+                delay = S3_EVENT_DELAY if event["source"] == "aws.s3" and \
+                    event["detail-type"] != "AWS API Call via CloudTrail" else CLOUDTRAIL_DELAY
                 for short, (pattern, topic) in self.rules.items():
                     if matches(pattern, event):
-                        notes.append(Notification(minute + CLOUDTRAIL_DELAY, topic, short))
+                        notes.append(Notification(minute + delay, topic, short))
         for change in run_alarms(alarms.values(), model.store, range(0, scenario.minutes),
                                  evaluation):
             if change.state == ALARM:
