@@ -18,6 +18,8 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
+from contract.names import NETWORK_FUNCTION_GROUP_ID
+
 # The ids CDK gives the provider (stack level) and the custom resource (under the VPC).
 PROVIDER_ID = "Custom::VpcRestrictDefaultSGCustomResourceProvider"
 CUSTOM_RESOURCE_ID = "RestrictDefaultSecurityGroupCustomResource"
@@ -55,7 +57,7 @@ def put_default_sg_function_in_vpc(
         raise TypeError(f"{role.node.path}: expected CDK's AWS::IAM::Role CfnResource")
 
     function_sg = ec2.SecurityGroup(
-        scope, "DefaultSgFunctionSecurityGroup", vpc=vpc, allow_all_outbound=False,
+        scope, NETWORK_FUNCTION_GROUP_ID, vpc=vpc, allow_all_outbound=False,
         description="Deploy-time default-SG restriction: HTTPS to the EC2 endpoint and S3 only",
     )
     endpoint_sg = ec2.SecurityGroup(

@@ -5,6 +5,7 @@ that path, with only the permissions it needs."""
 
 from __future__ import annotations
 
+from contract.names import NETWORK_FUNCTION_GROUP_ID
 from stacks.network.default_sg_function import EC2_ACTIONS
 from tests.support.templates import only_resource, rendered, resources_of_type
 
@@ -38,6 +39,14 @@ def test_the_function_runs_in_the_isolated_subnets_with_its_own_security_group(s
         "SubnetIds": [{"Ref": subnet} for subnet in subnets],
         "SecurityGroupIds": [{"Fn::GetAtt": [_group(network, "Deploy-time default-SG restriction"), "GroupId"]}],
     }
+
+
+def test_ops_knows_its_security_group_by_logical_id(synthesized, env):
+    """`ops wait-lambda-enis` leaves this group out (the stack's deletion waits for it itself):
+    only this group's logical id may contain the name ops looks for."""
+    network = synthesized.templates[env]["Network"]
+    named = [lid for lid in resources_of_type(network, "AWS::EC2::SecurityGroup") if NETWORK_FUNCTION_GROUP_ID in lid]
+    assert named == [_group(network, "Deploy-time default-SG restriction")]
 
 
 def test_its_security_group_reaches_only_the_ec2_endpoint_and_s3(synthesized, env):
