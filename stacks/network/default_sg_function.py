@@ -28,9 +28,9 @@ HTTPS = ec2.Port.tcp(443)
 # the same four its role is allowed on the default security group.
 EC2_ACTIONS = ["ec2:AuthorizeSecurityGroupIngress", "ec2:AuthorizeSecurityGroupEgress",
                "ec2:RevokeSecurityGroupIngress", "ec2:RevokeSecurityGroupEgress"]
-# What Lambda needs to attach a function to a VPC (network interfaces) and to write its logs (it
-# includes AWSLambdaBasicExecutionRole's three actions, which CDK gives the role); the managed
-# policy the Fleet's security-settings function runs with too (stacks/search/search_domain.py).
+# What Lambda needs to attach a function to a VPC (network interfaces) and to write its logs: it
+# replaces the AWSLambdaBasicExecutionRole CDK gives the role, whose three log actions it holds.
+# The Fleet's security-settings function runs with it too (stacks/search/search_domain.py).
 VPC_ACCESS_POLICY = "service-role/AWSLambdaVPCAccessExecutionRole"
 
 
@@ -42,10 +42,10 @@ def has_default_sg_function(vpc: ec2.IVpc) -> bool:
 def put_default_sg_function_in_vpc(
     scope: Construct, *, vpc: ec2.Vpc, subnets: list[ec2.ISubnet],
     endpoint_subnets: ec2.SubnetSelection, s3_endpoint: ec2.GatewayVpcEndpoint,
-) -> ec2.InterfaceVpcEndpoint:
+) -> None:
     """Run CDK's default-SG function in `subnets` with its own security group, reaching only the
     EC2 endpoint (created here, in `endpoint_subnets`) and S3; the custom resource waits for
-    both endpoints. Returns the EC2 endpoint."""
+    both endpoints."""
     stack = Stack.of(scope)
     provider = stack.node.find_child(PROVIDER_ID)
     function = provider.node.find_child("Handler")
@@ -105,4 +105,3 @@ def put_default_sg_function_in_vpc(
     # whose associations are part of each subnet) and the rules of both security groups. On
     # Delete the function puts the default rules back, through the same endpoints.
     custom_resource.node.add_dependency(ec2_endpoint, s3_endpoint, function_sg, endpoint_sg, *subnets)
-    return ec2_endpoint

@@ -184,9 +184,8 @@ class WorkerNetwork(Construct):
             )
         # CDK's default-SG function, when it restricts a VPC created here (Control Tower
         # CT.LAMBDA.PR.3): it also answers CloudFormation through S3.
-        self.ec2_endpoint: ec2.InterfaceVpcEndpoint | None = None
         if has_default_sg_function(self.vpc):
-            self.ec2_endpoint = put_default_sg_function_in_vpc(
+            put_default_sg_function_in_vpc(
                 self, vpc=self.vpc, subnets=self.vpc.isolated_subnets,
                 endpoint_subnets=endpoint_subnets, s3_endpoint=self.s3_endpoint)
 
