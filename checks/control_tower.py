@@ -163,9 +163,6 @@ def control_tower_exceptions(config: EnvironmentConfig) -> dict[str, dict[str, s
     # --- CDK's custom-resource Lambdas ----------------------------------------------------
     add("Stateful/BucketNotificationsHandler050a0587b7544547bf325f094a3db834", "CT.LAMBDA.PR.3",
         _CDK_HANDLER.format(what="applies the raw bucket's single notification"))
-    if config.network.existing_vpc is None:
-        add("Network/Custom::VpcRestrictDefaultSGCustomResourceProvider", "CT.LAMBDA.PR.3",
-            _CDK_HANDLER.format(what="removes every rule from the VPC's default security group"))
     if config.bucket.auto_delete_objects:
         add("Stateful/Custom::S3AutoDeleteObjectsCustomResourceProvider", "CT.LAMBDA.PR.3",
             f"{env} only: " + _CDK_HANDLER.format(what="empties the buckets on `cdk destroy`"))

@@ -22,3 +22,10 @@ def name_prefix(env: str) -> str:
 def stack_name(env: str, stack: str) -> str:
     """The CloudFormation stack name the app gives a stack."""
     return f"{name_prefix(env)}-{stack}"
+
+
+# Construct id of the security group of the Network stack's own Lambda function (CDK's
+# default-SG restriction in the VPC, issue #24); its logical id contains it. CloudFormation
+# deletes that function, and waits for its network interfaces, within the Network stack's own
+# deletion, so `ops wait-lambda-enis` does not wait for them beforehand (they are in use then).
+NETWORK_FUNCTION_GROUP_ID = "DefaultSgFunctionSecurityGroup"

@@ -10,6 +10,11 @@ cannot be deleted"), and the stack ends DELETE_FAILED. Lambda owns these ENIs: t
 deleted by hand while it holds them, only waited for. `make destroy` runs this between deleting
 Fleet (and Monitoring) and deleting the rest (docs/deploy.md#roll-back).
 
+The Network stack's own function (CDK's default-SG restriction, in the VPC since #24) is still
+alive then, its interfaces in use: its group is left out. It is deleted with the Network stack,
+before its group and subnets (they are its references), and its interfaces delay that deletion
+instead.
+
 Reads: cloudformation:ListStackResources on the Network stack, ec2:DescribeNetworkInterfaces.
 """
 
@@ -20,7 +25,7 @@ from collections.abc import Callable
 
 from botocore.exceptions import ClientError
 
-from contract.names import NETWORK, stack_name
+from contract.names import NETWORK, NETWORK_FUNCTION_GROUP_ID, stack_name
 from ops.aws import Aws, OpsError
 from ops.console import Console
 
@@ -29,7 +34,8 @@ LAMBDA_ENI_DESCRIPTION = "AWS Lambda VPC ENI*"
 
 
 def network_security_groups(aws: Aws, env: str) -> list[str] | None:
-    """The security groups the Network stack owns; None when the stack is not deployed."""
+    """The security groups the Network stack owns, but not its own function's (deleted with the
+    stack, which waits for that function's interfaces itself); None when it is not deployed."""
     name = stack_name(env, NETWORK)
     groups: list[str] = []
     try:
@@ -38,6 +44,7 @@ def network_security_groups(aws: Aws, env: str) -> list[str] | None:
         for page in pages:
             groups += [r["PhysicalResourceId"] for r in page["StackResourceSummaries"]
                        if r["ResourceType"] == "AWS::EC2::SecurityGroup"
+                       and NETWORK_FUNCTION_GROUP_ID not in r["LogicalResourceId"]
                        and r.get("PhysicalResourceId")
                        and r.get("ResourceStatus") != "DELETE_COMPLETE"]
     except ClientError as error:

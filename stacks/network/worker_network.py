@@ -10,6 +10,7 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from config import NetworkConfig
+from stacks.network.default_sg_function import has_default_sg_function, put_default_sg_function_in_vpc
 from stacks.shared.cdk_values import retention_days
 
 HTTPS = ec2.Port.tcp(443)
@@ -34,8 +35,9 @@ class WorkerNetwork(Construct):
 
     The S3 gateway endpoint admits only GetObject on `readable_object_arns` and ListBucket on
     `listable_bucket_arns` (plus GetObject on the CDK asset
-    bucket and the Amazon Linux package repositories the instances install from), and, with the
-    deploy-time security-settings function, PutObject into CloudFormation's response bucket.
+    bucket and the Amazon Linux package repositories the instances install from), and, with a
+    deploy-time function in the VPC (the security settings, CDK's default-SG restriction),
+    PutObject into CloudFormation's response bucket.
     """
 
     def __init__(
@@ -165,7 +167,7 @@ class WorkerNetwork(Construct):
                 resources=listable_bucket_arns,
             )
         )
-        if search_settings_function:
+        if search_settings_function or has_default_sg_function(self.vpc):
             self.s3_endpoint.add_to_policy(cloudformation_response_statement(stack))
         endpoint_subnets = self.subnets
         if settings.interface_endpoint_azs is not None:
@@ -180,6 +182,12 @@ class WorkerNetwork(Construct):
                 security_groups=[self.endpoint_security_group],
                 open=False,
             )
+        # CDK's default-SG function, when it restricts a VPC created here (Control Tower
+        # CT.LAMBDA.PR.3): it also answers CloudFormation through S3.
+        if has_default_sg_function(self.vpc):
+            put_default_sg_function_in_vpc(
+                self, vpc=self.vpc, subnets=self.vpc.isolated_subnets,
+                endpoint_subnets=endpoint_subnets, s3_endpoint=self.s3_endpoint)
 
 
 
@@ -194,7 +202,7 @@ def _boot_objects(stack: Stack) -> list[str]:
 
 
 def cloudformation_response_statement(stack: Stack) -> iam.PolicyStatement:
-    """The deploy-time function in the VPC answers CloudFormation itself: a PUT to the pre-signed
+    """A deploy-time function in the VPC answers CloudFormation itself: a PUT to the pre-signed
     ResponseURL in the AWS-owned bucket `cloudformation-custom-resource-response-<region without
     dashes>` ("Setting up VPC endpoints for AWS CloudFormation"; e.g. ...-useast1). Only that
     bucket: not the dashed form, which is not the documented name; a bucket name AWS does not hold

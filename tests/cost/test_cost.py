@@ -226,7 +226,7 @@ def test_the_documented_estimate_is_what_make_cost_writes(synthesized):
     assert text.count(DOC_BEGIN) == 1 and text.count(DOC_END) == 1
     documented = text[text.index(DOC_BEGIN) + len(DOC_BEGIN) + 1:text.index(DOC_END)]
     assert documented == block, "docs/environments.md's estimate is stale: run `make cost`"
-    assert "| fleet at min – at max | $" in block and "- interface endpoints (8 x 1 AZ): $" in block
+    assert "| fleet at min – at max | $" in block and "- interface endpoints (9 x 1 AZ): $" in block
 
 
 def test_no_doc_states_a_price_outside_the_generated_block():

@@ -45,7 +45,8 @@ def test_prod_has_at_most_three_functions(synthesized):
 
 @pytest.mark.parametrize("env", ["staging", "prod"])
 def test_the_function_that_talks_to_the_domain_runs_in_the_vpc_with_an_encrypted_log_group(synthesized, env):
-    """The only function that calls something inside the VPC (the domain's security API)."""
+    """The function that calls something inside the VPC (the domain's security API). CDK's
+    default-SG function runs in the VPC too (test_default_sg_function.py)."""
     handler = functions(synthesized, env)[SECURITY_HANDLER]["Properties"]
     assert handler["VpcConfig"]["SubnetIds"] and handler["VpcConfig"]["SecurityGroupIds"]
     fleet = synthesized.templates[env]["Fleet"]

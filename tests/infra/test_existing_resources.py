@@ -56,3 +56,17 @@ def test_workers_index_into_the_given_domain(templates):
     (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
     assert statement["Resource"] == [f"{DOMAIN_ARN}/file-index-write",
                                      f"{DOMAIN_ARN}/file-index-write/*"]
+
+
+def test_an_existing_vpc_gets_no_default_sg_function_nor_its_endpoint(templates):
+    """CDK restricts the default security group only of a VPC it creates: no function, no EC2
+    endpoint, and (the domain being imported too) no response path for deploy-time functions."""
+    network = templates["Network"]
+    assert resources_of_type(network, "AWS::Lambda::Function") == {}
+    services = [rendered(e["Properties"]["ServiceName"], token="")
+                for e in resources_of_type(network, "AWS::EC2::VPCEndpoint").values()]
+    assert not any(s.endswith(".ec2") for s in services)
+    _, gateway = only_resource(network, "AWS::EC2::VPCEndpoint",
+                               lambda r: r["Properties"]["VpcEndpointType"] == "Gateway")
+    assert "CloudFormationResponsesOnly" not in [
+        s.get("Sid") for s in gateway["Properties"]["PolicyDocument"]["Statement"]]

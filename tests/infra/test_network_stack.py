@@ -55,9 +55,10 @@ def test_interface_endpoints_for_every_api_the_instances_call(synthesized, env):
         assert len(props["SecurityGroupIds"]) == 1
         services.add(rendered(props["ServiceName"], token=""))
     suffixes = {s.rsplit(".", 1)[-1] for s in services}
+    # ec2: only for CDK's default-SG function in the VPC (test_default_sg_function.py).
     assert suffixes == {"sqs", "logs", "monitoring", "ssm", "ssmmessages", "ec2messages", "autoscaling",
-                        "cloudformation"}
-    assert len(interface) == len(INTERFACE_ENDPOINTS)
+                        "cloudformation", "ec2"}
+    assert len(interface) == len(INTERFACE_ENDPOINTS) + 1
 
 
 def test_interface_endpoints_sit_in_the_configured_number_of_azs(synthesized, env):
@@ -72,9 +73,10 @@ def test_s3_gateway_endpoint_only_reads_what_the_fleet_needs(synthesized, env):
     _, gateway = only_resource(synthesized.templates[env]["Network"], "AWS::EC2::VPCEndpoint",
                                lambda r: r["Properties"]["VpcEndpointType"] == "Gateway")
     statement, listing, *responses = gateway["Properties"]["PolicyDocument"]["Statement"]
-    # With the in-VPC deploy-time function (every environment whose domain the app creates: the
-    # security settings, or dev's index bootstrap), its answer to CloudFormation, nothing else.
-    assert len(responses) == int(not ENVIRONMENTS[env].search.imported)
+    # With an in-VPC deploy-time function (CDK's default-SG restriction wherever the app creates
+    # the VPC; the security settings, or dev's index bootstrap, wherever it creates the domain),
+    # its answer to CloudFormation, nothing else.
+    assert len(responses) == 1
     for response in responses:
         assert (response["Effect"], response["Action"]) == ("Allow", "s3:PutObject")
         region_without_dashes = {"Fn::Join": ["", {"Fn::Split": ["-", {"Ref": "AWS::Region"}]}]}

@@ -73,7 +73,6 @@ def expected_acknowledgements(env: str) -> dict[str, set[str]]:
 
 CDK_HANDLERS = {
     "Stateful/BucketNotificationsHandler050a0587b7544547bf325f094a3db834": {"CT.LAMBDA.PR.3"},
-    "Network/Custom::VpcRestrictDefaultSGCustomResourceProvider": {"CT.LAMBDA.PR.3"},
 }
 BUCKETS = {
     "Stateful/RawFiles/AccessLogs": {"CT.S3.PR.2", "CT.S3.PR.9", "CT.S3.PR.10"},

@@ -10,6 +10,7 @@ import json
 import boto3
 import pytest
 
+from contract.names import NETWORK_FUNCTION_GROUP_ID
 from harness.worker_process import REGION
 from ops.aws import Aws
 from ops.cli import main
@@ -24,6 +25,10 @@ NETWORK = {
         "SettingsGroup": {"Type": "AWS::EC2::SecurityGroup",
                           "Properties": {"GroupDescription": "search settings function",
                                          "VpcId": {"Ref": "Vpc"}}},
+        # As the app names it (tests/infra/test_default_sg_function.py pins the logical id).
+        f"WorkerNetwork{NETWORK_FUNCTION_GROUP_ID}621166FD": {
+            "Type": "AWS::EC2::SecurityGroup",
+            "Properties": {"GroupDescription": "default-SG restriction function", "VpcId": {"Ref": "Vpc"}}},
     },
 }
 
@@ -95,6 +100,16 @@ def test_other_interfaces_do_not_hold_the_wait(moto, network):
     ec2, resources, other = network
     lambda_eni(ec2, resources["Subnet"], resources["SettingsGroup"], description="worker instance")
     lambda_eni(ec2, resources["Subnet"], other)
+    code, out, slept = wait(moto, timeout_s=600)
+    assert (code, slept) == (0, [])
+
+
+def test_the_network_stacks_own_function_does_not_hold_the_wait(moto, network):
+    """CDK's default-SG function is alive until the Network stack's deletion, which waits for its
+    interfaces itself: waiting for them here would time out."""
+    ec2, resources, _ = network
+    lambda_eni(ec2, resources["Subnet"], resources[f"WorkerNetwork{NETWORK_FUNCTION_GROUP_ID}621166FD"],
+               description="AWS Lambda VPC ENI-file-search-dev-network-CustomVpcRestrictDefaultSG-1a2b")
     code, out, slept = wait(moto, timeout_s=600)
     assert (code, slept) == (0, [])
 
