@@ -169,11 +169,6 @@ def control_tower_exceptions(config: EnvironmentConfig) -> dict[str, dict[str, s
     if config.bucket.auto_delete_objects:
         add("Stateful/Custom::S3AutoDeleteObjectsCustomResourceProvider", "CT.LAMBDA.PR.3",
             f"{env} only: " + _CDK_HANDLER.format(what="empties the buckets on `cdk destroy`"))
-    if not search.imported:  # the deploy-time settings / index bootstrap function
-        add("Fleet/SearchSecuritySettings/Handler", "CT.LAMBDA.PR.3",
-            "It runs in the VPC (isolated subnets, its own security group; tests pin its "
-            "VpcConfig), but the subnet and security-group ids are references to the Network "
-            "stack, which the rule only accepts as literals or same-template references.")
 
     # --- buckets ---------------------------------------------------------------------------
     add("Stateful/RawFiles/AccessLogs", "CT.S3.PR.10",

@@ -12,6 +12,7 @@ from config import EnvironmentConfig
 from stacks.network.worker_network import WorkerNetwork
 from stacks.shared.cdk_values import removal_policy
 from stacks.shared.log_encryption import log_key_for
+from stacks.shared.vpc_parameters import SEARCH_SETTINGS_SECURITY_GROUP, publish, subnet_values
 
 
 class NetworkStack(Stack):
@@ -31,6 +32,13 @@ class NetworkStack(Stack):
                                 removal_policy=removal_policy(config.removal_policy)),
             search_settings_function=not config.search.imported,
         )
+        # The ids other stacks' deploy-time functions name literally (stacks/shared/vpc_parameters.py).
+        network = self.worker_network
+        published = subnet_values([s.subnet_id for s in network.vpc.isolated_subnets])
+        settings_group = network.search_settings_security_group
+        if settings_group is not None:
+            published[SEARCH_SETTINGS_SECURITY_GROUP] = settings_group.security_group_id
+        self.vpc_parameters = publish(self, name_prefix=config.name_prefix, values=published)
 
     @property
     def availability_zones(self) -> list[str]:
