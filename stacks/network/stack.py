@@ -45,7 +45,7 @@ class NetworkStack(Stack):
             # kept so that a Fleet deployment rolling back to that template still resolves it.
             # Remove once every environment's Fleet stack has deployed the parameter.
             CfnOutput(self, _FORMER_SETTINGS_GROUP_OUTPUT, value=settings_group.security_group_id)
-        self.vpc_parameters = publish(self, name_prefix=config.name_prefix, values=published)
+        publish(self, name_prefix=config.name_prefix, values=published)
 
     @property
     def availability_zones(self) -> list[str]:

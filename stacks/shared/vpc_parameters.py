@@ -13,7 +13,7 @@ CloudFormation resolves a dynamic reference only when the consumer stack is depl
 not notice a new parameter value by itself (docs/security.md, "Why SSM dynamic references"):
 the consumer must deploy after Network (a stack dependency), and a change of subnets needs the
 consumer deployed again, as with every weak reference (docs/deploy.md: deploy an environment's
-stacks together).
+stacks together); `ops drift` reports a parameter changed since (ops/cross_stack.py).
 """
 
 from __future__ import annotations
