@@ -136,12 +136,12 @@ def bundled_rule_types() -> dict[str, list[str]]:
     return dict(sorted(found.items()))
 
 
-# CDK's own custom-resource Lambdas: deploy-time handlers CDK adds and configures. They call
-# AWS APIs (and answer CloudFormation through a pre-signed S3 URL) that the isolated subnets
-# do not reach, and CDK offers no VPC option for them.
-_CDK_HANDLER = ("CDK's own deploy-time custom-resource handler ({what}); it runs only during "
-                "deployments, calls AWS APIs and answers CloudFormation through a pre-signed S3 "
-                "URL, which the isolated subnets cannot reach; CDK offers no VPC option for it.")
+# The Stateful stack's CDK handlers: in the VPC they would have to name Network's subnets, but
+# Network reads the raw bucket's ARN (its S3 endpoint policy) and so deploys after Stateful.
+_STATEFUL_HANDLER = ("CDK's own deploy-time custom-resource handler ({what}) in the Stateful "
+                     "stack. Its subnets would be the Network stack's, which deploys after "
+                     "Stateful (its S3 endpoint policy names the raw bucket): a first deployment "
+                     "could not resolve them, a dependency cycle (docs/security.md).")
 # Instance families whose in-transit encryption is not Nitro's (CT.AUTOSCALING.PR.11).
 _BURSTABLE = ("t2.", "t3.", "t3a.", "t4g.")
 
@@ -162,15 +162,10 @@ def control_tower_exceptions(config: EnvironmentConfig) -> dict[str, dict[str, s
 
     # --- CDK's custom-resource Lambdas ----------------------------------------------------
     add("Stateful/BucketNotificationsHandler050a0587b7544547bf325f094a3db834", "CT.LAMBDA.PR.3",
-        _CDK_HANDLER.format(what="applies the raw bucket's single notification"))
+        _STATEFUL_HANDLER.format(what="applies the raw bucket's single notification"))
     if config.bucket.auto_delete_objects:
         add("Stateful/Custom::S3AutoDeleteObjectsCustomResourceProvider", "CT.LAMBDA.PR.3",
-            f"{env} only: " + _CDK_HANDLER.format(what="empties the buckets on `cdk destroy`"))
-    if not search.imported:  # the deploy-time settings / index bootstrap function
-        add("Fleet/SearchSecuritySettings/Handler", "CT.LAMBDA.PR.3",
-            "It runs in the VPC (isolated subnets, its own security group; tests pin its "
-            "VpcConfig), but the subnet and security-group ids are references to the Network "
-            "stack, which the rule only accepts as literals or same-template references.")
+            f"{env} only: " + _STATEFUL_HANDLER.format(what="empties the buckets on `cdk destroy`"))
 
     # --- buckets ---------------------------------------------------------------------------
     add("Stateful/RawFiles/AccessLogs", "CT.S3.PR.10",

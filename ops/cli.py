@@ -291,7 +291,7 @@ def _drift(args: argparse.Namespace, console: Console) -> int:
     found = drift_module.differences(_declared(args), live, queue_name_of(env))
     text, drifted = drift_report(aws, env, args.env, str(args.assembly), found, live.unreadable)
     console.say(text)
-    references = cross_stack.check(aws.client("cloudformation"), args.env)
+    references = cross_stack.check(aws.client("cloudformation"), args.env, ssm=aws.client("ssm"))
     console.say(cross_stack.render(args.env, references))
     drifted = drifted or bool(references.stale)
     return 1 if drifted else (2 if live.unreadable or references.unreadable else 0)

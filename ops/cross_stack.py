@@ -16,14 +16,23 @@ CloudFormation shows the resolved value of a reference nowhere else: GetTemplate
 template as submitted, intrinsics and all (TemplateStage=Processed only expands transforms).
 A reference without an echo is counted as "not comparable", never reported as fine.
 
+SSM dynamic references (`{{resolve:ssm:<name>}}`, the Network stack's ids in the Fleet stack's
+function, stacks/shared/vpc_parameters.py) are resolved the same way, at the consumer's
+deployment only. With an `ssm` client each one is checked too: the parameter is gone, or it was
+modified after the consumer stack's last deployment (its value then is not what the consumer
+holds).
+
 Permissions: cloudformation:GetTemplate and cloudformation:DescribeStacks on the environment's
-stacks (`arn:aws:cloudformation:<region>:<account>:stack/file-search-<env>-*/*`).
+stacks (`arn:aws:cloudformation:<region>:<account>:stack/file-search-<env>-*/*`), and
+ssm:GetParameter on `arn:aws:ssm:<region>:<account>:parameter/file-search-<env>/*`.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -32,6 +41,8 @@ from contract.names import ALERTS, FLEET, MONITORING, NETWORK, SEARCH, STATEFUL,
 
 STACKS = (ALERTS, STATEFUL, NETWORK, SEARCH, FLEET, MONITORING)
 REFERENCE = "Fn::GetStackOutput"
+# Without a version: CloudFormation resolves the latest one when the stack is deployed.
+SSM_REFERENCE = re.compile(r"\{\{resolve:ssm:([^:}]+)\}\}")
 
 
 @dataclass(frozen=True)
@@ -54,9 +65,29 @@ class Stale:
                 f"{self.output}, which is now {self.producer_value!r} (at {where})")
 
 
+@dataclass(frozen=True)
+class StaleParameter:
+    """One SSM dynamic reference the consumer resolved before its parameter last changed."""
+
+    consumer: str
+    parameter: str
+    used_at: tuple[str, ...]
+    deployed: datetime
+    modified: datetime | None  # None: the parameter is gone
+
+    def describe(self) -> str:
+        where = ", ".join(self.used_at)
+        if self.modified is None:
+            return (f"{self.consumer} reads SSM parameter {self.parameter}, which no longer "
+                    f"exists (at {where})")
+        return (f"{self.consumer} resolved SSM parameter {self.parameter} at its deployment "
+                f"({self.deployed.isoformat()}); the parameter changed since "
+                f"({self.modified.isoformat()}) (at {where})")
+
+
 @dataclass
 class CrossStackReport:
-    stale: list[Stale] = field(default_factory=list)
+    stale: list[Stale | StaleParameter] = field(default_factory=list)
     compared: int = 0  # references whose resolved value was compared
     not_comparable: int = 0  # references without an echo output: only removal is checked
     unreadable: list[str] = field(default_factory=list)
@@ -81,6 +112,25 @@ def weak_references(template: dict) -> dict[tuple[str, str], list[str]]:
 
     for section in ("Resources", "Outputs"):
         walk(template.get(section, {}), section)
+    return found
+
+
+def ssm_references(template: dict) -> dict[str, list[str]]:
+    """SSM parameter name -> where the template's resources name it as a dynamic reference."""
+    found: dict[str, list[str]] = {}
+
+    def walk(value: Any, path: str) -> None:
+        if isinstance(value, str):
+            for name in SSM_REFERENCE.findall(value):
+                found.setdefault(name, []).append(path)
+        elif isinstance(value, dict):
+            for k, v in value.items():
+                walk(v, f"{path}/{k}")
+        elif isinstance(value, list):
+            for i, v in enumerate(value):
+                walk(v, f"{path}/{i}")
+
+    walk(template.get("Resources", {}), "Resources")
     return found
 
 
@@ -117,16 +167,19 @@ def _one_reference(value: Any) -> tuple[tuple[str, str], str, str] | None:
     return target(join[1][i]), "".join(join[1][:i]), "".join(join[1][i + 1:])
 
 
-def check(cfn: Any, env: str) -> CrossStackReport:
-    """Every stack of `env` that is deployed, against its producers' outputs now."""
+def check(cfn: Any, env: str, ssm: Any = None) -> CrossStackReport:
+    """Every stack of `env` that is deployed, against its producers' outputs now (and, with an
+    `ssm` client, against the SSM parameters it resolves)."""
     report = CrossStackReport()
     described: dict[str, dict[str, str] | None] = {}
+    deployed_at: dict[str, datetime] = {}
 
     def outputs_of(name: str) -> dict[str, str] | None:
         if name not in described:
             try:
                 stack = cfn.describe_stacks(StackName=name)["Stacks"][0]
                 described[name] = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+                deployed_at[name] = stack.get("LastUpdatedTime") or stack["CreationTime"]
             except ClientError as error:
                 if "does not exist" not in str(error):
                     raise
@@ -161,7 +214,24 @@ def check(cfn: Any, env: str) -> CrossStackReport:
                 report.not_comparable += 1
             if now is None or (held is not None and held != now):
                 report.stale.append(Stale(consumer, producer, output, tuple(used_at), held, now))
+        if ssm is not None:
+            _check_parameters(ssm, consumer, deployed_at[consumer], template, report)
     return report
+
+
+def _check_parameters(ssm: Any, consumer: str, deployed: datetime, template: dict,
+                      report: CrossStackReport) -> None:
+    for name, used_at in sorted(ssm_references(template).items()):
+        try:
+            modified = ssm.get_parameter(Name=name)["Parameter"]["LastModifiedDate"]
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") != "ParameterNotFound":
+                report.unreadable.append(f"SSM parameter {name} ({error})")
+                continue
+            modified = None
+        report.compared += 1
+        if modified is None or modified > deployed:
+            report.stale.append(StaleParameter(consumer, name, tuple(used_at), deployed, modified))
 
 
 def fix_command(env: str) -> str:

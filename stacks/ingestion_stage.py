@@ -62,6 +62,9 @@ class IngestionStage(Stage):
             search_settings_security_group=network.search_settings_security_group,
             **named("fleet", "worker Auto Scaling group"),
         )
+        # Explicit, not only through references: the security-settings function's VpcConfig
+        # names Network's SSM parameters, which CDK does not see as a reference.
+        self.fleet.add_stack_dependency(self.network, "SSM parameters the Fleet's VpcConfig resolves")
         self.monitoring = MonitoringStack(
             self, "Monitoring", config=config,
             main_queue=queues.main_queue, dead_letter_queue=queues.dead_letter_queue,

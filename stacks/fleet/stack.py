@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import RemovalPolicy, Stack
+from aws_cdk import Annotations, RemovalPolicy, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sns as sns
@@ -19,6 +19,11 @@ from stacks.fleet.search_security import SearchSecuritySettings
 from stacks.fleet.worker_fleet import WorkerFleet
 from stacks.shared.log_encryption import log_key_for
 from stacks.shared.ops_outputs import add_ops_outputs
+from stacks.shared.vpc_parameters import (
+    SEARCH_SETTINGS_SECURITY_GROUP,
+    consumer_subnet_ids,
+    dynamic_reference,
+)
 from stacks.shared.weak_references import echo
 
 
@@ -67,12 +72,19 @@ class FleetStack(Stack):
             self.search_settings = SearchSecuritySettings(
                 self, "SearchSecuritySettings", endpoint_url=search_endpoint_url,
                 admin_role=search_admin_role, worker_role=self.workers.role,
-                index_name=config.search.index_name, vpc=vpc, subnets=subnets,
+                index_name=config.search.index_name, vpc=vpc,
+                # Named literally for Control Tower's CT.LAMBDA.PR.3 (stacks/shared/vpc_parameters.py):
+                # the same subnets and group, as strings CloudFormation resolves from SSM.
+                subnets=ec2.SubnetSelection(subnets=_subnets_by_id(self, consumer_subnet_ids(
+                    config.name_prefix, [s.subnet_id for s in vpc.isolated_subnets]))),
                 index_shards=config.search.index_shards,
                 index_replicas=config.search.index_replicas,
                 security_plugin=config.search.configures_security_plugin,
                 user_dictionary_package_id=config.search.user_dictionary_package_id,
-                security_group=search_settings_security_group,
+                security_group=ec2.SecurityGroup.from_security_group_id(
+                    self, "SearchSettingsSecurityGroup",
+                    dynamic_reference(config.name_prefix, SEARCH_SETTINGS_SECURITY_GROUP),
+                    mutable=False),
                 log_retention_days=config.log_retention_days, log_key=log_key,
             )
             self.workers.group.node.add_dependency(self.search_settings.resource)
@@ -82,3 +94,15 @@ class FleetStack(Stack):
             outputs.WORKER_GROUP: self.workers.group.auto_scaling_group_name,
             outputs.WORKER_LOG_GROUP: self.workers.log_group.log_group_name,
         })
+
+
+def _subnets_by_id(scope: Construct, subnet_ids: list[str]) -> list[ec2.ISubnet]:
+    subnets = []
+    for i, subnet_id in enumerate(subnet_ids):
+        subnet = ec2.Subnet.from_subnet_id(scope, f"FunctionSubnet{i}", subnet_id)
+        # Only the function's VpcConfig reads these; nothing here routes through them.
+        Annotations.of(subnet).acknowledge_warning(
+            "@aws-cdk/aws-ec2:noSubnetRouteTableId",
+            "Imported only to name the subnet in a function's VpcConfig; its route table is Network's")
+        subnets.append(subnet)
+    return subnets

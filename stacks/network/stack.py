@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import Stack
+from aws_cdk import CfnOutput, Stack
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
@@ -12,6 +12,10 @@ from config import EnvironmentConfig
 from stacks.network.worker_network import WorkerNetwork
 from stacks.shared.cdk_values import removal_policy
 from stacks.shared.log_encryption import log_key_for
+from stacks.shared.vpc_parameters import SEARCH_SETTINGS_SECURITY_GROUP, publish, subnet_values
+
+_FORMER_SETTINGS_GROUP_OUTPUT = (
+    "PublishOutputFnGetAttWorkerNetworkSearchSettingsSecurityGroupF4C1C58AGroupIdAEE5208F")
 
 
 class NetworkStack(Stack):
@@ -31,6 +35,17 @@ class NetworkStack(Stack):
                                 removal_policy=removal_policy(config.removal_policy)),
             search_settings_function=not config.search.imported,
         )
+        # The ids other stacks' deploy-time functions name literally (stacks/shared/vpc_parameters.py).
+        network = self.worker_network
+        published = subnet_values([s.subnet_id for s in network.vpc.isolated_subnets])
+        settings_group = network.search_settings_security_group
+        if settings_group is not None:
+            published[SEARCH_SETTINGS_SECURITY_GROUP] = settings_group.security_group_id
+            # The output the Fleet stack read this group from before it read the parameter,
+            # kept so that a Fleet deployment rolling back to that template still resolves it.
+            # Remove once every environment's Fleet stack has deployed the parameter.
+            CfnOutput(self, _FORMER_SETTINGS_GROUP_OUTPUT, value=settings_group.security_group_id)
+        publish(self, name_prefix=config.name_prefix, values=published)
 
     @property
     def availability_zones(self) -> list[str]:

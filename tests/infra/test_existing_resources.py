@@ -39,6 +39,8 @@ def test_no_vpc_or_domain_is_created(templates):
     for template in templates.values():
         assert resources_of_type(template, "AWS::EC2::VPC") == {}
         assert resources_of_type(template, "AWS::OpenSearchService::Domain") == {}
+    # The subnet ids are literals from config and no settings function needs a security group.
+    assert resources_of_type(templates["Network"], "AWS::SSM::Parameter") == {}
 
 
 def test_endpoints_and_workers_use_the_given_subnets(templates):

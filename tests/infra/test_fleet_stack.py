@@ -324,7 +324,7 @@ def test_security_settings_run_in_the_vpc_as_the_master_role_before_any_worker(s
     vpc = handler["Properties"]["VpcConfig"]
     (group_ref,) = vpc["SecurityGroupIds"]
     network = synthesized.templates[env]["Network"]
-    sg_id = from_network_stack(synthesized, env, group_ref)["Fn::GetAtt"][0]
+    sg_id = from_ssm_parameter(synthesized, env, group_ref)["Fn::GetAtt"][0]
     sg = network["Resources"][sg_id]["Properties"]
     assert sg["GroupDescription"].startswith("Deploy-time OpenSearch security settings")
     egress, s3 = sg["SecurityGroupEgress"]
@@ -333,4 +333,26 @@ def test_security_settings_run_in_the_vpc_as_the_master_role_before_any_worker(s
     # Its answer to CloudFormation goes to S3 (the gateway endpoint's policy admits only that).
     assert (s3["CidrIp"], s3["FromPort"], s3["ToPort"]) == ("0.0.0.0/0", 443, 443)
     assert network["Resources"][search_sg_id]["Properties"]["GroupDescription"].startswith("OpenSearch domain")
-    assert len(vpc["SubnetIds"]) == 2
+    # The workers' isolated subnets, one per zone, named as Network's SSM parameters.
+    subnets = {from_ssm_parameter(synthesized, env, subnet)["Ref"] for subnet in vpc["SubnetIds"]}
+    assert len(vpc["SubnetIds"]) == len(subnets) == 2
+    assert {network["Resources"][s]["Type"] for s in subnets} == {"AWS::EC2::Subnet"}
+
+
+def from_ssm_parameter(synthesized, env: str, value: str) -> dict:
+    """The Network stack's value behind a dynamic reference (a plain string: Control Tower's
+    CT.LAMBDA.PR.3 accepts it, unlike Fn::GetStackOutput) to one of its SSM parameters."""
+    name = re.fullmatch(r"\{\{resolve:ssm:(/file-search-" + env + r"/network/[a-z0-9-]+)\}\}", value).group(1)
+    _, parameter = only_resource(synthesized.templates[env]["Network"], "AWS::SSM::Parameter",
+                                 lambda r: r["Properties"]["Name"] == name)
+    assert parameter["Properties"]["Type"] == "String"
+    return parameter["Properties"]["Value"]
+
+
+def test_the_fleet_deploys_after_the_network_it_resolves_parameters_of(synthesized, env):
+    """Dynamic references are no references to CDK: the dependency is declared."""
+    manifest = json.loads((synthesized.outdir / f"assembly-{env}" / "manifest.json").read_text())
+    stacks = {a["displayName"]: a for a in manifest["artifacts"].values()
+              if a["type"] == "aws:cloudformation:stack"}
+    network_artifact = next(k for k, a in manifest["artifacts"].items() if a.get("displayName") == f"{env}/Network")
+    assert network_artifact in stacks[f"{env}/Fleet"]["dependencies"]

@@ -78,9 +78,6 @@ BUCKETS = {
     "Stateful/RawFiles/AccessLogs": {"CT.S3.PR.2", "CT.S3.PR.9", "CT.S3.PR.10"},
     "Stateful/RawFiles/Bucket": {"CT.S3.PR.4", "CT.S3.PR.9"},
 }
-SECURITY_SETTINGS = {
-    "Fleet/SearchSecuritySettings/Handler": {"CT.LAMBDA.PR.3"},
-}
 LOG_GROUPS = ["Fleet/Workers/WorkerLogs", "Network/WorkerNetwork/FlowLogs", "Search/Search/ErrorLogs",
               "Search/Search/SlowIndexLogs", "Search/Search/SlowSearchLogs"]
 SETTINGS_LOG_GROUPS = ["Fleet/SearchSecuritySettings/HandlerLogs"]
@@ -90,19 +87,19 @@ FGAC_LOG_GROUPS = ["Search/Search/AuditLogs", *SETTINGS_LOG_GROUPS]
 # Written out, not computed: a new exception must be added here too, so review sees it.
 EXPECTED_CONTROL_TOWER_EXCEPTIONS = {
     "dev": {
-        **CDK_HANDLERS, **BUCKETS, **SECURITY_SETTINGS,
+        **CDK_HANDLERS, **BUCKETS,
         "Stateful/Custom::S3AutoDeleteObjectsCustomResourceProvider": {"CT.LAMBDA.PR.3"},
         **{path: {"CT.CLOUDWATCH.PR.2"} for path in LOG_GROUPS + SETTINGS_LOG_GROUPS},
         "Search/Search/Domain": {"CT.OPENSEARCH.PR.13", "CT.OPENSEARCH.PR.14", "CT.OPENSEARCH.PR.15"},
         "Fleet/Workers/Group": {"CT.AUTOSCALING.PR.11"},
     },
     "staging": {
-        **CDK_HANDLERS, **BUCKETS, **SECURITY_SETTINGS,
+        **CDK_HANDLERS, **BUCKETS,
         **{path: {"CT.CLOUDWATCH.PR.2"} for path in LOG_GROUPS + FGAC_LOG_GROUPS},
         "Search/Search/Domain": {"CT.OPENSEARCH.PR.14"},
         "Fleet/Workers/Group": {"CT.AUTOSCALING.PR.11"},
     },
-    "prod": {**CDK_HANDLERS, **BUCKETS, **SECURITY_SETTINGS},
+    "prod": {**CDK_HANDLERS, **BUCKETS},
 }
 
 

@@ -4,12 +4,15 @@ moto's CloudFormation does not resolve `Fn::GetStackOutput` (an output returning
 as the text of the dict), so the stale-value scenarios run against a small fake of the only two
 calls the check makes, DescribeStacks and GetTemplate, which deploys like CloudFormation: a
 weak reference resolves against the producer's outputs when the consumer is deployed, never
-later. The removal case and the CLI wiring run against moto's CloudFormation.
+later. It also writes the templates' SSM parameters into a fake of GetParameter, as
+CloudFormation does when it deploys them, to check the SSM dynamic references. The removal case
+and the CLI wiring run against moto's CloudFormation.
 """
 
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from botocore.exceptions import ClientError
@@ -21,18 +24,45 @@ from ops.cross_stack import REFERENCE
 ORDER = ("Alerts", "Stateful", "Network", "Search", "Fleet", "Monitoring")  # CDK's deploy order
 
 
+class FakeSsm:
+    """GetParameter: what CloudFormation wrote, and when it last changed the value."""
+
+    def __init__(self) -> None:
+        self.parameters: dict[str, tuple[str, datetime]] = {}
+
+    def write(self, name: str, value: str, now: datetime) -> None:
+        if self.parameters.get(name, (None,))[0] != value:  # an unchanged value is no update
+            self.parameters[name] = (value, now)
+
+    def get_parameter(self, Name: str) -> dict:
+        if Name not in self.parameters:
+            raise ClientError({"Error": {"Code": "ParameterNotFound", "Message": ""}}, "GetParameter")
+        value, modified = self.parameters[Name]
+        return {"Parameter": {"Name": Name, "Value": value, "LastModifiedDate": modified}}
+
+
 class FakeCloudFormation:
     def __init__(self) -> None:
         self.stacks: dict[str, tuple[dict, dict[str, str]]] = {}
         self.generation: dict[str, int] = {}
+        self.deployed_at: dict[str, datetime] = {}
+        self.ssm = FakeSsm()
+        self._now = datetime(2026, 1, 1, tzinfo=UTC)
 
     def deploy(self, name: str, template: dict) -> None:
         """Create or update: outputs resolve now; a Ref or GetAtt stands for a physical value
-        that changes when the stack's resources are replaced (`replace`)."""
+        that changes when the stack's resources are replaced (`replace`). SSM parameters are
+        written with their values."""
+        self._now += timedelta(minutes=1)
         self.generation.setdefault(name, 1)
         outputs = {key: self._value(name, output["Value"])
                    for key, output in template.get("Outputs", {}).items()}
         self.stacks[name] = (template, outputs)
+        self.deployed_at[name] = self._now
+        for resource in template.get("Resources", {}).values():
+            if resource["Type"] == "AWS::SSM::Parameter":
+                props = resource["Properties"]
+                self.ssm.write(props["Name"], self._value(name, props["Value"]), self._now)
 
     def replace(self, name: str, template: dict) -> None:
         self.generation[name] = self.generation.get(name, 1) + 1
@@ -55,7 +85,7 @@ class FakeCloudFormation:
                                          "Message": f"Stack with id {StackName} does not exist"}},
                               "DescribeStacks")
         _, outputs = self.stacks[StackName]
-        return {"Stacks": [{"StackName": StackName, "Outputs": [
+        return {"Stacks": [{"StackName": StackName, "CreationTime": self.deployed_at[StackName], "Outputs": [
             {"OutputKey": k, "OutputValue": v} for k, v in outputs.items()]}]}
 
     def get_template(self, StackName: str, TemplateStage: str) -> dict:
@@ -112,6 +142,43 @@ def test_an_output_a_consumer_still_reads_is_reported_when_removed(dev):
     stale = cross_stack.check(cfn, "dev").stale
     assert stale and {s.output for s in stale} == {removed}
     assert all(s.producer_value is None and "no longer exists" in s.describe() for s in stale)
+
+
+def test_the_fleets_ssm_parameters_are_current_when_deployed_together(dev):
+    cfn, templates = dev
+    names = set(cross_stack.ssm_references(templates["Fleet"]))
+    assert names == {f"/file-search-dev/network/{key}" for key in (
+        "isolated-subnet-0", "isolated-subnet-1", "search-settings-security-group")}
+    report = cross_stack.check(cfn, "dev", ssm=cfn.ssm)
+    assert report.stale == [] and report.unreadable == []
+    assert report.compared == 1 + len(names)
+
+
+def test_replaced_subnets_leave_the_fleet_stale_until_it_is_deployed_again(dev):
+    cfn, templates = dev
+    network, fleet = stack_name("dev", "network"), stack_name("dev", "fleet")
+    cfn.replace(network, templates["Network"])  # `cdk deploy dev/Network` alone, new subnets and group
+    report = cross_stack.check(cfn, "dev", ssm=cfn.ssm)
+    stale = [s for s in report.stale if isinstance(s, cross_stack.StaleParameter)]
+    assert {s.parameter for s in stale} == set(cross_stack.ssm_references(templates["Fleet"]))
+    assert all(s.consumer == fleet and s.modified > s.deployed for s in stale)
+    assert any("VpcConfig" in p for s in stale for p in s.used_at)
+    text = cross_stack.render("dev", report)
+    assert (f"{fleet} resolved SSM parameter /file-search-dev/network/isolated-subnet-0 at its deployment"
+            in text)
+    cfn.deploy(fleet, templates["Fleet"])
+    assert [s for s in cross_stack.check(cfn, "dev", ssm=cfn.ssm).stale
+            if isinstance(s, cross_stack.StaleParameter)] == []
+
+
+def test_a_parameter_the_fleet_still_reads_is_reported_when_gone(dev):
+    cfn, _ = dev
+    del cfn.ssm.parameters["/file-search-dev/network/search-settings-security-group"]
+    (stale,) = cross_stack.check(cfn, "dev", ssm=cfn.ssm).stale
+    assert stale.modified is None
+    assert stale.describe().startswith(
+        "file-search-dev-fleet reads SSM parameter /file-search-dev/network/search-settings-security-group, "
+        "which no longer exists")
 
 
 def test_the_echo_is_found_through_literal_text_around_the_reference():
