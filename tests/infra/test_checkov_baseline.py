@@ -40,16 +40,16 @@ def write(tmp_path: Path, name: str, content: object) -> Path:
 
 def test_the_recorded_report_matches_the_baseline(report, baseline, capsys):
     found = failures(report)
-    assert len(found) == report["summary"]["failed"] == 49
+    assert len(found) == report["summary"]["failed"] == 40
     assert compare(found, baseline_failures(baseline)) == ([], [])
     assert main([str(REPORT_FILE)]) == 0
-    assert "49 failures, each accepted" in capsys.readouterr().out
+    assert "40 failures, each accepted" in capsys.readouterr().out
 
 
 def test_failures_are_named_by_environment_stack_and_resource(report):
     assert Failure("CKV_AWS_27", "Stateful", "AWS::SQS::Queue.IngestQueuesMainQueueC8D6C585", "prod") \
         in failures(report)
-    assert Failure("CKV_AWS_158", "Fleet", "AWS::Logs::LogGroup.WorkersWorkerLogs468B19B0", "dev") \
+    assert Failure("CKV_AWS_317", "Search", "AWS::OpenSearchService::Domain.SearchDomain62FD613E", "dev") \
         in failures(report)
 
 
@@ -66,15 +66,14 @@ def test_an_injected_failure_fails_naming_it(report, tmp_path, capsys):
 
 
 def test_an_accepted_failure_in_one_more_environment_is_new(report, baseline):
-    """Accepted for dev only (CKV_AWS_158: dev's AWS-managed log encryption) is not accepted
-    for prod."""
+    """Accepted for dev only (CKV_AWS_317: no audit logs without fine-grained access control)
+    is not accepted for prod."""
     injected = copy.deepcopy(report)
-    (dev_only,) = [c for c in injected["results"]["failed_checks"]
-                   if c["check_id"] == "CKV_AWS_158" and "WorkerLogs" in c["resource"]]
+    (dev_only,) = [c for c in injected["results"]["failed_checks"] if c["check_id"] == "CKV_AWS_317"]
     injected["results"]["failed_checks"].append(
-        {**dev_only, "file_path": "/assembly-prod/prodFleetAF92CD01.template.json"})
+        {**dev_only, "file_path": "/assembly-prod/prodSearch3BA4D124.template.json"})
     new, stale = compare(failures(injected), baseline_failures(baseline))
-    assert new == [Failure("CKV_AWS_158", "Fleet", "AWS::Logs::LogGroup.WorkersWorkerLogs468B19B0", "prod")]
+    assert new == [Failure("CKV_AWS_317", "Search", "AWS::OpenSearchService::Domain.SearchDomain62FD613E", "prod")]
     assert stale == []
 
 
