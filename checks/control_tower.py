@@ -136,12 +136,6 @@ def bundled_rule_types() -> dict[str, list[str]]:
     return dict(sorted(found.items()))
 
 
-# The Stateful stack's CDK handlers: in the VPC they would have to name Network's subnets, but
-# Network reads the raw bucket's ARN (its S3 endpoint policy) and so deploys after Stateful.
-_STATEFUL_HANDLER = ("CDK's own deploy-time custom-resource handler ({what}) in the Stateful "
-                     "stack. Its subnets would be the Network stack's, which deploys after "
-                     "Stateful (its S3 endpoint policy names the raw bucket): a first deployment "
-                     "could not resolve them, a dependency cycle (docs/security.md).")
 # Instance families whose in-transit encryption is not Nitro's (CT.AUTOSCALING.PR.11).
 _BURSTABLE = ("t2.", "t3.", "t3a.", "t4g.")
 
@@ -159,13 +153,6 @@ def control_tower_exceptions(config: EnvironmentConfig) -> dict[str, dict[str, s
 
     env = config.name
     search, fleet = config.search, config.fleet
-
-    # --- CDK's custom-resource Lambdas ----------------------------------------------------
-    add("Stateful/BucketNotificationsHandler050a0587b7544547bf325f094a3db834", "CT.LAMBDA.PR.3",
-        _STATEFUL_HANDLER.format(what="applies the raw bucket's single notification"))
-    if config.bucket.auto_delete_objects:
-        add("Stateful/Custom::S3AutoDeleteObjectsCustomResourceProvider", "CT.LAMBDA.PR.3",
-            f"{env} only: " + _STATEFUL_HANDLER.format(what="empties the buckets on `cdk destroy`"))
 
     # --- buckets ---------------------------------------------------------------------------
     add("Stateful/RawFiles/AccessLogs", "CT.S3.PR.10",

@@ -29,3 +29,8 @@ def stack_name(env: str, stack: str) -> str:
 # deletes that function, and waits for its network interfaces, within the Network stack's own
 # deletion, so `ops wait-lambda-enis` does not wait for them beforehand (they are in use then).
 NETWORK_FUNCTION_GROUP_ID = "DefaultSgFunctionSecurityGroup"
+
+# Construct id of the security group of the Stateful stack's two CDK handlers (bucket
+# notifications, auto-delete objects), in the VPC since #24. CloudFormation deletes those
+# functions, and waits for their network interfaces, within the Stateful stack's deletion.
+STATEFUL_FUNCTION_GROUP_ID = "CdkHandlersSecurityGroup"

@@ -12,6 +12,7 @@ from stacks.fleet.stack import FleetStack
 from stacks.monitoring.stack import MonitoringStack
 from stacks.network.stack import NetworkStack
 from stacks.search.stack import SearchStack
+from stacks.shared.vpc_parameters import consumer_subnet_ids, consumer_vpc_id
 from stacks.stateful.stack import StatefulStack
 
 
@@ -42,10 +43,19 @@ class IngestionStage(Stage):
         )
         queues, topics = self.stateful.queues, self.alerts.topics
         self.network = NetworkStack(
-            self, "Network", config=config, raw_bucket=self.stateful.raw_files.bucket,
+            self, "Network", config=config,
             **named("network", "VPC without NAT, VPC endpoints, security groups"),
         )
         network = self.network.worker_network
+        # CDK's handlers of the Stateful stack run in Network's subnets, named as strings (SSM
+        # dynamic references, not references CDK sees): Stateful deploys after Network, and
+        # Network names nothing of Stateful (its S3 endpoint policy is an account perimeter).
+        self.stateful.put_handlers_in_vpc(
+            vpc_id=consumer_vpc_id(config.name_prefix, network.vpc.vpc_id),
+            subnet_ids=consumer_subnet_ids(
+                config.name_prefix, [s.subnet_id for s in network.vpc.isolated_subnets]))
+        self.stateful.add_stack_dependency(
+            self.network, "SSM parameters the VpcConfig of its CDK handlers resolves")
         self.search = SearchStack(
             self, "Search", config=config, vpc=network.vpc, subnets=network.subnets,
             security_group=network.search_security_group,

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import CfnOutput, Stack
-from aws_cdk import aws_s3 as s3
+from aws_cdk import CfnOutput, Stack, Token
 from constructs import Construct
 
 from config import EnvironmentConfig
 from stacks.network.worker_network import WorkerNetwork
 from stacks.shared.cdk_values import removal_policy
 from stacks.shared.log_encryption import log_key_for
-from stacks.shared.vpc_parameters import SEARCH_SETTINGS_SECURITY_GROUP, publish, subnet_values
+from stacks.shared.vpc_parameters import (
+    SEARCH_SETTINGS_SECURITY_GROUP,
+    VPC_ID,
+    publish,
+    subnet_values,
+)
 
 _FORMER_SETTINGS_GROUP_OUTPUT = (
     "PublishOutputFnGetAttWorkerNetworkSearchSettingsSecurityGroupF4C1C58AGroupIdAEE5208F")
@@ -20,16 +24,15 @@ _FORMER_SETTINGS_GROUP_OUTPUT = (
 
 class NetworkStack(Stack):
     def __init__(
-        self, scope: Construct, construct_id: str, *, config: EnvironmentConfig,
-        raw_bucket: s3.IBucket, **kwargs: Any,
+        self, scope: Construct, construct_id: str, *, config: EnvironmentConfig, **kwargs: Any,
     ) -> None:
         # Before super().__init__: CDK may read `availability_zones` while building the stack.
         self._zones = config.network.availability_zones
         super().__init__(scope, construct_id, **kwargs)
         self.worker_network = WorkerNetwork(
             self, "WorkerNetwork", settings=config.network,
-            readable_object_arns=[raw_bucket.arn_for_objects(f"{config.bucket.raw_prefix}*")],
-            listable_bucket_arns=[raw_bucket.bucket_arn],
+            raw_prefix=config.bucket.raw_prefix,
+            auto_delete_objects=config.bucket.auto_delete_objects,
             removal_policy=removal_policy(config.removal_policy),
             log_key=log_key_for(self, enabled=config.customer_managed_log_key,
                                 removal_policy=removal_policy(config.removal_policy)),
@@ -38,6 +41,8 @@ class NetworkStack(Stack):
         # The ids other stacks' deploy-time functions name literally (stacks/shared/vpc_parameters.py).
         network = self.worker_network
         published = subnet_values([s.subnet_id for s in network.vpc.isolated_subnets])
+        if Token.is_unresolved(network.vpc.vpc_id):
+            published[VPC_ID] = network.vpc.vpc_id
         settings_group = network.search_settings_security_group
         if settings_group is not None:
             published[SEARCH_SETTINGS_SECURITY_GROUP] = settings_group.security_group_id

@@ -15,6 +15,16 @@ from stacks.shared.cdk_values import retention_days
 
 HTTPS = ec2.Port.tcp(443)
 
+# The S3 calls of the Stateful stack's CDK handlers, as IAM actions (aws-cdk-lib's
+# custom-resource-handlers/dist/aws-s3): the notifications handler reads and writes the bucket's
+# notification configuration; the auto-delete handler (dev, `bucket.auto_delete_objects`) reads
+# the bucket's tags and policy, denies new uploads in the policy, lists the object versions and
+# deletes them (DeleteObjects with version ids).
+NOTIFICATIONS_HANDLER_ACTIONS = ("s3:GetBucketNotification", "s3:PutBucketNotification")
+AUTO_DELETE_BUCKET_ACTIONS = ("s3:GetBucketTagging", "s3:GetBucketPolicy", "s3:PutBucketPolicy",
+                              "s3:ListBucketVersions")
+AUTO_DELETE_OBJECT_ACTIONS = ("s3:DeleteObject", "s3:DeleteObjectVersion")
+
 # Interface endpoints for every AWS API an instance calls: the worker (SQS, Auto Scaling for
 # its lifecycle action), the CloudWatch agent (Logs, monitoring), Session Manager (SSM,
 # SSM messages, EC2 messages) and cfn-signal (CloudFormation) at start-up.
@@ -33,11 +43,11 @@ INTERFACE_ENDPOINTS = {
 class WorkerNetwork(Construct):
     """VPC (or an existing one) with the security groups of workers, endpoints and search domain.
 
-    The S3 gateway endpoint admits only GetObject on `readable_object_arns` and ListBucket on
-    `listable_bucket_arns` (plus GetObject on the CDK asset
-    bucket and the Amazon Linux package repositories the instances install from), and, with a
-    deploy-time function in the VPC (the security settings, CDK's default-SG restriction),
-    PutObject into CloudFormation's response bucket.
+    The S3 gateway endpoint admits, in this account's buckets only (`aws:ResourceAccount`),
+    GetObject under `raw_prefix`, ListBucket, and the bucket calls of the Stateful stack's two
+    deploy-time handlers; GetObject on the CDK asset bucket and the Amazon Linux package
+    repositories the instances install from; and PutObject into CloudFormation's response
+    bucket (deploy-time functions in the VPC answer CloudFormation through it).
     """
 
     def __init__(
@@ -46,8 +56,8 @@ class WorkerNetwork(Construct):
         construct_id: str,
         *,
         settings: NetworkConfig,
-        readable_object_arns: list[str],
-        listable_bucket_arns: list[str],
+        raw_prefix: str,
+        auto_delete_objects: bool,
         removal_policy: RemovalPolicy,
         log_key: kms.IKey | None,
         search_settings_function: bool,
@@ -150,25 +160,9 @@ class WorkerNetwork(Construct):
             "S3Endpoint", service=ec2.GatewayVpcEndpointAwsService.S3, subnets=[self.subnets]
         )
         stack = Stack.of(self)
-        self.s3_endpoint.add_to_policy(
-            iam.PolicyStatement(
-                sid="ReadOnlyTheseObjects",
-                principals=[iam.AnyPrincipal()],
-                actions=["s3:GetObject", "s3:GetObjectVersion"],
-                resources=[*readable_object_arns, *_boot_objects(stack)],
-            )
-        )
-        # The workers' ListBucket (404 rather than 403 for a missing object) must pass here too.
-        self.s3_endpoint.add_to_policy(
-            iam.PolicyStatement(
-                sid="ListOnlyTheseBuckets",
-                principals=[iam.AnyPrincipal()],
-                actions=["s3:ListBucket"],
-                resources=listable_bucket_arns,
-            )
-        )
-        if search_settings_function or has_default_sg_function(self.vpc):
-            self.s3_endpoint.add_to_policy(cloudformation_response_statement(stack))
+        for statement in s3_endpoint_statements(stack, raw_prefix=raw_prefix,
+                                                auto_delete_objects=auto_delete_objects):
+            self.s3_endpoint.add_to_policy(statement)
         endpoint_subnets = self.subnets
         if settings.interface_endpoint_azs is not None:
             endpoint_subnets = ec2.SubnetSelection(
@@ -189,6 +183,62 @@ class WorkerNetwork(Construct):
                 self, vpc=self.vpc, subnets=self.vpc.isolated_subnets,
                 endpoint_subnets=endpoint_subnets, s3_endpoint=self.s3_endpoint)
 
+
+
+def s3_endpoint_statements(stack: Stack, *, raw_prefix: str,
+                           auto_delete_objects: bool) -> list[iam.PolicyStatement]:
+    """The S3 gateway endpoint's policy, without naming any bucket of this app: a resource
+    perimeter (`aws:ResourceAccount`, the key AWS documents for data perimeters in VPC endpoint
+    policies) instead of the raw bucket's ARN, so that Network needs nothing from the Stateful
+    stack and deploys before it (the Stateful stack's handlers run in Network's subnets). IAM
+    still limits each role to its own bucket; the endpoint only keeps every call inside this
+    account's buckets, and to the actions listed here."""
+    account = {"StringEquals": {"aws:ResourceAccount": stack.account}}
+    every_bucket = f"arn:{stack.partition}:s3:::*"
+    statements = [
+        iam.PolicyStatement(
+            sid="ReadOnlyRawFilesInThisAccount",
+            principals=[iam.AnyPrincipal()],
+            actions=["s3:GetObject", "s3:GetObjectVersion"],
+            resources=[f"{every_bucket}/{raw_prefix}*"],
+            conditions=account,
+        ),
+        # Not in this account (al2023-repos is AWS's): no account condition, exact buckets.
+        iam.PolicyStatement(
+            sid="ReadOnlyBootObjects",
+            principals=[iam.AnyPrincipal()],
+            actions=["s3:GetObject", "s3:GetObjectVersion"],
+            resources=_boot_objects(stack),
+        ),
+        # The workers' ListBucket (404 rather than 403 for a missing object) must pass here too.
+        iam.PolicyStatement(
+            sid="ListOnlyBucketsInThisAccount",
+            principals=[iam.AnyPrincipal()],
+            actions=["s3:ListBucket"],
+            resources=[every_bucket],
+            conditions=account,
+        ),
+        # The Stateful stack's handlers in the VPC (stacks/stateful/handlers_in_vpc.py).
+        iam.PolicyStatement(
+            sid="BucketHandlersInThisAccount",
+            principals=[iam.AnyPrincipal()],
+            actions=list(NOTIFICATIONS_HANDLER_ACTIONS
+                         + (AUTO_DELETE_BUCKET_ACTIONS if auto_delete_objects else ())),
+            resources=[every_bucket],
+            conditions=account,
+        ),
+    ]
+    if auto_delete_objects:
+        statements.append(iam.PolicyStatement(
+            sid="AutoDeleteObjectsInThisAccount",
+            principals=[iam.AnyPrincipal()],
+            actions=list(AUTO_DELETE_OBJECT_ACTIONS),
+            resources=[f"{every_bucket}/*"],
+            conditions=account,
+        ))
+    # Every environment has a deploy-time function in the VPC (the notifications handler).
+    statements.append(cloudformation_response_statement(stack))
+    return statements
 
 
 def _boot_objects(stack: Stack) -> list[str]:

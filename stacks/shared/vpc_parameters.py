@@ -26,6 +26,8 @@ from constructs import Construct
 # one account and `ssm:GetParameters*` can be granted per environment.
 _PATH = "/{prefix}/network/{key}"
 SEARCH_SETTINGS_SECURITY_GROUP = "search-settings-security-group"
+# The VPC of the Stateful stack's handlers' security group (a CDK-created VPC's id is a token).
+VPC_ID = "vpc-id"
 
 
 def isolated_subnet_key(index: int) -> str:
@@ -65,3 +67,9 @@ def consumer_subnet_ids(name_prefix: str, subnet_ids: list[str]) -> list[str]:
     subnets as dynamic references to the parameters `subnet_values` gave them."""
     return [dynamic_reference(name_prefix, isolated_subnet_key(i)) if Token.is_unresolved(subnet_id)
             else subnet_id for i, subnet_id in enumerate(subnet_ids)]
+
+
+def consumer_vpc_id(name_prefix: str, vpc_id: str) -> str:
+    """The VPC id as another stack's template may name it: an existing VPC's literal id as it
+    is, a CDK-created VPC's as a dynamic reference to the `VPC_ID` parameter."""
+    return dynamic_reference(name_prefix, VPC_ID) if Token.is_unresolved(vpc_id) else vpc_id

@@ -118,8 +118,8 @@ class RawFilesBucket(Construct):
 def _acknowledge_notifications_handler(stack: Stack) -> None:
     acknowledge_stack_singleton(stack, _NOTIFICATIONS_HANDLER_ID_PREFIX, {
         "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
-        "AWSLambdaBasicExecutionRole]":
-            "CDK's bucket-notifications handler (a deploy-time custom resource) writes only "
-            "its own CloudWatch log stream; CDK attaches this managed policy and offers no "
-            "option to replace it.",
+        "AWSLambdaVPCAccessExecutionRole]":
+            "CDK's bucket-notifications handler (a deploy-time custom resource) runs in the "
+            "VPC (stacks/stateful/handlers_in_vpc.py): this AWS policy holds the network-"
+            "interface actions Lambda needs there and the writes to its own log stream.",
     })

@@ -12,6 +12,7 @@ from contract import outputs
 from stacks.shared.cdk_values import removal_policy
 from stacks.shared.ops_outputs import add_ops_outputs
 from stacks.stateful.consumer_policy import IngestConsumerPolicy
+from stacks.stateful.handlers_in_vpc import put_handlers_in_vpc
 from stacks.stateful.ingest_queues import IngestQueues
 from stacks.stateful.raw_bucket import RawFilesBucket
 
@@ -51,3 +52,10 @@ class StatefulStack(Stack):
             outputs.RAW_BUCKET: self.raw_files.bucket.bucket_name,
             outputs.RAW_PREFIX: config.bucket.raw_prefix,
         })
+
+    def put_handlers_in_vpc(self, *, vpc_id: str, subnet_ids: list[str]) -> None:
+        """CDK's deploy-time handlers into the Network stack's subnets (Control Tower
+        CT.LAMBDA.PR.3): the ids are strings (literals or SSM dynamic references), so this
+        stack must deploy after Network (the stage adds that dependency)."""
+        self.handlers_security_group = put_handlers_in_vpc(
+            self, vpc_id=vpc_id, subnet_ids=subnet_ids)
