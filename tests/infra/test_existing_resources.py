@@ -61,8 +61,9 @@ def test_workers_index_into_the_given_domain(templates):
 
 
 def test_an_existing_vpc_gets_no_default_sg_function_nor_its_endpoint(templates):
-    """CDK restricts the default security group only of a VPC it creates: no function, no EC2
-    endpoint, and (the domain being imported too) no response path for deploy-time functions."""
+    """CDK restricts the default security group only of a VPC it creates: no function and no EC2
+    endpoint. The response path for deploy-time functions stays: the Stateful stack's bucket
+    handlers run in this VPC too."""
     network = templates["Network"]
     assert resources_of_type(network, "AWS::Lambda::Function") == {}
     services = [rendered(e["Properties"]["ServiceName"], token="")
@@ -70,5 +71,14 @@ def test_an_existing_vpc_gets_no_default_sg_function_nor_its_endpoint(templates)
     assert not any(s.endswith(".ec2") for s in services)
     _, gateway = only_resource(network, "AWS::EC2::VPCEndpoint",
                                lambda r: r["Properties"]["VpcEndpointType"] == "Gateway")
-    assert "CloudFormationResponsesOnly" not in [
+    assert "CloudFormationResponsesOnly" in [
         s.get("Sid") for s in gateway["Properties"]["PolicyDocument"]["Statement"]]
+
+
+def test_the_stateful_handlers_name_the_existing_vpc_literally(templates):
+    """Configured ids are literals already: no SSM parameter, no dynamic reference."""
+    stateful = templates["Stateful"]
+    _, group = only_resource(stateful, "AWS::EC2::SecurityGroup")
+    assert group["Properties"]["VpcId"] == "vpc-0123456789abcdef0"
+    (function,) = resources_of_type(stateful, "AWS::Lambda::Function").values()
+    assert tuple(function["Properties"]["VpcConfig"]["SubnetIds"]) == SUBNETS

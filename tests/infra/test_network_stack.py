@@ -3,6 +3,7 @@ environment."""
 
 from __future__ import annotations
 
+import json
 import re
 
 from environments import ENVIRONMENTS
@@ -69,32 +70,76 @@ def test_interface_endpoints_sit_in_the_configured_number_of_azs(synthesized, en
     assert len(chosen) == azs
 
 
-def test_s3_gateway_endpoint_only_reads_what_the_fleet_needs(synthesized, env):
+def s3_gateway_statements(synthesized, env: str) -> dict[str, dict]:
     _, gateway = only_resource(synthesized.templates[env]["Network"], "AWS::EC2::VPCEndpoint",
                                lambda r: r["Properties"]["VpcEndpointType"] == "Gateway")
-    statement, listing, *responses = gateway["Properties"]["PolicyDocument"]["Statement"]
-    # With an in-VPC deploy-time function (CDK's default-SG restriction wherever the app creates
-    # the VPC; the security settings, or dev's index bootstrap, wherever it creates the domain),
-    # its answer to CloudFormation, nothing else.
-    assert len(responses) == 1
-    for response in responses:
-        assert (response["Effect"], response["Action"]) == ("Allow", "s3:PutObject")
-        region_without_dashes = {"Fn::Join": ["", {"Fn::Split": ["-", {"Ref": "AWS::Region"}]}]}
-        assert response["Resource"] == {"Fn::Join": ["", [
-            "arn:", {"Ref": "AWS::Partition"}, ":s3:::cloudformation-custom-resource-response-",
-            region_without_dashes, "/*"]]}
-    # ListBucket on the raw bucket only, so that a missing object is a 404 for the workers.
-    assert listing["Effect"] == "Allow" and listing["Action"] == "s3:ListBucket"
-    bucket_arn = listing["Resource"]["Fn::GetStackOutput"]
-    assert bucket_arn["StackName"] == f"file-search-{env}-stateful"
-    assert "RawFilesBucket49AA96EAArn" in bucket_arn["OutputName"]
-    assert statement["Effect"] == "Allow"
-    assert statement["Action"] == ["s3:GetObject", "s3:GetObjectVersion"]
-    resources = [rendered(r) for r in statement["Resource"]]
-    assert sum(r.endswith("/raw-files/*") for r in resources) == 1
+    statements = gateway["Properties"]["PolicyDocument"]["Statement"]
+    by_sid = {s["Sid"]: s for s in statements}
+    assert len(by_sid) == len(statements), "one statement per Sid"
+    for statement in statements:
+        assert (statement["Effect"], statement["Principal"]) == ("Allow", {"AWS": "*"})
+    return by_sid
+
+
+THIS_ACCOUNT = {"StringEquals": {"aws:ResourceAccount": {"Ref": "AWS::AccountId"}}}
+EVERY_BUCKET = {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":s3:::*"]]}
+
+
+def test_s3_gateway_endpoint_only_admits_what_the_fleet_and_the_handlers_need(synthesized, env):
+    statements = s3_gateway_statements(synthesized, env)
+    auto_delete = ENVIRONMENTS[env].bucket.auto_delete_objects
+    assert set(statements) == {
+        "ReadOnlyRawFilesInThisAccount", "ReadOnlyBootObjects", "ListOnlyBucketsInThisAccount",
+        "BucketHandlersInThisAccount", "CloudFormationResponsesOnly",
+        *(["AutoDeleteObjectsInThisAccount"] if auto_delete else [])}
+    # The raw files: objects under the raw prefix, in this account's buckets only.
+    raw = statements["ReadOnlyRawFilesInThisAccount"]
+    assert raw["Action"] == ["s3:GetObject", "s3:GetObjectVersion"]
+    assert raw["Resource"] == {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":s3:::*/raw-files/*"]]}
+    assert raw["Condition"] == THIS_ACCOUNT
+    # What an instance downloads at boot: exact buckets, one of them AWS's (no account condition).
+    boot = statements["ReadOnlyBootObjects"]
+    assert boot["Action"] == ["s3:GetObject", "s3:GetObjectVersion"]
+    assert "Condition" not in boot
+    resources = [rendered(r) for r in boot["Resource"]]
     assert any(re.search(r":s3:::cdk-hnb659fds-assets-<token>-<token>/\*$", r) for r in resources)
     assert any(re.search(r":s3:::al2023-repos-<token>-de612dc2/\*$", r) for r in resources)
-    assert len(resources) == 3
+    assert len(resources) == 2
+    # ListBucket (a missing object is a 404 for the workers), this account's buckets only.
+    listing = statements["ListOnlyBucketsInThisAccount"]
+    assert (listing["Action"], listing["Resource"], listing["Condition"]) == (
+        "s3:ListBucket", EVERY_BUCKET, THIS_ACCOUNT)
+    # The Stateful stack's CDK handlers in the VPC: their bucket calls, nothing else.
+    handlers = statements["BucketHandlersInThisAccount"]
+    expected = ["s3:GetBucketNotification", "s3:PutBucketNotification"]
+    if auto_delete:
+        expected += ["s3:GetBucketTagging", "s3:GetBucketPolicy", "s3:PutBucketPolicy",
+                     "s3:ListBucketVersions"]
+        deletes = statements["AutoDeleteObjectsInThisAccount"]
+        assert deletes["Action"] == ["s3:DeleteObject", "s3:DeleteObjectVersion"]
+        assert deletes["Resource"] == {"Fn::Join": ["", [
+            "arn:", {"Ref": "AWS::Partition"}, ":s3:::*/*"]]}
+        assert deletes["Condition"] == THIS_ACCOUNT
+    assert (handlers["Action"], handlers["Resource"], handlers["Condition"]) == (
+        expected, EVERY_BUCKET, THIS_ACCOUNT)
+    # Every in-VPC deploy-time function's answer to CloudFormation (the notifications handler
+    # is in every environment): a PUT into AWS's response bucket, nothing else.
+    response = statements["CloudFormationResponsesOnly"]
+    assert response["Action"] == "s3:PutObject"
+    assert "Condition" not in response
+    region_without_dashes = {"Fn::Join": ["", {"Fn::Split": ["-", {"Ref": "AWS::Region"}]}]}
+    assert response["Resource"] == {"Fn::Join": ["", [
+        "arn:", {"Ref": "AWS::Partition"}, ":s3:::cloudformation-custom-resource-response-",
+        region_without_dashes, "/*"]]}
+
+
+def test_the_network_stack_names_nothing_of_the_stateful_stack(synthesized, env):
+    """Network deploys first (the Stateful handlers' subnets are its); a reference to Stateful
+    would make a cycle."""
+    text = json.dumps(synthesized.templates[env]["Network"])
+    outputs_read = re.findall(r'"Fn::GetStackOutput": \{[^}]*\}', text)
+    assert [o for o in outputs_read if "-stateful" in o] == []
+    assert f"file-search-{env}-stateful" not in text
 
 
 def test_no_security_group_admits_the_internet(synthesized, env):

@@ -21,6 +21,7 @@ from checks.control_tower import (
     TemplatesToValidate,
     acknowledge_control_tower_exceptions,
     bundled_rule_types,
+    control_tower_exceptions,
 )
 from checks.synthesis import add_synthesis_checks
 from environments import ENVIRONMENTS
@@ -29,6 +30,7 @@ from tests.support.templates import only_resource, rendered, resources_of_type
 
 LAMBDA_BASIC = ("AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
                 "AWSLambdaBasicExecutionRole]")
+LAMBDA_VPC_ACCESS = LAMBDA_BASIC.replace("AWSLambdaBasicExecutionRole", "AWSLambdaVPCAccessExecutionRole")
 
 
 def expected_acknowledgements(env: str) -> dict[str, set[str]]:
@@ -57,7 +59,8 @@ def expected_acknowledgements(env: str) -> dict[str, set[str]]:
         **fgac,
         **bootstrap,
         "Fleet/Workers/Group": {"AwsSolutions-EC26"},
-        "Stateful/BucketNotificationsHandler050a0587b7544547bf325f094a3db834": {LAMBDA_BASIC},
+        # In the VPC (stacks/stateful/handlers_in_vpc.py): the VPC-access policy replaces the basic one.
+        "Stateful/BucketNotificationsHandler050a0587b7544547bf325f094a3db834": {LAMBDA_VPC_ACCESS},
         "Stateful/WorkerAccess/Policy": {"AwsSolutions-IAM5[Resource::<RawFilesBucket49AA96EA.Arn>/raw-files/*]"},
         "Search/Search/Domain": domain,
         "Search/Search/WriterAccess/Policy": {
@@ -71,9 +74,6 @@ def expected_acknowledgements(env: str) -> dict[str, set[str]]:
     }
 
 
-CDK_HANDLERS = {
-    "Stateful/BucketNotificationsHandler050a0587b7544547bf325f094a3db834": {"CT.LAMBDA.PR.3"},
-}
 BUCKETS = {
     "Stateful/RawFiles/AccessLogs": {"CT.S3.PR.2", "CT.S3.PR.9", "CT.S3.PR.10"},
     "Stateful/RawFiles/Bucket": {"CT.S3.PR.4", "CT.S3.PR.9"},
@@ -87,19 +87,18 @@ FGAC_LOG_GROUPS = ["Search/Search/AuditLogs", *SETTINGS_LOG_GROUPS]
 # Written out, not computed: a new exception must be added here too, so review sees it.
 EXPECTED_CONTROL_TOWER_EXCEPTIONS = {
     "dev": {
-        **CDK_HANDLERS, **BUCKETS,
-        "Stateful/Custom::S3AutoDeleteObjectsCustomResourceProvider": {"CT.LAMBDA.PR.3"},
+        **BUCKETS,
         **{path: {"CT.CLOUDWATCH.PR.2"} for path in LOG_GROUPS + SETTINGS_LOG_GROUPS},
         "Search/Search/Domain": {"CT.OPENSEARCH.PR.13", "CT.OPENSEARCH.PR.14", "CT.OPENSEARCH.PR.15"},
         "Fleet/Workers/Group": {"CT.AUTOSCALING.PR.11"},
     },
     "staging": {
-        **CDK_HANDLERS, **BUCKETS,
+        **BUCKETS,
         **{path: {"CT.CLOUDWATCH.PR.2"} for path in LOG_GROUPS + FGAC_LOG_GROUPS},
         "Search/Search/Domain": {"CT.OPENSEARCH.PR.14"},
         "Fleet/Workers/Group": {"CT.AUTOSCALING.PR.11"},
     },
-    "prod": {**CDK_HANDLERS, **BUCKETS},
+    "prod": {**BUCKETS},
 }
 
 
@@ -234,9 +233,22 @@ def test_a_control_tower_violation_fails_synthesis(tmp_path):
 
 def test_an_exception_for_a_construct_that_does_not_exist_is_refused(tmp_path):
     stage = Stage(new_app(tmp_path), "dev")
-    with pytest.raises(ValueError, match=r"Control Tower exception for 'Stateful/BucketNotificationsHandler.*': "
+    with pytest.raises(ValueError, match=r"Control Tower exception for 'Stateful/RawFiles/AccessLogs': "
                                          r"no such construct in dev"):
         acknowledge_control_tower_exceptions(stage, ENVIRONMENTS["dev"])
+
+
+def test_no_environment_excepts_lambda_functions_outside_the_vpc(synthesized, env):
+    """CT.LAMBDA.PR.3 is met everywhere (issue #24): every function, CDK's handlers too, runs in
+    the VPC, so no environment may carry an exception for it."""
+    found = acknowledgements(synthesized.outdir, env, f"{PLUGIN_NAME}::")
+    assert [path for path, rules in found.items() if RULES["CT.LAMBDA.PR.3"] in rules] == []
+    assert all("CT.LAMBDA.PR.3" not in controls
+               for controls in control_tower_exceptions(ENVIRONMENTS[env]).values())
+    # And the rule did run on them: every function of the environment has a VpcConfig.
+    functions = [f for t in synthesized.templates[env].values()
+                 for f in resources_of_type(t, "AWS::Lambda::Function").values()]
+    assert functions and all(f["Properties"].get("VpcConfig", {}).get("SubnetIds") for f in functions)
 
 
 def violations(report) -> set[tuple[str, str, str]]:

@@ -21,7 +21,7 @@ from contract.names import stack_name
 from ops import cross_stack
 from ops.cross_stack import REFERENCE
 
-ORDER = ("Alerts", "Stateful", "Network", "Search", "Fleet", "Monitoring")  # CDK's deploy order
+ORDER = ("Alerts", "Network", "Stateful", "Search", "Fleet", "Monitoring")  # CDK's deploy order
 
 
 class FakeSsm:
@@ -144,29 +144,36 @@ def test_an_output_a_consumer_still_reads_is_reported_when_removed(dev):
     assert all(s.producer_value is None and "no longer exists" in s.describe() for s in stale)
 
 
-def test_the_fleets_ssm_parameters_are_current_when_deployed_together(dev):
+def test_the_ssm_parameters_are_current_when_deployed_together(dev):
     cfn, templates = dev
     names = set(cross_stack.ssm_references(templates["Fleet"]))
-    assert names == {f"/file-search-dev/network/{key}" for key in (
-        "isolated-subnet-0", "isolated-subnet-1", "search-settings-security-group")}
+    subnets = {f"/file-search-dev/network/isolated-subnet-{i}" for i in (0, 1)}
+    assert names == subnets | {"/file-search-dev/network/search-settings-security-group"}
+    # The Stateful stack's CDK handlers: the same subnets, and the VPC of their security group.
+    stateful = set(cross_stack.ssm_references(templates["Stateful"]))
+    assert stateful == subnets | {"/file-search-dev/network/vpc-id"}
     report = cross_stack.check(cfn, "dev", ssm=cfn.ssm)
     assert report.stale == [] and report.unreadable == []
-    assert report.compared == 1 + len(names)
+    assert report.compared == 1 + len(names) + len(stateful)
 
 
 def test_replaced_subnets_leave_the_fleet_stale_until_it_is_deployed_again(dev):
     cfn, templates = dev
     network, fleet = stack_name("dev", "network"), stack_name("dev", "fleet")
+    stateful = stack_name("dev", "stateful")
     cfn.replace(network, templates["Network"])  # `cdk deploy dev/Network` alone, new subnets and group
     report = cross_stack.check(cfn, "dev", ssm=cfn.ssm)
     stale = [s for s in report.stale if isinstance(s, cross_stack.StaleParameter)]
-    assert {s.parameter for s in stale} == set(cross_stack.ssm_references(templates["Fleet"]))
-    assert all(s.consumer == fleet and s.modified > s.deployed for s in stale)
+    assert {(s.consumer, s.parameter) for s in stale} == {
+        *((fleet, p) for p in cross_stack.ssm_references(templates["Fleet"])),
+        *((stateful, p) for p in cross_stack.ssm_references(templates["Stateful"]))}
+    assert all(s.modified > s.deployed for s in stale)
     assert any("VpcConfig" in p for s in stale for p in s.used_at)
     text = cross_stack.render("dev", report)
     assert (f"{fleet} resolved SSM parameter /file-search-dev/network/isolated-subnet-0 at its deployment"
             in text)
     cfn.deploy(fleet, templates["Fleet"])
+    cfn.deploy(stateful, templates["Stateful"])
     assert [s for s in cross_stack.check(cfn, "dev", ssm=cfn.ssm).stale
             if isinstance(s, cross_stack.StaleParameter)] == []
 
