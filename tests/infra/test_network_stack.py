@@ -120,8 +120,8 @@ def test_s3_gateway_endpoint_only_admits_what_the_fleet_and_the_handlers_need(sy
         assert deletes["Resource"] == {"Fn::Join": ["", [
             "arn:", {"Ref": "AWS::Partition"}, ":s3:::*/*"]]}
         assert deletes["Condition"] == THIS_ACCOUNT
-    assert (handlers["Action"], handlers["Resource"], handlers["Condition"]) == (
-        expected, EVERY_BUCKET, THIS_ACCOUNT)
+    assert (sorted(handlers["Action"]), handlers["Resource"], handlers["Condition"]) == (
+        sorted(expected), EVERY_BUCKET, THIS_ACCOUNT)
     # Every in-VPC deploy-time function's answer to CloudFormation (the notifications handler
     # is in every environment): a PUT into AWS's response bucket, nothing else.
     response = statements["CloudFormationResponsesOnly"]
