@@ -10,7 +10,7 @@ import json
 import boto3
 import pytest
 
-from contract.names import NETWORK_FUNCTION_GROUP_ID
+from contract.names import NETWORK_FUNCTION_GROUP_ID, STATEFUL_FUNCTION_GROUP_ID
 from harness.worker_process import REGION
 from ops.aws import Aws
 from ops.cli import main
@@ -112,6 +112,54 @@ def test_the_network_stacks_own_function_does_not_hold_the_wait(moto, network):
                description="AWS Lambda VPC ENI-file-search-dev-network-CustomVpcRestrictDefaultSG-1a2b")
     code, out, slept = wait(moto, timeout_s=600)
     assert (code, slept) == (0, [])
+
+
+STATEFUL_GROUP = f"CdkHandlersInVpc{STATEFUL_FUNCTION_GROUP_ID}A660164F"  # as the app names it
+STATEFUL_HANDLER_DESCRIPTION = "AWS Lambda VPC ENI-file-search-dev-stateful-BucketNotificationsHandl-1a2b"
+
+
+def stateful_stack(moto, vpc: str, *, with_function: bool) -> str:
+    """file-search-dev-stateful with the handlers' group in Network's VPC, and their function
+    (alive) or not (deleted by a Stateful deletion that then gave up on the group)."""
+    resources: dict = {STATEFUL_GROUP: {"Type": "AWS::EC2::SecurityGroup", "Properties": {
+        "GroupDescription": "bucket handlers", "VpcId": vpc}}}
+    if with_function:
+        resources["HandlerRole"] = {"Type": "AWS::IAM::Role", "Properties": {
+            "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [{
+                "Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
+                "Action": "sts:AssumeRole"}]}}}
+        resources["Handler"] = {"Type": "AWS::Lambda::Function", "Properties": {
+            "Runtime": "python3.13", "Handler": "index.handler",
+            "Code": {"ZipFile": "def handler(event, context):\n    return None\n"},
+            "Role": {"Fn::GetAtt": ["HandlerRole", "Arn"]}}}
+    cfn = boto3.client("cloudformation", endpoint_url=moto, region_name=REGION)
+    cfn.create_stack(StackName="file-search-dev-stateful", TemplateBody=json.dumps({"Resources": resources}))
+    (group,) = [r["PhysicalResourceId"] for r in cfn.describe_stack_resources(
+        StackName="file-search-dev-stateful")["StackResources"] if r["LogicalResourceId"] == STATEFUL_GROUP]
+    return group
+
+
+def test_the_stateful_handlers_do_not_hold_the_wait_while_they_live(moto, network):
+    """Alive when `make destroy` waits (Stateful is deleted after): their interfaces are in use,
+    and the Stateful stack's deletion waits for them itself."""
+    ec2, resources, _ = network
+    group = stateful_stack(moto, resources["Vpc"], with_function=True)
+    lambda_eni(ec2, resources["Subnet"], group, description=STATEFUL_HANDLER_DESCRIPTION)
+    code, out, slept = wait(moto, timeout_s=600)
+    assert (code, slept) == (0, [])
+
+
+def test_a_left_over_stateful_handlers_group_holds_the_wait(moto, network):
+    """A Stateful deletion that gave up on the group (functions deleted, interfaces not yet
+    released, in Network's subnets): the next `make destroy` waits for them."""
+    ec2, resources, _ = network
+    group = stateful_stack(moto, resources["Vpc"], with_function=False)
+    eni = lambda_eni(ec2, resources["Subnet"], group, description=STATEFUL_HANDLER_DESCRIPTION)
+    code, out, slept = wait(moto, timeout_s=60)
+    assert code == 1 and slept == [30, 30]
+    assert f"still held after 1 min: {eni}" in out
+    ec2.delete_network_interface(NetworkInterfaceId=eni)
+    assert wait(moto, timeout_s=60)[0] == 0
 
 
 def test_nothing_to_wait_for_without_the_network_stack(moto):
