@@ -43,6 +43,15 @@ def test_prod_has_at_most_three_functions(synthesized):
     assert len(functions(synthesized, "prod")) <= MAX_PROD_FUNCTIONS
 
 
+def test_every_function_runs_in_the_vpc(synthesized, env):
+    """Control Tower's CT.LAMBDA.PR.3, for all of them since #24: CDK's Stateful handlers
+    (test_stateful_handlers_in_vpc.py), the default-SG function (test_default_sg_function.py)
+    and the security settings."""
+    for path, function in functions(synthesized, env).items():
+        config = function["Properties"].get("VpcConfig", {})
+        assert config.get("SubnetIds") and config.get("SecurityGroupIds"), path
+
+
 @pytest.mark.parametrize("env", ["staging", "prod"])
 def test_the_function_that_talks_to_the_domain_runs_in_the_vpc_with_an_encrypted_log_group(synthesized, env):
     """The function that calls something inside the VPC (the domain's security API). CDK's
