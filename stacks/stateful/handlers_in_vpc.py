@@ -25,7 +25,8 @@ from constructs import Construct, IConstruct
 from contract.names import STATEFUL_FUNCTION_GROUP_ID
 from stacks.network.default_sg_function import VPC_ACCESS_POLICY
 
-# The ids CDK gives the two handlers (stack-level singletons).
+# The ids CDK gives the two handlers (stack-level singletons; the notifications handler's id
+# ends in a hash: aws-s3/lib/notifications-resource/notifications-resource-handler.ts).
 NOTIFICATIONS_HANDLER_ID_PREFIX = "BucketNotificationsHandler"
 AUTO_DELETE_PROVIDER_ID = "Custom::S3AutoDeleteObjectsCustomResourceProvider"
 # The custom resources those handlers serve.

@@ -11,10 +11,7 @@ from constructs import Construct
 from checks.nag import acknowledge_stack_singleton
 from config import BucketConfig
 from stacks.shared.keys import customer_managed_key
-
-# CDK names the stack-wide singleton that applies bucket notifications this way
-# (aws-s3/lib/notifications-resource/notifications-resource-handler.ts).
-_NOTIFICATIONS_HANDLER_ID_PREFIX = "BucketNotificationsHandler"
+from stacks.stateful.handlers_in_vpc import NOTIFICATIONS_HANDLER_ID_PREFIX
 
 # The events of the one queue configuration: new objects, and removed ones (a delete marker on
 # this versioned bucket is s3:ObjectRemoved:DeleteMarkerCreated, covered by the wildcard).
@@ -116,7 +113,7 @@ class RawFilesBucket(Construct):
 
 
 def _acknowledge_notifications_handler(stack: Stack) -> None:
-    acknowledge_stack_singleton(stack, _NOTIFICATIONS_HANDLER_ID_PREFIX, {
+    acknowledge_stack_singleton(stack, NOTIFICATIONS_HANDLER_ID_PREFIX, {
         "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
         "AWSLambdaVPCAccessExecutionRole]":
             "CDK's bucket-notifications handler (a deploy-time custom resource) runs in the "
