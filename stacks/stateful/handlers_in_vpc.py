@@ -72,7 +72,7 @@ def put_handlers_in_vpc(stack: Stack, *, vpc_id: str, subnet_ids: list[str]) -> 
     # Created after the group and deleted before it (a function's last call, on Delete, goes out
     # through it); the Network stack's endpoints and routes come first by the stack dependency.
     for resource in _custom_resources(stack):
-        resource.add_dependency(group)
+        resource.add_resource_dependency(group)
     return group
 
 
