@@ -338,6 +338,13 @@ WHICH_FILTERS = {
     "delete_failed": {"DeleteFailures"},
     "sent_to_dlq": {"SentToDlq"},
 }
+# Written once a wall-clock minute (at :30, liveness.py), so a run crossing :30 writes one and
+# another does not: counted when present, never required (tests/worker/test_liveness.py
+# produces them on purpose).
+LIVENESS_FILTERS = {
+    "worker_alive": {"WorkersAlive"},
+    "worker_stalled": {"WorkerStalled"},
+}
 
 
 def test_filters_count_exactly_the_worker_lines_they_should(synthesized, worker_run):
@@ -350,7 +357,7 @@ def test_filters_count_exactly_the_worker_lines_they_should(synthesized, worker_
         event = json.loads(line)["event"]
         seen_events.add(event)
         hit = {name for name, pattern in patterns.items() if matches(pattern, line)}
-        assert hit == WHICH_FILTERS.get(event, set()), line
+        assert hit == {**WHICH_FILTERS, **LIVENESS_FILTERS}.get(event, set()), line
     assert set(WHICH_FILTERS) <= seen_events, "the scenario must produce every counted event"
 
 
