@@ -16,9 +16,10 @@ otherwise show only when uploads arrive the next morning:
 - any CloudTrail trail of the account and region stopped, deleted or narrowed (`StopLogging`,
   `DeleteTrail`, `PutEventSelectors`): without a trail these rules never fire, so each of these
   calls is the last event they see;
-- the raw files' KMS key disabled, scheduled for deletion or its policy replaced (`DisableKey`,
-  `ScheduleKeyDeletion`, `PutKeyPolicy`; matched on the record's `resources[].ARN`, because
-  `requestParameters.keyId` holds whatever the caller typed: key id or ARN);
+- the raw files' or the queues' KMS key disabled, scheduled for deletion or its policy replaced
+  (`DisableKey`, `ScheduleKeyDeletion`, `PutKeyPolicy`; matched on the record's
+  `resources[].ARN`, because `requestParameters.keyId` holds whatever the caller typed: key id
+  or ARN);
 - the raw bucket's policy written or deleted (`PutBucketPolicy`, `DeleteBucketPolicy`);
 - the worker group's sizes set by hand (`UpdateAutoScalingGroup`, `SetDesiredCapacity`): max or
   desired set to 0 empties the fleet without any alarm noticing (fleet-below-minimum compares
@@ -114,6 +115,10 @@ class OutOfBandChangeWatch(Construct):
         if raw_bucket.encryption_key is None:
             raise ValueError(f"{raw_bucket.node.path}: the raw bucket has no KMS key to watch")
         raw_key_arn = raw_bucket.encryption_key.key_arn
+        if main_queue.encryption_master_key is None:
+            raise ValueError(f"{main_queue.node.path}: the main queue has no KMS key to watch")
+        # The queues' key too: disabled, S3 can no longer deliver a notification.
+        key_arns = [raw_key_arn, main_queue.encryption_master_key.key_arn]
         handler_session = stack.format_arn(
             service="sts", region="", resource="assumed-role",
             resource_name=f"{notifications_handler_role(raw_bucket).role_name}/")
@@ -147,7 +152,7 @@ class OutOfBandChangeWatch(Construct):
             RAW_KEY_CHANGED: events.EventPattern(
                 source=["aws.kms"], detail_type=[CLOUDTRAIL],
                 detail={"eventSource": ["kms.amazonaws.com"], "eventName": KEY_EVENTS,
-                        "resources": {"ARN": [raw_key_arn]}, **not_a_deploy}),
+                        "resources": {"ARN": key_arns}, **not_a_deploy}),
             BUCKET_POLICY_CHANGED: events.EventPattern(
                 source=["aws.s3"], detail_type=[CLOUDTRAIL],
                 detail={"eventSource": ["s3.amazonaws.com"], "eventName": BUCKET_POLICY_EVENTS,

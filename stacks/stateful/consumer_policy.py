@@ -19,13 +19,13 @@ from checks.nag import acknowledge, wildcard_resource_finding
 
 
 class IngestConsumerPolicy(Construct):
-    """Consume the main queue, send poison messages to the DLQ, read objects under the prefix
-    (and decrypt them, through S3 only)."""
+    """Consume the main queue, send poison messages to the DLQ, read objects under the prefix;
+    the key of both, through S3 and SQS only."""
 
     def __init__(
         self, scope: Construct, construct_id: str, *, main_queue: sqs.IQueue,
         dead_letter_queue: sqs.IQueue, raw_bucket: s3.IBucket, raw_prefix: str,
-        raw_bucket_key: kms.IKey,
+        raw_bucket_key: kms.IKey, queue_key: kms.IKey,
     ) -> None:
         super().__init__(scope, construct_id)
         raw_objects = raw_bucket.arn_for_objects(f"{raw_prefix}*")
@@ -63,6 +63,15 @@ class IngestConsumerPolicy(Construct):
                 resources=[raw_bucket_key.key_arn],
                 conditions={"StringEquals": {
                     "kms:ViaService": f"s3.{Stack.of(scope).region}.amazonaws.com"}},
+            ),
+            # The queues' key (ingest_queues.py): receiving needs Decrypt, sending a poison
+            # message to the DLQ GenerateDataKey, both through SQS only.
+            iam.PolicyStatement(
+                sid="UseQueueKeyThroughSqs",
+                actions=["kms:Decrypt", "kms:GenerateDataKey"],
+                resources=[queue_key.key_arn],
+                conditions={"StringEquals": {
+                    "kms:ViaService": f"sqs.{Stack.of(scope).region}.amazonaws.com"}},
             ),
         ])
         acknowledge(

@@ -38,11 +38,17 @@ class StatefulStack(Stack):
         CfnOutput(self, "RawFilesKeyArn", value=self.raw_files.key.key_arn,
                   description="KMS key of the raw-files bucket (SSE-KMS): grant uploaders "
                               "kms:GenerateDataKey and kms:Decrypt on it")
+        # On-call engineers reading or moving messages (ops peek, redrive, purge, replay) need
+        # kms:Decrypt and kms:GenerateDataKey on it through SQS (docs/runbook.md).
+        CfnOutput(self, "IngestQueuesKeyArn", value=self.queues.key.key_arn,
+                  description="KMS key of both ingest queues: grant on-call engineers "
+                              "kms:Decrypt and kms:GenerateDataKey on it (through SQS)")
         # The workers' access to these resources, defined beside them (same-stack ARNs).
         self.worker_access = IngestConsumerPolicy(
             self, "WorkerAccess", main_queue=self.queues.main_queue,
             dead_letter_queue=self.queues.dead_letter_queue, raw_bucket=self.raw_files.bucket,
             raw_prefix=config.bucket.raw_prefix, raw_bucket_key=self.raw_files.key,
+            queue_key=self.queues.key,
         )
         add_ops_outputs(self, {
             outputs.MAIN_QUEUE_URL: self.queues.main_queue.queue_url,

@@ -120,6 +120,9 @@ def test_what_the_watchers_and_the_fleet_depend_on_is_reported(prod):
     for name in ("DisableKey", "ScheduleKeyDeletion", "PutKeyPolicy"):
         assert matching(prod, kms_call(n, name, n["key_arn"], keyId="1234abcd")) == [
             "raw-key-changed"]
+        # The queues' key: disabled, S3 can no longer deliver a notification.
+        assert matching(prod, kms_call(n, name, n["queue_key_arn"], keyId="5678efgh")) == [
+            "raw-key-changed"]
     for name in ("PutBucketPolicy", "DeleteBucketPolicy"):
         assert matching(prod, user_call(n, "s3", name, bucketName=n["bucket"])) == [
             "bucket-policy-changed"]

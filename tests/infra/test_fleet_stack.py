@@ -157,7 +157,8 @@ def test_worker_role_has_exactly_these_permissions(synthesized, env):
         ("sqs:SendMessage",),
         ("s3:GetObject", "s3:GetObjectVersion"),
         ("s3:ListBucket",),  # 404 rather than 403 for a missing object: a bad message, not an outage
-        ("kms:Decrypt",),
+        ("kms:Decrypt",),  # the raw files' key, through S3
+        ("kms:Decrypt", "kms:GenerateDataKey"),  # the queues' key, through SQS
         ("s3:GetObject",),
         ("es:ESHttpGet", "es:ESHttpHead", "es:ESHttpPost", "es:ESHttpPut"),
         ("logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"),
@@ -182,6 +183,8 @@ def test_worker_role_resources_are_scoped(synthesized, env):
     assert found[("s3:GetObject", "s3:GetObjectVersion")] == [
         {"Fn::Join": ["", [{"Fn::GetAtt": ["RawFilesBucket49AA96EA", "Arn"]}, "/raw-files/*"]]}]
     assert found[("s3:ListBucket",)] == [{"Fn::GetAtt": ["RawFilesBucket49AA96EA", "Arn"]}]
+    assert found[("kms:Decrypt",)] == [{"Fn::GetAtt": ["RawFilesKey7A15CF87", "Arn"]}]
+    assert found[("kms:Decrypt", "kms:GenerateDataKey")] == [{"Fn::GetAtt": ["IngestQueuesKeyC95F0FDC", "Arn"]}]
     (asset_object,) = found[("s3:GetObject",)]
     assert asset_object["Fn::Join"][1][-1].endswith(".zip"), "the worker asset object only"
     assert found[("es:ESHttpGet", "es:ESHttpHead", "es:ESHttpPost", "es:ESHttpPut")] == [

@@ -174,8 +174,36 @@ def test_main_queue_outlasts_the_longest_job_and_redrives_to_the_dlq(synthesized
         "maxReceiveCount": settings.max_receive_count,
     }
     assert settings.max_receive_count == 5
-    assert props["SqsManagedSseEnabled"] is True
-    assert "KmsMasterKeyId" not in props, "S3 cannot publish into a queue under alias/aws/sqs"
+    assert props["KmsMasterKeyId"] == {"Fn::GetAtt": [queue_key(template)[0], "Arn"]}
+    assert "SqsManagedSseEnabled" not in props
+
+
+def queue_key(template: dict) -> tuple[str, dict]:
+    return only_resource(template, "AWS::KMS::Key",
+                         lambda r: "ingest queues" in r["Properties"]["Description"])
+
+
+def test_the_queues_key_lets_s3_deliver_and_the_workers_read_only_through_sqs(synthesized, env):
+    """Both queues under a customer-managed key of their own (not the raw files' key: CDK's
+    statement for S3 names the bucket, whose encryption names that key, a cycle). S3 may use it
+    to deliver (S3 cannot use alias/aws/sqs); the workers only through SQS."""
+    template = synthesized.templates[env]["Stateful"]
+    key_id, key = queue_key(template)
+    assert key["Properties"]["EnableKeyRotation"] is True
+    s3_statements = [s for s in key["Properties"]["KeyPolicy"]["Statement"]
+                     if s.get("Principal") == {"Service": "s3.amazonaws.com"}]
+    assert s3_statements and all({"kms:GenerateDataKey*", "kms:Decrypt"} <= set(s["Action"])
+                                 for s in s3_statements)
+    bucket_id, _ = raw_bucket(template)
+    assert {"ArnLike": {"aws:SourceArn": {"Fn::GetAtt": [bucket_id, "Arn"]}}} in [
+        s.get("Condition") for s in s3_statements]
+    _, policy = only_resource(template, "AWS::IAM::ManagedPolicy")
+    (statement,) = [s for s in policy["Properties"]["PolicyDocument"]["Statement"]
+                    if s.get("Sid") == "UseQueueKeyThroughSqs"]
+    assert statement["Action"] == ["kms:Decrypt", "kms:GenerateDataKey"]
+    assert statement["Resource"] == {"Fn::GetAtt": [key_id, "Arn"]}
+    assert statement["Condition"] == {"StringEquals": {"kms:ViaService": {
+        "Fn::Join": ["", ["sqs.", {"Ref": "AWS::Region"}, ".amazonaws.com"]]}}}
 
 
 def test_dlq_keeps_messages_14_days_and_admits_only_the_main_queue(synthesized, env):
@@ -185,7 +213,7 @@ def test_dlq_keeps_messages_14_days_and_admits_only_the_main_queue(synthesized, 
     props = dlq["Properties"]
     assert props["MessageRetentionPeriod"] == FOURTEEN_DAYS
     assert props["MessageRetentionPeriod"] > queue["Properties"]["MessageRetentionPeriod"]
-    assert props["SqsManagedSseEnabled"] is True
+    assert props["KmsMasterKeyId"] == {"Fn::GetAtt": [queue_key(template)[0], "Arn"]}
     allow = props["RedriveAllowPolicy"]
     assert allow["redrivePermission"] == "byQueue"
     (source_arn,) = allow["sourceQueueArns"]

@@ -700,6 +700,7 @@ class Environment:
             "Stateful", "/BucketNotificationsHandler050a0587b7544547bf325f094a3db834/Role/Resource")
         domain = values.logical_id("Search", "/Domain/Resource")
         key = values.logical_id("Stateful", "/RawFiles/Key/Resource")
+        queue_key = values.logical_id("Stateful", "/IngestQueues/Key/Resource")
         (group,) = resources_of_type(synthesized.templates[env]["Fleet"],
                                      "AWS::AutoScaling::AutoScalingGroup").values()
         self.names = {
@@ -712,6 +713,7 @@ class Environment:
             "handler_role": values.attribute("Stateful", handler, None),
             "domain": values.attribute("Search", domain, None),
             "key_arn": values.attribute("Stateful", key, "Arn"),
+            "queue_key_arn": values.attribute("Stateful", queue_key, "Arn"),
             "group": values.resolve(group["Properties"]["AutoScalingGroupName"], "Fleet"),
         }
 
