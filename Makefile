@@ -100,7 +100,9 @@ lint: setup
 # Both cores (docs/ci.md): `-n 2` runs two pytest processes; loadfile keeps each test module in
 # one process, so a module-scoped fixture is built once per run. They share one synthesis
 # (tests/support/synth_cache.py); pytest-cov combines both processes' coverage.
-PYTEST_PARALLEL := -n 2 --dist loadfile
+# --no-loadscope-reorder: modules are handed out in the collection's order, which puts the
+# slowest first (tests/support/slow_first.py), not xdist's most-tests-first.
+PYTEST_PARALLEL := -n 2 --dist loadfile --no-loadscope-reorder
 
 test: test-setup lint
 	@start=$$(date +%s); \

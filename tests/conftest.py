@@ -9,6 +9,7 @@ import pytest
 
 from tests.support.botocore_models import share_service_models
 from tests.support.cdk_app import Synthesized
+from tests.support.slow_first import slowest_first
 from tests.support.synth_cache import shared_synthesis
 
 # Folders whose tests build CDK apps of their own, and single modules that synthesize (a git ref
@@ -28,6 +29,7 @@ def pytest_collection_modifyitems(items):
         if ("synthesized" in getattr(item, "fixturenames", ()) or folder in SYNTH_FOLDERS
                 or item.path.name in SYNTH_MODULES):
             item.add_marker(pytest.mark.synth)
+    slowest_first(items, tests_dir)
 
 
 @pytest.fixture(scope="session")
