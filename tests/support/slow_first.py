@@ -5,10 +5,9 @@ own reordering (most tests first) is off (`--no-loadscope-reorder`, Makefile). A
 taken last leaves the other process idle until it ends, so the modules that take longest start
 first and the many short ones fill in at the end.
 
-The second module is one that needs no synthesis: the first process synthesizes the app for
-the run (tests/support/synth_cache.py), and a second process starting on a module that needs it
-too would wait for that lock instead of working. test_gate.py spends most of its time in the
-worker's (compressed) outages, which leaves the core to the synthesis.
+The second and third modules need no synthesis: the first process synthesizes the app for the
+run (tests/support/synth_cache.py), and another process starting on a module that needs it too
+would wait for that lock instead of working.
 
 Figures: the sums of `--durations=0` per module on the 2-core machine (docs/ci.md). A module
 missing here keeps its place in the collection, after these; a stale entry costs only balance.
@@ -21,6 +20,7 @@ from pathlib import Path
 SLOWEST_FIRST = (
     "infra/test_alarm_replay.py",
     "worker/test_gate.py",
+    "worker/test_rounds.py",
     "infra/test_security_review.py",
     "ops/test_diagnose.py",
     "ops/test_pause_resume.py",
@@ -32,7 +32,6 @@ SLOWEST_FIRST = (
     "ci/test_worktree.py",
     "infra/test_availability_zones.py",
     "ops/test_drift.py",
-    "worker/test_rounds.py",
     "ops/test_purge_replay.py",
     "local/test_dev_templates.py",
     "infra/test_monitoring_stack.py",
