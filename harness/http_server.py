@@ -33,6 +33,9 @@ class QuietHandler(BaseHTTPRequestHandler):
             self.wfile.write(data)
 
 
+STOP_POLL_SECONDS = 0.02
+
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 128  # the default 5 drops SYNs when a worker opens its pool
@@ -48,7 +51,10 @@ class BackgroundServer:
 
     def start(self) -> Any:
         """Serve; returns the server itself, so that `Fake().start()` reads as one step."""
-        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        # stop() waits until the serving loop next checks for it: every 0.5 s by default, which
+        # made each stop half a second (the tests start and stop one per test).
+        self._thread = threading.Thread(target=self.server.serve_forever,
+                                        kwargs={"poll_interval": STOP_POLL_SECONDS}, daemon=True)
         self._thread.start()
         return self
 
