@@ -5,7 +5,7 @@ own reordering (most tests first) is off (`--no-loadscope-reorder`, Makefile). A
 taken last leaves the other process idle until it ends, so the modules that take longest start
 first and the many short ones fill in at the end.
 
-The second and third modules need no synthesis: the first process synthesizes the app for the
+The second module needs no synthesis: the first process synthesizes the app for the
 run (tests/support/synth_cache.py), and another process starting on a module that needs it too
 would wait for that lock instead of working.
 
