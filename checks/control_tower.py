@@ -183,6 +183,14 @@ def control_tower_exceptions(config: EnvironmentConfig) -> dict[str, dict[str, s
     }
     if config.network.existing_vpc is None:
         log_groups["Network/WorkerNetwork/FlowLogs"] = config.network.flow_log_retention_days
+        # CDK's default-SG function's (stacks/shared/function_logs.py), as CDK's handlers below.
+        log_groups["Network/Custom::VpcRestrictDefaultSGCustomResourceProvider/Logs"] = (
+            config.log_retention_days)
+    log_groups["Stateful/BucketNotificationsHandler050a0587b7544547bf325f094a3db834/Logs"] = (
+        config.log_retention_days)
+    if config.bucket.auto_delete_objects:
+        log_groups["Stateful/Custom::S3AutoDeleteObjectsCustomResourceProvider/Logs"] = (
+            config.log_retention_days)
     if search.imported:
         log_groups = {p: d for p, d in log_groups.items() if not p.startswith("Search/")}
     if search.configures_security_plugin:

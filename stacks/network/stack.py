@@ -8,8 +8,10 @@ from aws_cdk import CfnOutput, Stack, Token
 from constructs import Construct
 
 from config import EnvironmentConfig
+from stacks.network.default_sg_function import PROVIDER_ID as DEFAULT_SG_PROVIDER_ID
 from stacks.network.worker_network import WorkerNetwork
 from stacks.shared.cdk_values import removal_policy
+from stacks.shared.function_logs import declare_function_log_group
 from stacks.shared.log_encryption import log_key_for
 from stacks.shared.vpc_parameters import (
     SEARCH_SETTINGS_SECURITY_GROUP,
@@ -29,15 +31,21 @@ class NetworkStack(Stack):
         # Before super().__init__: CDK may read `availability_zones` while building the stack.
         self._zones = config.network.availability_zones
         super().__init__(scope, construct_id, **kwargs)
+        log_key = log_key_for(self, enabled=config.customer_managed_log_key,
+                              removal_policy=removal_policy(config.removal_policy))
         self.worker_network = WorkerNetwork(
             self, "WorkerNetwork", settings=config.network,
             raw_prefix=config.bucket.raw_prefix,
             auto_delete_objects=config.bucket.auto_delete_objects,
             removal_policy=removal_policy(config.removal_policy),
-            log_key=log_key_for(self, enabled=config.customer_managed_log_key,
-                                removal_policy=removal_policy(config.removal_policy)),
+            log_key=log_key,
             search_settings_function=not config.search.imported,
         )
+        # CDK's default-SG function (when it creates the VPC) logs into a declared log group.
+        default_sg_provider = self.node.try_find_child(DEFAULT_SG_PROVIDER_ID)
+        if default_sg_provider is not None:
+            declare_function_log_group(default_sg_provider.node.find_child("Handler"),
+                                       retention=config.log_retention_days, key=log_key)
         # The ids other stacks' deploy-time functions name literally (stacks/shared/vpc_parameters.py).
         network = self.worker_network
         published = subnet_values([s.subnet_id for s in network.vpc.isolated_subnets])

@@ -82,6 +82,16 @@ def _expect(construct: IConstruct, resource_type: str) -> CfnResource:
     return construct
 
 
+def cdk_handler_functions(stack: Stack) -> list[CfnResource]:
+    """The functions of CDK's handlers in `stack`: the notifications handler and, where the
+    buckets are emptied on `cdk destroy`, the auto-delete one."""
+    found = [_expect(_notifications_handler(stack).node.find_child("Resource"), "AWS::Lambda::Function")]
+    provider = stack.node.try_find_child(AUTO_DELETE_PROVIDER_ID)
+    if provider is not None:
+        found.append(_expect(provider.node.find_child("Handler"), "AWS::Lambda::Function"))
+    return found
+
+
 def _notifications_handler(stack: Stack) -> IConstruct:
     found = [child for child in stack.node.children
              if child.node.id.startswith(NOTIFICATIONS_HANDLER_ID_PREFIX)]

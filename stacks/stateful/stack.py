@@ -10,9 +10,11 @@ from constructs import Construct
 from config import EnvironmentConfig
 from contract import outputs
 from stacks.shared.cdk_values import removal_policy
+from stacks.shared.function_logs import declare_function_log_group
+from stacks.shared.log_encryption import log_key_for
 from stacks.shared.ops_outputs import add_ops_outputs
 from stacks.stateful.consumer_policy import IngestConsumerPolicy
-from stacks.stateful.handlers_in_vpc import put_handlers_in_vpc
+from stacks.stateful.handlers_in_vpc import cdk_handler_functions, put_handlers_in_vpc
 from stacks.stateful.ingest_queues import IngestQueues
 from stacks.stateful.raw_bucket import RawFilesBucket
 
@@ -34,6 +36,11 @@ class StatefulStack(Stack):
             notification_queue=self.queues.main_queue,
             removal_policy=removal_policy(config.removal_policy),
         )
+        # CDK's deploy-time handlers of this stack log into declared, encrypted log groups.
+        log_key = log_key_for(self, enabled=config.customer_managed_log_key,
+                              removal_policy=removal_policy(config.removal_policy))
+        for function in cdk_handler_functions(self):
+            declare_function_log_group(function, retention=config.log_retention_days, key=log_key)
         # Uploaders (DataSync's role, people) need kms:GenerateDataKey and kms:Decrypt on it.
         CfnOutput(self, "RawFilesKeyArn", value=self.raw_files.key.key_arn,
                   description="KMS key of the raw-files bucket (SSE-KMS): grant uploaders "

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from environments import ENVIRONMENTS
 from tests.support.templates import resources_of_type
 
 # Construct path below the stage -> where it runs. All are deploy-time custom-resource
@@ -50,6 +51,19 @@ def test_every_function_runs_in_the_vpc(synthesized, env):
     for path, function in functions(synthesized, env).items():
         config = function["Properties"].get("VpcConfig", {})
         assert config.get("SubnetIds") and config.get("SecurityGroupIds"), path
+
+
+def test_every_function_logs_into_a_declared_encrypted_log_group_with_retention(synthesized, env):
+    """#24: CDK's handlers too (stacks/shared/function_logs.py): no implicit /aws/lambda/<name>
+    group with default encryption that never expires."""
+    for template in synthesized.templates[env].values():
+        for function in resources_of_type(template, "AWS::Lambda::Function").values():
+            path = function["Metadata"]["aws:cdk:path"]
+            log_group_id = function["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]
+            group = template["Resources"][log_group_id]
+            assert group["Type"] == "AWS::Logs::LogGroup", path
+            assert "KmsKeyId" in group["Properties"], path
+            assert group["Properties"]["RetentionInDays"] == ENVIRONMENTS[env].log_retention_days, path
 
 
 @pytest.mark.parametrize("env", ["staging", "prod"])

@@ -81,6 +81,10 @@ BUCKETS = {
 LOG_GROUPS = ["Fleet/Workers/WorkerLogs", "Network/WorkerNetwork/FlowLogs", "Search/Search/ErrorLogs",
               "Search/Search/SlowIndexLogs", "Search/Search/SlowSearchLogs"]
 SETTINGS_LOG_GROUPS = ["Fleet/SearchSecuritySettings/HandlerLogs"]
+# CDK's deploy-time functions' declared log groups (stacks/shared/function_logs.py).
+CDK_HANDLER_LOG_GROUPS = ["Network/Custom::VpcRestrictDefaultSGCustomResourceProvider/Logs",
+                          "Stateful/BucketNotificationsHandler050a0587b7544547bf325f094a3db834/Logs"]
+AUTO_DELETE_LOG_GROUP = "Stateful/Custom::S3AutoDeleteObjectsCustomResourceProvider/Logs"
 FGAC_LOG_GROUPS = ["Search/Search/AuditLogs", *SETTINGS_LOG_GROUPS]
 
 # Every Control Tower control an environment does not meet, per construct path below the stage.
@@ -88,13 +92,14 @@ FGAC_LOG_GROUPS = ["Search/Search/AuditLogs", *SETTINGS_LOG_GROUPS]
 EXPECTED_CONTROL_TOWER_EXCEPTIONS = {
     "dev": {
         **BUCKETS,
-        **{path: {"CT.CLOUDWATCH.PR.2"} for path in LOG_GROUPS + SETTINGS_LOG_GROUPS},
+        **{path: {"CT.CLOUDWATCH.PR.2"}
+           for path in LOG_GROUPS + SETTINGS_LOG_GROUPS + CDK_HANDLER_LOG_GROUPS + [AUTO_DELETE_LOG_GROUP]},
         "Search/Search/Domain": {"CT.OPENSEARCH.PR.13", "CT.OPENSEARCH.PR.14", "CT.OPENSEARCH.PR.15"},
         "Fleet/Workers/Group": {"CT.AUTOSCALING.PR.11"},
     },
     "staging": {
         **BUCKETS,
-        **{path: {"CT.CLOUDWATCH.PR.2"} for path in LOG_GROUPS + FGAC_LOG_GROUPS},
+        **{path: {"CT.CLOUDWATCH.PR.2"} for path in LOG_GROUPS + FGAC_LOG_GROUPS + CDK_HANDLER_LOG_GROUPS},
         "Search/Search/Domain": {"CT.OPENSEARCH.PR.14"},
         "Fleet/Workers/Group": {"CT.AUTOSCALING.PR.11"},
     },
@@ -187,9 +192,11 @@ def test_log_groups_are_encrypted_with_their_stacks_key(synthesized, env):
         assert list(logs_statement["Condition"]["ArnLike"]) == ["kms:EncryptionContext:aws:logs:arn"]
         assert rendered(pattern).endswith(f":log-group:file-search-{env}-{stack.lower()}-*")
     # worker, flow, three domain logs (+ audit with fine-grained access control), the
-    # security-settings function
-    audit = 1 if ENVIRONMENTS[env].search.configures_security_plugin else 0
-    assert checked == ((6 + audit) if wanted else 0)
+    # security-settings function, CDK's notifications and default-SG functions (+ auto-delete)
+    config = ENVIRONMENTS[env]
+    extra = (1 if config.search.configures_security_plugin else 0) + (
+        1 if config.bucket.auto_delete_objects else 0)
+    assert checked == ((8 + extra) if wanted else 0)
 
 
 def test_validation_report_is_written_and_clean(synthesized):
