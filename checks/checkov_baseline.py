@@ -76,12 +76,30 @@ def compare(found: set[Failure], accepted: set[Failure]) -> tuple[list[Failure],
     return sorted(found - accepted), sorted(accepted - found)
 
 
+# The fields of a failed check that the recorded report keeps (checkov's own report is ~400 KB).
+RECORDED_FIELDS = ("check_id", "check_name", "check_result", "file_path", "resource", "file_line_range")
+
+
+def recorded(report: dict) -> dict:
+    """`report` as tests/infra/checkov_reports/ keeps it: summary and failed checks only."""
+    return {"check_type": report["check_type"], "summary": report["summary"], "results": {
+        "failed_checks": [
+            {k: ({"result": c[k]["result"]} if k == "check_result" else c[k]) for k in RECORDED_FIELDS}
+            for c in report["results"]["failed_checks"]]}}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("report", type=Path, help="checkov's JSON report (-o json)")
     parser.add_argument("--baseline", type=Path, default=BASELINE_FILE)
+    parser.add_argument("--record", type=Path, metavar="FILE",
+                        help="also write the report's failed checks, trimmed to the fields this "
+                             "check reads, to FILE (tests/infra/checkov_reports/, docs/ci.md)")
     args = parser.parse_args(argv)
-    found = failures(json.loads(args.report.read_text()))
+    report = json.loads(args.report.read_text())
+    if args.record:
+        args.record.write_text(json.dumps(recorded(report), indent=1, ensure_ascii=False) + "\n")
+    found = failures(report)
     new, stale = compare(found, baseline_failures(json.loads(args.baseline.read_text())))
     for failure in new:
         print(f"NEW checkov failure (fix it, or add it to {args.baseline} with a reason): {failure}")

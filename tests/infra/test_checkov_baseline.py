@@ -17,6 +17,7 @@ from checks.checkov_baseline import (
     compare,
     failures,
     main,
+    recorded,
 )
 
 REPORT_FILE = Path(__file__).with_name("checkov_reports") / "all_environments.json"
@@ -111,3 +112,17 @@ def test_a_finding_outside_the_assembly_is_refused(report):
 def test_a_report_of_several_frameworks_is_read_whole(report):
     empty = {"check_type": "secrets", "results": {"failed_checks": []}}
     assert failures([report, empty]) == failures(report)
+
+
+def test_record_keeps_what_the_check_reads_and_drops_the_rest(report, tmp_path):
+    """`--record` writes the report the tests read (docs/ci.md): checkov's full report trimmed."""
+    full = copy.deepcopy(report)
+    for check in full["results"]["failed_checks"]:
+        check.update(code_block=[[1, "Type: AWS::S3::Bucket"]], guideline="https://example.invalid")
+        check["check_result"]["evaluated_keys"] = ["Properties"]
+    full["results"]["passed_checks"] = [{"check_id": "CKV_AWS_1"}]
+    out = tmp_path / "recorded.json"
+    assert main([str(write(tmp_path, "full.json", full)), "--record", str(out)]) == 0
+    written = json.loads(out.read_text())
+    assert written == recorded(full) == report
+    assert failures(written) == failures(full)
