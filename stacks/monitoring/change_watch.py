@@ -74,15 +74,13 @@ from stacks.monitoring.alarm_table import (
     RAW_KEY_CHANGED,
     TRAIL_CHANGED,
 )
+from stacks.stateful.handlers_in_vpc import notifications_handler
 
 CLOUDTRAIL = "AWS API Call via CloudTrail"
 # S3's own event for a deleted object (EventBridge enabled on the bucket); `reason` tells an API
 # call ("DeleteObject") from the lifecycle ("Lifecycle Expiration").
 OBJECT_DELETED = "Object Deleted"
 CLOUDFORMATION = "cloudformation.amazonaws.com"
-# CDK names the stack-wide singleton that applies bucket notifications this way
-# (aws-s3/lib/notifications-resource/notifications-resource-handler.ts); its role is "Role".
-NOTIFICATIONS_HANDLER_ID_PREFIX = "BucketNotificationsHandler"
 
 NOTIFICATION_EVENTS = ["PutBucketNotificationConfiguration", "PutBucketNotification"]
 QUEUE_EVENTS = ["SetQueueAttributes", "AddPermission", "RemovePermission"]
@@ -95,12 +93,10 @@ FLEET_SIZE_EVENTS = ["UpdateAutoScalingGroup", "SetDesiredCapacity"]
 
 def notifications_handler_role(bucket: s3.IBucket) -> iam.IRole:
     """The role of CDK's notifications handler in the bucket's stack (fails if there is none)."""
-    found = [child for child in Stack.of(bucket).node.children
-             if child.node.id.startswith(NOTIFICATIONS_HANDLER_ID_PREFIX)]
-    if len(found) != 1 or not isinstance(found[0].node.try_find_child("Role"), iam.Role):
-        raise ValueError(f"expected CDK's {NOTIFICATIONS_HANDLER_ID_PREFIX} with a Role in "
-                         f"{Stack.of(bucket).node.path}, found {[c.node.id for c in found]}")
-    return found[0].node.find_child("Role")
+    role = notifications_handler(Stack.of(bucket)).node.try_find_child("Role")
+    if not isinstance(role, iam.Role):
+        raise ValueError(f"expected a Role in CDK's notifications handler of {Stack.of(bucket).node.path}")
+    return role
 
 
 class OutOfBandChangeWatch(Construct):

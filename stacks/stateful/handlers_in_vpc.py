@@ -50,7 +50,7 @@ def put_handlers_in_vpc(stack: Stack, *, vpc_id: str, subnet_ids: list[str]) -> 
     vpc_config = {"SubnetIds": list(subnet_ids), "SecurityGroupIds": [group.ref]}
     vpc_access = iam.ManagedPolicy.from_aws_managed_policy_name(VPC_ACCESS_POLICY).managed_policy_arn
 
-    handler = _notifications_handler(stack)
+    handler = notifications_handler(stack)
     function = _expect(handler.node.find_child("Resource"), "AWS::Lambda::Function")
     role = handler.node.find_child("Role")
     if not isinstance(role, iam.Role):
@@ -85,14 +85,15 @@ def _expect(construct: IConstruct, resource_type: str) -> CfnResource:
 def cdk_handler_functions(stack: Stack) -> list[CfnResource]:
     """The functions of CDK's handlers in `stack`: the notifications handler and, where the
     buckets are emptied on `cdk destroy`, the auto-delete one."""
-    found = [_expect(_notifications_handler(stack).node.find_child("Resource"), "AWS::Lambda::Function")]
+    found = [_expect(notifications_handler(stack).node.find_child("Resource"), "AWS::Lambda::Function")]
     provider = stack.node.try_find_child(AUTO_DELETE_PROVIDER_ID)
     if provider is not None:
         found.append(_expect(provider.node.find_child("Handler"), "AWS::Lambda::Function"))
     return found
 
 
-def _notifications_handler(stack: Stack) -> IConstruct:
+def notifications_handler(stack: Stack) -> IConstruct:
+    """CDK's stack-wide notifications-handler singleton in `stack` (fails unless exactly one)."""
     found = [child for child in stack.node.children
              if child.node.id.startswith(NOTIFICATIONS_HANDLER_ID_PREFIX)]
     if len(found) != 1:
