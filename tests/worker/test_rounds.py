@@ -130,8 +130,9 @@ def test_index_answering_429_and_503_is_retried_in_process_without_a_receive_or_
     assert w.logs.events("message_failed") == [] and aws.drain_dlq() == []
     stopped = w.logs.events("worker_stopped")[0]
     assert stopped["counts"]["in_process_retries"] == 3
-    # Each object was downloaded once: the retried _mget/_bulk reused what was fetched.
-    assert stopped["calls"]["s3.GetObject"] == 3
+    # Each delivery was downloaded once: the retried _mget/_bulk reused what was fetched (a
+    # second delivery of a message by moto's unlocked ReceiveMessage is downloaded again).
+    assert stopped["calls"]["s3.GetObject"] == len([e for e in w.processed() if e["key"]])
     assert sorted(e["key"] for e in w.processed("indexed")) == keys
 
 
