@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import logging
+import os
+import subprocess
+import sys
 from collections.abc import Callable
 
 from harness.moto_gaps import patch_moto
@@ -22,3 +25,45 @@ def start_moto_server(port: int = 0) -> tuple[str, Callable[[], None]]:
     server.start()
     host, bound = server.get_host_and_port()
     return f"http://{host}:{bound}", server.stop
+
+
+def start_moto_process() -> tuple[str, Callable[[], None]]:
+    """The same server in a process of its own (`python -m harness.moto`), for the tests:
+    (endpoint URL, stop function).
+
+    In the test process, moto's code would run under coverage's tracer (it is not measured, but
+    under Python 3.11 every call pays for it: a third of the ops tests' time), and it would
+    share that process's core. The child applies every patch of harness/moto_gaps.py before it
+    answers; coverage does not follow it (pyproject.toml measures no subprocess)."""
+    # stdin is the child's lifeline: it serves until stdin closes, so a test process that is
+    # killed leaves no server behind.
+    child = subprocess.Popen([sys.executable, "-m", "harness.moto"],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                             cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    assert child.stdin is not None and child.stdout is not None
+    url = child.stdout.readline().strip()
+    if not url.startswith("http://"):
+        child.kill()
+        raise RuntimeError(f"moto's server process did not start (exit {child.wait()})")
+
+    def stop() -> None:  # moto keeps nothing worth a clean shutdown
+        child.kill()
+        child.wait()
+        child.stdin.close()
+        child.stdout.close()
+    return url, stop
+
+
+def _serve() -> None:
+    """`python -m harness.moto`: print the URL, then serve until stdin closes."""
+    from harness.moto_gaps import patch_moto_removal_events
+
+    patch_moto_removal_events()
+    url, _ = start_moto_server()
+    print(url, flush=True)
+    sys.stdin.read()
+    os._exit(0)  # the server's threads need no goodbye
+
+
+if __name__ == "__main__":
+    _serve()

@@ -11,7 +11,7 @@ import pytest
 
 from harness.fake_opensearch import FakeOpenSearch
 from harness.local_aws import FAKE_CREDS
-from harness.moto import start_moto_server
+from harness.moto import start_moto_process
 from harness.worker_process import REGION
 from tests.support.ops_env import LocalEnvironment
 
@@ -30,7 +30,7 @@ def moto_url():
     saved = {k: os.environ.get(k) for k in (*FAKE_CREDS, "AWS_PROFILE")}
     os.environ.update(FAKE_CREDS)
     os.environ.pop("AWS_PROFILE", None)
-    url, stop = start_moto_server()
+    url, stop = start_moto_process()
     yield url
     stop()
     for k, v in saved.items():

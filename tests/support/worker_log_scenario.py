@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from harness.fake_opensearch import FakeOpenSearch
 from harness.local_aws import FAKE_CREDS, Aws, wait_for
-from harness.moto import start_moto_server
+from harness.moto import start_moto_process
 
 PHRASE_KEY = "raw-files/Failed to delete message - minutes.txt"
 
@@ -53,7 +53,7 @@ def run_worker_scenario() -> WorkerRun:
     from ingest_worker.logs import JsonLog
     saved = {k: os.environ.get(k) for k in FAKE_CREDS}
     os.environ.update(FAKE_CREDS)
-    moto_url, stop_moto = start_moto_server()
+    moto_url, stop_moto = start_moto_process()
     fake = FakeOpenSearch().start()
     fake.bootstrap("file-index")
     try:

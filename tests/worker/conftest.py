@@ -13,7 +13,7 @@ from harness.local_aws import (
     Aws,
     InProcessWorker,
 )
-from harness.moto import start_moto_server
+from harness.moto import start_moto_process
 from harness.worker_process import WorkerProcess
 
 
@@ -31,7 +31,7 @@ def _fake_aws_credentials():
 
 @pytest.fixture(scope="session")
 def moto_url(_fake_aws_credentials):
-    url, stop = start_moto_server()
+    url, stop = start_moto_process()
     yield url
     stop()
 

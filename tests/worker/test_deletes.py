@@ -18,7 +18,6 @@ from ingest_worker.plan import (
 from ingest_worker.s3_events import ObjectRef, parse_body, should_index
 
 from harness.local_aws import ACCOUNT_ID, INDEX, wait_for
-from harness.moto_gaps import patch_moto_removal_events
 
 KEY = "raw-files/report.txt"
 CREATE = ObjectRef("b", KEY, "ObjectCreated:Put")
@@ -189,11 +188,8 @@ def test_the_last_version_deleted_for_good_is_a_tombstone(make_aws):
 
 # -- end to end: moto's S3 events, the real worker, the fake's _search ---------------------------
 
-@pytest.fixture(autouse=True)
-def _removal_events():
-    """moto sends no event for a delete marker (tests/support/moto_gaps.py fills that in)."""
-    patch_moto_removal_events()
-
+# moto sends no event for a delete marker: the tests' moto process (harness/moto.py) applies
+# harness/moto_gaps.py's patch_moto_removal_events before it answers.
 # What a search sends (ops search, the search page): tombstones are filtered out.
 def _search(fake, key: str) -> list[str]:
     query = {"query": {"bool": {"filter": [{"term": {"key": key}}],
