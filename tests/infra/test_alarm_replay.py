@@ -167,7 +167,9 @@ def _legacy(prod, short: str, expression: str, metrics: dict, *, threshold: floa
 
 def _fired(prod, scenario_name: str, short: str, definition: AlarmDefinition) -> list[str]:
     scenario = next(s for s in scenarios(prod.names) if s.name == scenario_name)
-    replay = prod.replay(scenario, {**prod.alarms, short: definition})
+    # Alarms are evaluated independently of each other: replaying this one alone gives the
+    # notifications it would have sent beside the others, for a thirtieth of the work.
+    replay = prod.replay(scenario, {short: definition})
     return [n.source for n in replay.notifications if n.source == short]
 
 

@@ -303,6 +303,9 @@ class AlarmDefinition:
                     as_of: int | None = None) -> tuple[Value, int | None]:
         """`value`, and the first minute after `as_of` at which a late sample of the periods it
         read arrives (None: none will), i.e. until when the data point stays what it is."""
+        if not self.expressions:  # one metric, no math: the common case, without the closure
+            q = self.metrics[self.result_id]
+            return store.statistic_until(q.key, q.statistic, first, last, as_of)
         cache: dict[tuple[str, int], Value] = {}
         changes: list[int] = []
         p = self.period_minutes
@@ -331,18 +334,17 @@ class AlarmDefinition:
         keeps the data points already computed (by the last minute of their period), each with
         the minute a late sample changes it: a point is computed again only then, so a replay
         costs one computation per point and late arrival, not per point and minute."""
-        p, breach = self.period_minutes, COMPARISONS[self.comparison]
+        p, breach, threshold = self.period_minutes, COMPARISONS[self.comparison], self.threshold
         seen = {} if seen is None else seen
         out = []
-        for k in reversed(range(evaluation_range_size(self.evaluation_periods))):
-            last = minute - k * p
+        oldest = minute - (evaluation_range_size(self.evaluation_periods) - 1) * p
+        for last in range(oldest, minute + 1, p):
+            # (value, minute a late sample changes it, breaching): the replay's hot loop.
             cached = seen.get(last)
-            if cached is not None and (cached[1] is None or minute < cached[1]):
-                v = cached[0]
-            else:
+            if cached is None or (cached[1] is not None and minute >= cached[1]):
                 v, change = self.value_until(store, last - p + 1, last, as_of=minute)
-                seen[last] = (v, change)
-            out.append(None if v is None else breach(v, self.threshold))
+                cached = seen[last] = (v, change, None if v is None else breach(v, threshold))
+            out.append(cached[2])
         return out
 
 

@@ -59,6 +59,7 @@ from tests.support.alarm_evaluator import (
 )
 from tests.support.event_pattern import matches
 from tests.support.templates import resources_of_type
+from tests.support.untraced import untraced
 
 ACCOUNT, REGION, PARTITION = "111122223333", "eu-west-1", "aws"
 PER_INSTANCE_PER_MINUTE = 600
@@ -723,7 +724,10 @@ class Environment:
         (WARM_UP minutes, longer than any alarm's evaluation range), as real alarms have
         history. Only notifications from minute 0 on are the scenario's. `alarms` replaces the
         synthesized definitions (to show what another threshold would have done)."""
-        alarms = self.alarms if alarms is None else alarms
+        with untraced():  # pure test-support arithmetic: tests/support/untraced.py
+            return self._replay(scenario, self.alarms if alarms is None else alarms)
+
+    def _replay(self, scenario: Scenario, alarms: dict[str, AlarmDefinition]) -> Replay:
         warm = self._warm_up(alarms, scenario.sqs_delay)
         # Each scenario continues from a copy of the shared day before.
         model, evaluation = copy.deepcopy(warm.model), copy.deepcopy(warm.evaluation)
