@@ -16,6 +16,7 @@ from typing import Any
 import boto3
 
 from harness.worker_process import REGION
+from tests.support.untraced import untraced
 
 ACCOUNT = "123456789012"
 INT_ATTRIBUTES = ("VisibilityTimeout", "MessageRetentionPeriod", "ReceiveMessageWaitTimeSeconds",
@@ -33,6 +34,12 @@ def utc_now() -> datetime.datetime:
 
 class LocalEnvironment:
     def __init__(self, *, url: str, env: str, templates: dict[str, dict], search_url: str) -> None:
+        # Fixture code only (boto3 against moto, no project code), before each ops test: it
+        # runs untraced (tests/support/untraced.py).
+        with untraced():
+            self._deploy(url=url, env=env, templates=templates, search_url=search_url)
+
+    def _deploy(self, *, url: str, env: str, templates: dict[str, dict], search_url: str) -> None:
         self.url = url
         self.env = env
         kw = dict(endpoint_url=url, region_name=REGION)
