@@ -87,7 +87,11 @@ class LocalEnvironment:
         # Fleet: the group's min/max from the template, scaled out to one instance.
         (_, group), = _resources(fleet, "AWS::AutoScaling::AutoScalingGroup")
         self.group_name = f"file-search-{env}-fleet-workers"
-        ami = "ami-03cf127a"  # one of moto's built-in images (listing them all takes seconds)
+        # The tests' moto has no catalogue of public images (harness/moto.py): register the one
+        # the fleet launches, as the deploy resolves AL2023's.
+        ami = self.ec2.register_image(Name=f"al2023-worker-{suffix}", Architecture="x86_64",
+                                      RootDeviceName="/dev/xvda",
+                                      VirtualizationType="hvm")["ImageId"]
         self.ec2.create_launch_template(LaunchTemplateName=f"{env}-workers-{suffix}",
                                         LaunchTemplateData={"ImageId": ami,
                                                             "InstanceType": "t3.small"})
