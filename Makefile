@@ -106,6 +106,11 @@ lint: setup
 # slowest first (tests/support/slow_first.py), not xdist's most-tests-first.
 PYTEST_PARALLEL := -n 3 --dist loadfile --no-loadscope-reorder
 
+# Python may cache bytecode while testing, whatever the shell says (PYTHONDONTWRITEBYTECODE):
+# the suite starts hundreds of Python processes (workers, sandboxes, CLIs), and each compiled
+# the project's modules again. The caches are gitignored and the worker asset excludes them.
+test test-fast: export PYTHONDONTWRITEBYTECODE :=
+
 test: test-setup lint
 	@start=$$(date +%s); \
 	$(PY) -m pytest $(PYTEST_PARALLEL) --cov --cov-report=term --durations=25; rc=$$?; \
