@@ -114,8 +114,12 @@ class LocalEnvironment:
                 AlarmName=alarm["AlarmName"], Namespace="AWS/SQS", MetricName="Stand-in",
                 Statistic="Maximum", Period=60, EvaluationPeriods=1,
                 Threshold=float(alarm["Threshold"]), ComparisonOperator=alarm["ComparisonOperator"])
-            self.cloudwatch.set_alarm_state(AlarmName=alarm["AlarmName"], StateValue="OK",
-                                            StateReason="healthy")
+        # A healthy environment: every alarm OK. moto creates alarms OK (AWS: INSUFFICIENT_DATA),
+        # so one read usually finds nothing to set (27 calls fewer before each ops test).
+        for found in self.cloudwatch.describe_alarms(AlarmNames=self.alarm_names)["MetricAlarms"]:
+            if found["StateValue"] != "OK":
+                self.cloudwatch.set_alarm_state(AlarmName=found["AlarmName"], StateValue="OK",
+                                                StateReason="healthy")
 
         self.domain = f"fs-{env}-{suffix}"
         self.opensearch.create_domain(DomainName=self.domain, EngineVersion="OpenSearch_2.11")
