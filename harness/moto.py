@@ -35,11 +35,11 @@ def start_moto_process() -> tuple[str, Callable[[], None]]:
     under Python 3.11 every call pays for it: a third of the ops tests' time), and it would
     share that process's core. The child applies every patch of harness/moto_gaps.py before it
     answers; coverage does not follow it (pyproject.toml measures no subprocess)."""
-    # stdin is the child's lifeline: it serves until stdin closes, so a test process that is
-    # killed leaves no server behind.
     # Without moto's catalogue of public AMIs, EC2's state is rebuilt in 10 ms instead of 160 ms
     # after each reset (every ops test resets); the tests register the one image they launch.
     env = {**os.environ, "MOTO_EC2_LOAD_DEFAULT_AMIS": "false"}
+    # stdin is the child's lifeline: it serves until stdin closes, so a test process that is
+    # killed leaves no server behind.
     child = subprocess.Popen([sys.executable, "-m", "harness.moto"], env=env,
                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
                              cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))

@@ -21,6 +21,7 @@ import pytest
 
 from harness.local_aws import ROOT, wait_for
 from local.pipeline import BUCKET, CREDENTIALS, REGION
+from tests.support.processes import gone, session_members
 
 # A short long-poll so that a clean stop takes seconds, not the template's 20 s.
 QUICK_STOP = ["--worker-env", "WORKER_WAIT_TIME_SECONDS=1"]
@@ -79,30 +80,6 @@ def tool(dev_assembly, tmp_path):
     yield start
     for t in started:
         t.kill()
-
-
-def gone(pid: int) -> bool:
-    """The process no longer exists (or is a zombie waiting to be reaped: it runs nothing)."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except FileNotFoundError:
-        return True
-    return state == "Z"
-
-
-def session_members(session_id: int) -> list[int]:
-    """Live processes in a session: the worker leads its own, so its children would be here."""
-    members = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except (FileNotFoundError, ProcessLookupError):
-            continue
-        if int(fields[3]) == session_id and fields[0] != "Z":
-            members.append(int(entry.name))
-    return members
 
 
 def log_events(path: Path, **match: str) -> list[dict]:

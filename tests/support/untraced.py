@@ -12,15 +12,12 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 
+import coverage
+
 
 @contextlib.contextmanager
 def untraced() -> Iterator[None]:
     """Pause coverage (if this process measures any) for the block, in every thread."""
-    try:
-        import coverage
-    except ImportError:  # pragma: no cover - coverage is in requirements-dev.txt
-        yield
-        return
     cov = coverage.Coverage.current()
     if cov is None:
         yield

@@ -190,6 +190,8 @@ def test_the_last_version_deleted_for_good_is_a_tombstone(make_aws):
 
 # moto sends no event for a delete marker: the tests' moto process (harness/moto.py) applies
 # harness/moto_gaps.py's patch_moto_removal_events before it answers.
+
+
 # What a search sends (ops search, the search page): tombstones are filtered out.
 def _search(fake, key: str) -> list[str]:
     query = {"query": {"bool": {"filter": [{"term": {"key": key}}],
