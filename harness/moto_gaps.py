@@ -6,6 +6,8 @@ that EventBridge is on. AWS returns `<EventBridgeConfiguration/>` when it is ena
 adds exactly that element to moto's answer, from moto's own stored state.
 
 Removal events on a versioned bucket: see `patch_moto_removal_events`.
+
+SQS deletes racing each other: see `_lock_sqs_deletes`.
 """
 
 from __future__ import annotations
@@ -46,7 +48,24 @@ def patch_moto() -> None:
         }))
 
     S3Response.get_bucket_notification = get_bucket_notification
+    _lock_sqs_deletes()
     _PATCHED = True
+
+
+def _lock_sqs_deletes() -> None:
+    """moto 5.2.5's Queue.delete_message rebuilds the queue's message list without the lock
+    that add_message holds: two deletes at once can each write back the other's message, which
+    then stays in the queue after it was deleted (invisible for its visibility timeout; the
+    worker's eight threads delete concurrently). SQS deletes atomically: take moto's own lock."""
+    from moto.sqs.models import Queue
+
+    original = Queue.delete_message
+
+    def delete_message(self: Any, receipt_handle: str) -> None:
+        with self._messages_lock:  # a Condition over an RLock: add_message's lock
+            original(self, receipt_handle)
+
+    Queue.delete_message = delete_message
 
 
 _REMOVALS_PATCHED = False
