@@ -9,14 +9,14 @@ import time
 import urllib.error
 import urllib.request
 
-from harness.moto import start_moto_process
+from harness.moto import _list_moto_modules_once, start_moto_process
 from tests.support.cdk_app import REPO
 from tests.support.processes import children, gone
 
 PARENT = """
 import os, sys
 sys.path.insert(0, {repo!r})
-from harness.moto import start_moto_process
+from harness.moto import _list_moto_modules_once, start_moto_process
 url, stop = start_moto_process()
 print(url, flush=True)
 sys.stdin.read()
@@ -46,3 +46,22 @@ def test_stop_ends_the_server():
     except (urllib.error.URLError, ConnectionError):
         return
     raise AssertionError("moto still answers after stop()")
+
+
+def test_the_server_lists_moto_s_packages_once_with_the_same_answer(monkeypatch):
+    """moto's server asks on every request whether the Host header names one of its packages;
+    the harness answers from one listing, the same as moto's own."""
+    import os
+
+    from moto import backends
+
+    monkeypatch.setattr(backends, "list_of_moto_modules", backends.list_of_moto_modules)
+    listed_by_moto = list(backends.list_of_moto_modules())
+    _list_moto_modules_once()
+    _list_moto_modules_once()  # idempotent: still the first listing
+
+    def no_listing(path):
+        raise AssertionError(f"listed {path} again")
+    monkeypatch.setattr(os, "listdir", no_listing)
+    assert list(backends.list_of_moto_modules()) == listed_by_moto
+    assert "sqs" in listed_by_moto and "s3" in listed_by_moto
