@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from pathlib import Path
 
-import cfnlint
-
 from tools.stateful import REPLACEMENT_PROPERTIES, STATEFUL_TYPES, is_stateful
 
-SCHEMAS = Path(cfnlint.__file__).parent / "data" / "schemas"
+# cfn-lint's package folder, found without importing it: importing cfnlint takes most of a
+# second, and each of `make test`'s processes collects this module.
+SCHEMAS = Path(importlib.util.find_spec("cfnlint").submodule_search_locations[0]) / "data" / "schemas"
 
 
 def create_only_properties(resource_type: str) -> set[str]:
