@@ -16,7 +16,7 @@ from tests.support.processes import children, gone
 PARENT = """
 import os, sys
 sys.path.insert(0, {repo!r})
-from harness.moto import _list_moto_modules_once, start_moto_process
+from harness.moto import start_moto_process
 url, stop = start_moto_process()
 print(url, flush=True)
 sys.stdin.read()
