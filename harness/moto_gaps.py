@@ -7,7 +7,8 @@ adds exactly that element to moto's answer, from moto's own stored state.
 
 Removal events on a versioned bucket: see `patch_moto_removal_events`.
 
-SQS deletes racing each other: see `_lock_sqs_deletes`.
+SQS deletes racing each other, and receives racing each other: see `_lock_sqs_deletes` and
+`_lock_sqs_receives`.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ def patch_moto() -> None:
 
     S3Response.get_bucket_notification = get_bucket_notification
     _lock_sqs_deletes()
+    _lock_sqs_receives()
     _PATCHED = True
 
 
@@ -120,3 +122,21 @@ def patch_moto_removal_events() -> None:
     notifications._get_s3_event = s3_event
     S3Backend.delete_object = delete_object
     _REMOVALS_PATCHED = True
+
+
+def _lock_sqs_receives() -> None:
+    """moto 5.2.5's receive_message picks the visible messages and marks them received without
+    a lock: two receives at once can both pick one message, which is then delivered twice
+    although neither receipt has expired (seen with the worker's eight threads: a file indexed
+    and then reported "unchanged"). SQS hides a received message from other receivers at once:
+    take the queue's lock for the whole receive. A long poll waits on that lock's condition
+    (`Queue.wait_for_messages`), which releases it while waiting, so sends and deletes go on."""
+    from moto.sqs.models import SQSBackend
+
+    original = SQSBackend.receive_message
+
+    def receive_message(self: Any, queue_name: str, *args: Any, **kwargs: Any) -> Any:
+        with self.get_queue(queue_name)._messages_lock:
+            return original(self, queue_name, *args, **kwargs)
+
+    SQSBackend.receive_message = receive_message
